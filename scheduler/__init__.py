@@ -1,0 +1,4 @@
+"""Planning and records: organisation directory, meetings, invitations, attendance, exports.
+
+Stores are interfaces; their Redis implementations document their key layout as constants.
+"""

@@ -1,0 +1,1 @@
+"""The organisation directory: provinces, districts, commune clusters and communes — the meeting points."""

@@ -1,0 +1,1 @@
+"""The WebSocket signaling protocol between browsers and the conference relay."""

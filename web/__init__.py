@@ -1,0 +1,1 @@
+"""The web edge: the aiohttp application, the JSON API, pages, auth, translations and the command line."""

@@ -1,0 +1,1 @@
+"""The JSON API under /api, declared as ``Endpoint`` tables (see web/endpoints.py)."""

@@ -1,0 +1,74 @@
+"""``create_app(config)``: the whole service, built from one validated configuration. No module globals."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from scheduler.directory.store import RedisUnitStore
+from scheduler.store import Store
+from web import keys
+from web.accounts import AccountStore
+from web.api import session as session_api
+from web.api import units as units_api
+from web.config import Config
+from web.endpoints import Endpoint, add_endpoints, openapi_document
+from web.errors import error_middleware
+from web.health import ENDPOINTS as META_ENDPOINTS
+from web.health import add_health_routes
+from web.i18n import LANGUAGE_COOKIE, LANGUAGE_QUERY, LANGUAGES, I18n
+from web.lifecycle import Shutdown, store_lifecycle
+from web.metrics import HttpMetrics, metrics_middleware
+from web.pages import add_page_routes
+from web.sessions import LoginThrottle, SessionStore
+
+VERSION = "0.1.0"
+STATIC_DIR = Path(__file__).parent / "static"
+MAX_REQUEST_BYTES = 2 * 1024 * 1024  # a directory CSV of a whole province is ~20 KB; leave room
+API_ENDPOINTS: tuple[Endpoint, ...] = (*session_api.ENDPOINTS, *units_api.ENDPOINTS, *META_ENDPOINTS)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def create_app(config: Config, *, store: Store | None = None) -> web.Application:
+    """Build the application. ``store`` lets a caller share one already-configured store (tests do)."""
+    app = web.Application(
+        middlewares=[metrics_middleware, remember_language, error_middleware], client_max_size=MAX_REQUEST_BYTES
+    )
+    store = store or Store(redis_url=config.redis_url, data_dir=config.data_dir, appendfsync=config.appendfsync)
+    registry = CollectorRegistry()
+    app[keys.CONFIG] = config
+    app[keys.STORE] = store
+    app[keys.ACCOUNTS] = AccountStore(store.redis)
+    app[keys.SESSIONS] = SessionStore(store.redis, lifetime_seconds=config.session_hours * 3600)
+    app[keys.THROTTLE] = LoginThrottle(
+        store.redis,
+        failures_allowed=config.login_failures_allowed,
+        window_seconds=config.login_failure_window_seconds,
+    )
+    app[keys.UNITS] = RedisUnitStore(store.redis)
+    app[keys.I18N] = I18n(config.default_language)
+    app[keys.METRICS_REGISTRY] = registry
+    app[keys.HTTP_METRICS] = HttpMetrics(registry)
+    app[keys.SHUTDOWN] = Shutdown()
+    app[keys.OPENAPI] = openapi_document(API_ENDPOINTS, title="giaoban API", version=VERSION)
+
+    add_endpoints(app, API_ENDPOINTS)
+    add_health_routes(app)
+    add_page_routes(app)
+    app.router.add_static("/static/", STATIC_DIR)
+    app.cleanup_ctx.append(store_lifecycle)
+    return app
+
+
+@web.middleware
+async def remember_language(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """``?lang=en`` on any page switches the language and keeps it in a cookie."""
+    response = await handler(request)
+    chosen = request.query.get(LANGUAGE_QUERY, "")
+    if chosen in LANGUAGES and request.cookies.get(LANGUAGE_COOKIE) != chosen and not response.prepared:
+        response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True, path="/")
+    return response

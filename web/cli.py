@@ -1,0 +1,157 @@
+"""The ``giaoban`` command: serve, manage accounts, import units.
+
+Exit codes: 0 done; 1 the work failed (message says why); 2 a setting or argument is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from scheduler.directory.store import RedisUnitStore
+from scheduler.directory.units import parse_units_csv
+from scheduler.errors import GiaobanError
+from scheduler.store import Store, open_store
+from web.accounts import ROLES, AccountStore
+from web.app import create_app
+from web.config import SETTINGS, Config, ConfigError, build_config
+from web.demo import demo_accounts_text
+from web.keys import SHUTDOWN
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+STORE_SETTINGS = ("data_dir", "redis_url", "appendfsync")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    flags = {name: value for name, value in vars(args).items() if name not in ("command", "run")}
+    try:
+        config = build_config(flags, os.environ)
+    except ConfigError as exc:
+        print(f"giaoban: invalid setting {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run: Callable[[Config, argparse.Namespace], Coroutine[Any, Any, int]] = args.run
+    try:
+        return asyncio.run(run(config, args))
+    except GiaobanError as exc:
+        _print_error(exc)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="giaoban", description="Online briefings from province to commune.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web service")
+    _add_settings(serve, [s.field for s in SETTINGS])
+    serve.set_defaults(run=_serve)
+
+    user = commands.add_parser("user", help="manage staff accounts").add_subparsers(dest="action", required=True)
+    add = user.add_parser("add", help="create an account (or --replace its password and role)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--password-stdin", action="store_true", required=True,
+                     help="read the password from standard input (prompted when it is a terminal)")  # fmt: skip
+    add.add_argument("--replace", action="store_true", help="overwrite an existing account")
+    _add_settings(add, STORE_SETTINGS)
+    add.set_defaults(run=_user_add)
+
+    units = commands.add_parser("units", help="the organisation directory").add_subparsers(dest="action", required=True)
+    load = units.add_parser("import", help="add or update units from a CSV file (all or nothing)")
+    load.add_argument("file", type=Path)
+    _add_settings(load, STORE_SETTINGS)
+    load.set_defaults(run=_units_import)
+    return parser
+
+
+def _add_settings(parser: argparse.ArgumentParser, fields: Sequence[str]) -> None:
+    for setting in SETTINGS:
+        if setting.field not in fields:
+            continue
+        names = " or ".join(setting.env)
+        if setting.parse.__name__ == "_bool":
+            parser.add_argument(setting.flag, action="store_true", default=None, help=f"{setting.help} [{names}]")
+        else:
+            parser.add_argument(setting.flag, default=None, metavar=setting.field.upper(),
+                                help=f"{setting.help} [{names}]")  # fmt: skip
+
+
+async def _serve(config: Config, _: argparse.Namespace) -> int:
+    app = create_app(config)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()  # starts the store; a GiaobanError here is reported by main()
+    site = web.TCPSite(runner, config.host, config.port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        print(f"giaoban: cannot listen on {config.host}:{config.port}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILED
+    shutdown = app[SHUTDOWN]
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, shutdown.request, f"stopped by {signal.Signals(signum).name}", 0)
+    print(f"giaoban is serving on {config.base_url}", flush=True)
+    if config.demo:
+        print(demo_accounts_text(), flush=True)
+    await shutdown.wait()
+    await runner.cleanup()
+    if shutdown.exit_code:
+        print(f"giaoban: {shutdown.reason}", file=sys.stderr)
+    return shutdown.exit_code
+
+
+async def _user_add(config: Config, args: argparse.Namespace) -> int:
+    password = _read_password()
+    async with _store(config) as store:
+        account = await AccountStore(store.redis).add(args.username, args.role, password, replace=args.replace)
+    print(f"account {account.username!r} ({account.role}) saved")
+    return 0
+
+
+async def _units_import(config: Config, args: argparse.Namespace) -> int:
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        print(f"giaoban: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILED
+    parsed = parse_units_csv(data)
+    async with _store(config) as store:
+        result = await RedisUnitStore(store.redis).import_units(parsed)
+    print(f"{result.created} unit(s) added, {result.updated} updated")
+    return 0
+
+
+def _store(config: Config) -> Any:
+    return open_store(redis_url=config.redis_url, data_dir=config.data_dir, appendfsync=config.appendfsync,
+                      reuse_running=True)  # fmt: skip
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("Password: ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _print_error(exc: GiaobanError) -> None:
+    print(f"giaoban: {exc}", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem.where}: {problem.message.format(**problem.params)}", file=sys.stderr)
+
+
+__all__ = ["Store", "main"]

@@ -1,0 +1,161 @@
+"""One typed, validated configuration object, built from command-line flags and ``GIAOBAN_*`` variables.
+
+Precedence: a flag given on the command line, then the environment, then the default. Every setting is listed in
+``SETTINGS`` with its environment name and parser, so docs/configuration.md and the CLI cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from scheduler.store.embedded import APPENDFSYNC_POLICIES
+
+
+class ConfigError(ValueError):
+    """One setting is wrong; the message names it and says what is expected."""
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("var")
+    redis_url: str | None = None
+    appendfsync: str = "everysec"
+    public_url: str = ""  # defaults to http://host:port; join links and secure cookies follow it
+    demo: bool = False
+    default_language: str = "vi"
+    session_hours: int = 12
+    login_failures_allowed: int = 5
+    login_failure_window_seconds: int = 900
+    log_level: str = "INFO"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+# --- parsers: each turns a raw string into a value or raises ConfigError with what is expected --------------
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"must be a whole number from {low} to {high}, not {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"must be a whole number from {low} to {high}, not {value}")
+        return value
+
+    return parse
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in choices:
+            raise ConfigError(f"must be one of {', '.join(choices)}, not {raw!r}")
+        return raw
+
+    return parse
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"must be true or false, not {raw!r}")
+
+
+def _host(raw: str) -> str:
+    if raw in ("localhost", "0.0.0.0", "::"):
+        return raw
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        raise ConfigError(f"must be an IP address to listen on, not {raw!r}") from None
+
+
+def _redis_url(raw: str) -> str | None:
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise ConfigError(f"must look like redis://host:6379/0 or unix:///path/to.sock, not {raw!r}")
+    return raw
+
+
+def _public_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if raw and (parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment):
+        raise ConfigError(f"must be an http(s) address such as https://giaoban.laocai.gov.vn, not {raw!r}")
+    return raw
+
+
+def _path(raw: str) -> Path:
+    if not raw.strip():
+        raise ConfigError("must not be empty")
+    return Path(raw)
+
+
+@dataclass(frozen=True)
+class Setting:
+    field: str
+    env: tuple[str, ...]
+    parse: Callable[[str], Any]
+    help: str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.field.replace("_", "-")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", ("GIAOBAN_HOST",), _host, "address to listen on"),
+    Setting("port", ("GIAOBAN_PORT",), _int_between(1, 65535), "port to listen on"),
+    Setting("data_dir", ("GIAOBAN_DATA_DIR",), _path, "where the embedded store and keys live"),
+    Setting("redis_url", ("GIAOBAN_REDIS_URL", "REDIS_URL"), _redis_url, "external Redis; embedded if unset"),
+    Setting("appendfsync", ("GIAOBAN_APPENDFSYNC",), _one_of(*APPENDFSYNC_POLICIES), "embedded fsync policy"),
+    Setting("public_url", ("GIAOBAN_PUBLIC_URL",), _public_url, "address users reach, for links"),
+    Setting("demo", ("GIAOBAN_DEMO",), _bool, "load the demo province into an empty store"),
+    Setting("default_language", ("GIAOBAN_LANGUAGE",), _one_of("vi", "en"), "default interface language"),
+    Setting("session_hours", ("GIAOBAN_SESSION_HOURS",), _int_between(1, 24 * 30), "sign-in lifetime"),
+    Setting("login_failures_allowed", ("GIAOBAN_LOGIN_FAILURES",), _int_between(1, 100),
+            "failed sign-ins before a pause"),
+    Setting("login_failure_window_seconds", ("GIAOBAN_LOGIN_WINDOW",), _int_between(10, 86400),
+            "how long failed sign-ins count"),
+    Setting("log_level", ("GIAOBAN_LOG_LEVEL",), _one_of("DEBUG", "INFO", "WARNING", "ERROR"), "log detail"),
+)  # fmt: skip
+
+
+def build_config(flags: Mapping[str, Any], env: Mapping[str, str]) -> Config:
+    """Flags are already typed by argparse or absent (None); environment values are strings to parse."""
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if flags.get(setting.field) is not None:
+            raw, source = flags[setting.field], setting.flag
+        else:
+            found = next(((name, env[name]) for name in setting.env if name in env), None)
+            if found is None:
+                continue
+            source, raw = found
+        try:
+            values[setting.field] = setting.parse(raw) if isinstance(raw, str) else raw
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+    return dataclasses.replace(Config(), **values)

@@ -1,0 +1,31 @@
+"""Typed keys for what ``create_app`` puts in the application: the only shared state there is."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from scheduler.directory.store import UnitStore
+    from scheduler.store import Store
+    from web.accounts import AccountStore
+    from web.config import Config
+    from web.i18n import I18n
+    from web.lifecycle import Shutdown
+    from web.metrics import HttpMetrics
+    from web.sessions import LoginThrottle, SessionStore
+
+CONFIG: web.AppKey[Config] = web.AppKey("config")
+STORE: web.AppKey[Store] = web.AppKey("store")
+ACCOUNTS: web.AppKey[AccountStore] = web.AppKey("accounts")
+SESSIONS: web.AppKey[SessionStore] = web.AppKey("sessions")
+THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("throttle")
+UNITS: web.AppKey[UnitStore] = web.AppKey("units")
+I18N: web.AppKey[I18n] = web.AppKey("i18n")
+METRICS_REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("metrics_registry")
+HTTP_METRICS: web.AppKey[HttpMetrics] = web.AppKey("http_metrics")
+SHUTDOWN: web.AppKey[Shutdown] = web.AppKey("shutdown")
+OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
