@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def N_(message: str) -> str:
+    """Marks a message id for extraction where it is not passed straight to an error (gettext convention)."""
+    return message
+
+
 @dataclass(frozen=True)
 class Problem:
     """One precise thing wrong with an input: a field name or a row number, and why."""

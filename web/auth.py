@@ -15,7 +15,7 @@ SESSION_COOKIE = "giaoban_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FORM_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_SESSION = "giaoban.session"
+_SESSION: web.RequestKey[Session | None] = web.RequestKey("session")
 
 
 async def current_session(request: web.Request) -> Session | None:
@@ -23,8 +23,7 @@ async def current_session(request: web.Request) -> Session | None:
     if _SESSION not in request:
         session_id = request.cookies.get(SESSION_COOKIE, "")
         request[_SESSION] = await request.app[SESSIONS].get(session_id) if session_id else None
-    session: Session | None = request[_SESSION]
-    return session
+    return request[_SESSION]
 
 
 async def authorise(request: web.Request, roles: tuple[str, ...] | None) -> Session | None:
@@ -60,5 +59,4 @@ def check_same_origin(request: web.Request) -> None:
 
 def peek_session(request: web.Request) -> Session | None:
     """The session if this request already looked it up (rendering is synchronous and cannot ask Redis)."""
-    session: Session | None = request.get(_SESSION)
-    return session
+    return request.get(_SESSION)

@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 from aiohttp import web
 
-from scheduler.errors import MalformedInput, Problem
+from scheduler.errors import N_, MalformedInput, Problem
 from web.auth import authorise
 
 JsonSchema = dict[str, Any]
@@ -134,14 +134,14 @@ def _validate(validator: jsonschema.Draft202012Validator, body: Any) -> None:
 def _schema_message(error: jsonschema.ValidationError) -> str:
     # Schema messages quote the caller's own values; keep them short and never echo a password.
     if error.validator == "required":
-        return "A required field is missing"
+        return N_("A required field is missing")
     if error.validator == "additionalProperties":
-        return "Unexpected field"
+        return N_("Unexpected field")
     if error.validator in ("maxLength", "minLength"):
-        return "Wrong length"
+        return N_("Wrong length")
     if error.validator == "type":
-        return "Wrong type"
-    return "Not allowed here"
+        return N_("Wrong type")
+    return N_("Not allowed here")
 
 
 def openapi_document(endpoints: Sequence[Endpoint], *, title: str, version: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from scheduler import errors
+from scheduler.errors import N_
 from web.keys import I18N
 from web.responses import json_reply, render
 
@@ -32,14 +33,14 @@ STATUS: Mapping[type[errors.GiaobanError], int] = {
 }
 # aiohttp's own refusals (no route, wrong method, body too large...) in the same vocabulary.
 HTTP_REFUSALS: Mapping[int, tuple[str, str]] = {
-    400: ("malformed_input", "The request could not be understood"),
-    404: ("not_found", "There is nothing at this address"),
-    405: ("method_not_allowed", "This address does not accept that method"),
-    413: ("too_large", "The request is too large"),
-    415: ("unsupported_media_type", "This address does not accept that content type"),
+    400: ("malformed_input", N_("The request could not be understood")),
+    404: ("not_found", N_("There is nothing at this address")),
+    405: ("method_not_allowed", N_("This address does not accept that method")),
+    413: ("too_large", N_("The request is too large")),
+    415: ("unsupported_media_type", N_("This address does not accept that content type")),
 }
 STORE_DOWN = errors.StoreUnavailable("The data store is unreachable; please try again in a moment")
-INTERNAL = ("internal_error", "Something went wrong on our side; the error has been logged")
+INTERNAL = ("internal_error", N_("Something went wrong on our side; the error has been logged"))
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -53,7 +54,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise  # redirects and the like are answers, not errors
-        code, message = HTTP_REFUSALS.get(exc.status, ("http_error", "The request could not be processed"))
+        code, message = HTTP_REFUSALS.get(exc.status, ("http_error", N_("The request could not be processed")))
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else {}
         return error_response(request, exc.status, code, message, headers=headers)
     except RedisError:

@@ -20,11 +20,16 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from scheduler.errors import N_
+
 log = logging.getLogger(__name__)
 
 LANGUAGES: Mapping[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 LANGUAGE_COOKIE = "giaoban_lang"
 LANGUAGE_QUERY = "lang"
+# Shown through a variable in templates (``_(unit.kind)``, ``_(session.role)``), so listed here for extraction.
+VOCABULARY = (N_("province"), N_("district"), N_("cluster"), N_("commune"),
+              N_("admin"), N_("host"), N_("secretary"))  # fmt: skip
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 

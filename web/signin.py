@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from scheduler.errors import NotAuthenticated
+from scheduler.errors import N_, NotAuthenticated
 from web.accounts import normalise_username
 from web.auth import SESSION_COOKIE
 from web.keys import ACCOUNTS, CONFIG, SESSIONS, THROTTLE
 from web.sessions import Session
 
-WRONG_CREDENTIALS = "Wrong username or password"
+WRONG_CREDENTIALS = N_("Wrong username or password")
 
 
 async def sign_in(request: web.Request, username: str, password: str) -> Session:
