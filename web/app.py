@@ -17,6 +17,7 @@ from web.api import units as units_api
 from web.config import Config
 from web.endpoints import Endpoint, add_endpoints, openapi_document
 from web.errors import error_middleware
+from web.forwarded import forwarded_middleware
 from web.health import ENDPOINTS as META_ENDPOINTS
 from web.health import add_health_routes
 from web.i18n import LANGUAGE_COOKIE, LANGUAGE_QUERY, LANGUAGES, I18n
@@ -36,7 +37,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def create_app(config: Config, *, store: Store | None = None) -> web.Application:
     """Build the application. ``store`` lets a caller share one already-configured store (tests do)."""
     app = web.Application(
-        middlewares=[metrics_middleware, remember_language, error_middleware], client_max_size=MAX_REQUEST_BYTES
+        middlewares=[forwarded_middleware, metrics_middleware, remember_language, error_middleware],
+        client_max_size=MAX_REQUEST_BYTES,
     )
     store = store or Store(redis_url=config.redis_url, data_dir=config.data_dir, appendfsync=config.appendfsync)
     registry = CollectorRegistry()

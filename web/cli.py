@@ -21,7 +21,7 @@ from aiohttp import web
 from scheduler.directory.store import RedisUnitStore
 from scheduler.directory.units import parse_units_csv
 from scheduler.errors import GiaobanError
-from scheduler.store import Store, open_store
+from scheduler.store import open_store
 from web.accounts import ROLES, AccountStore
 from web.app import create_app
 from web.config import SETTINGS, Config, ConfigError, build_config
@@ -154,4 +154,5 @@ def _print_error(exc: GiaobanError) -> None:
         print(f"  {problem.where}: {problem.message.format(**problem.params)}", file=sys.stderr)
 
 
-__all__ = ["Store", "main"]
+if __name__ == "__main__":
+    sys.exit(main())

@@ -35,6 +35,8 @@ class Config:
     login_failures_allowed: int = 5
     login_failure_window_seconds: int = 900
     log_level: str = "INFO"
+    # Reverse proxies whose X-Forwarded-For/-Proto we believe; nobody else may claim another address.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -107,6 +109,13 @@ def _public_url(raw: str) -> str:
     return raw
 
 
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"must be addresses or networks separated by commas (e.g. 172.30.0.2), not {raw!r}") from None
+
+
 def _path(raw: str) -> Path:
     if not raw.strip():
         raise ConfigError("must not be empty")
@@ -140,6 +149,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("login_failure_window_seconds", ("GIAOBAN_LOGIN_WINDOW",), _int_between(10, 86400),
             "how long failed sign-ins count"),
     Setting("log_level", ("GIAOBAN_LOG_LEVEL",), _one_of("DEBUG", "INFO", "WARNING", "ERROR"), "log detail"),
+    Setting("trusted_proxies", ("GIAOBAN_TRUSTED_PROXIES",), _networks,
+            "proxies whose X-Forwarded-For/-Proto are believed"),
 )  # fmt: skip
 
 

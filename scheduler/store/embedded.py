@@ -85,7 +85,7 @@ class EmbeddedValkey:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
-    async def start(self, *, lock_wait_seconds: float = 10.0, ready_timeout: float = 15.0) -> None:
+    async def start(self, *, lock_wait_seconds: float = 5.0, ready_timeout: float = 15.0) -> None:
         (self.data_dir / "valkey").mkdir(parents=True, exist_ok=True)
         self.socket_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         await self._take_lock(lock_wait_seconds)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from tests.conftest import Client, signed_in
@@ -105,3 +107,22 @@ async def test_secure_cookie_behind_https_public_url(client_with) -> None:  # ty
     await add_account(client)
     response = await client.post("/api/session", json={"username": "thuky", "password": "mật-khẩu-dài"})
     assert response.cookies["giaoban_session"]["secure"]
+
+
+async def test_forwarded_addresses_count_only_from_trusted_proxies(client_with) -> None:  # type: ignore[no-untyped-def]
+    # The test client connects from 127.0.0.1: trust it as the proxy, so each forwarded client has its own bucket.
+    client = await client_with(login_failures_allowed=1, trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),))
+    await add_account(client, "a1")
+    await add_account(client, "a2")
+
+    async def fail(username: str, forwarded_for: str) -> int:
+        response = await client.post("/api/session", json={"username": username, "password": "wrong-wrong"},
+                                     headers={"X-Forwarded-For": forwarded_for})  # fmt: skip
+        return response.status
+
+    # Per-address limit is 4 × 1: four failures from one commune office pause that office...
+    assert [await fail(f"u{i}", "203.0.113.7") for i in range(4)] == [401] * 4
+    assert await fail("u9", "203.0.113.7") == 429
+    # ...but not another office behind the same proxy, nor one that only claims a different address leftwards.
+    assert await fail("u10", "198.51.100.9") == 401
+    assert await fail("u11", "198.51.100.9, 203.0.113.7") == 429

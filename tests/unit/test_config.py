@@ -43,3 +43,13 @@ def test_public_url_sets_links_and_secure_cookies() -> None:
     assert Config(port=8081).base_url == "http://127.0.0.1:8081"
     public = Config(public_url="https://giaoban.laocai.example/")
     assert public.base_url == "https://giaoban.laocai.example" and public.secure_cookies
+
+
+def test_every_setting_is_documented() -> None:
+    from web.config import SETTINGS
+
+    documented = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    for setting in SETTINGS:
+        assert f"`{setting.flag}`" in documented, setting.flag
+        for name in setting.env:
+            assert f"`{name}`" in documented, name

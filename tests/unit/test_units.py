@@ -29,7 +29,7 @@ def problems_of(data: str | bytes) -> list[tuple[object, str]]:
 def test_parses_rows_with_their_spreadsheet_row_numbers() -> None:
     parsed = parse_units_csv(GOOD.encode())
     assert {code: row for code, (row, _) in parsed.items()} == {"lc": 2, "bh": 3, "bh.nh": 4}
-    row, district = parsed["bh"]
+    _, district = parsed["bh"]
     assert district == Unit("bh", "Huyện Bắc Hà", "district", "lc", 22.54, 104.29, ("a@bh.example", "b@bh.example"))
 
 

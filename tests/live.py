@@ -1,0 +1,105 @@
+"""A real ``giaoban`` process for tests: start it on a free port, wait for /healthz, stop it by signal."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+GIAOBAN = [sys.executable, "-m", "web.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run(*args: str, stdin: str = "", data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    extra = ["--data-dir", str(data_dir)] if data_dir else []
+    return subprocess.run([*GIAOBAN, *args, *extra], input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def sign_in(port: int, username: str, password: str) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/session",
+        data=json.dumps({"username": username, "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+class Server:
+    def __init__(self, data_dir: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [*GIAOBAN, "serve", "--data-dir", str(data_dir), "--port", str(self.port), *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        started = time.monotonic()
+        while time.monotonic() - started < 30:
+            if self.process.poll() is not None:
+                raise AssertionError(f"giaoban serve exited early:\n{self.process.stdout.read()}")  # type: ignore[union-attr]
+            with contextlib.suppress(OSError):
+                if get(f"http://127.0.0.1:{self.port}/healthz")[0] == 200:
+                    self.startup_seconds = time.monotonic() - started
+                    return
+            time.sleep(0.05)
+        self.process.kill()
+        raise AssertionError("giaoban serve did not answer /healthz within 30 s")
+
+    def stop(self, signum: int = signal.SIGTERM) -> tuple[int, str]:
+        self.process.send_signal(signum)
+        output, _ = self.process.communicate(timeout=30)
+        return self.process.returncode, output
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path, *extra: str) -> Iterator[Server]:
+    server = Server(data_dir, *extra)
+    try:
+        yield server
+    finally:
+        if server.process.poll() is None:
+            server.stop()

@@ -1,0 +1,128 @@
+"""The real ``giaoban`` command as an operator runs it: start, stop, restart, accounts, a dying store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.live import Server, alive, children_of, free_port, get, run, serving, sign_in
+
+
+def test_an_account_added_offline_still_signs_in_after_restarts_and_sigterm_leaves_no_process(tmp_path: Path) -> None:
+    added = run("user", "add", "thuky", "--role", "secretary", "--password-stdin", stdin="mật-khẩu-dài\n",
+                data_dir=tmp_path)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    for _ in range(2):
+        server = Server(tmp_path)
+        children = children_of(server.process.pid)
+        assert children, "the embedded Valkey should run as our child"
+        assert sign_in(server.port, "thuky", "mật-khẩu-dài") == 200
+        assert sign_in(server.port, "thuky", "wrong-password") == 401
+        code, output = server.stop(signal.SIGTERM)
+        assert code == 0, output
+        assert not any(alive(pid) for pid in children), "a child outlived the service"
+
+
+def test_ctrl_c_stops_cleanly_too(tmp_path: Path) -> None:
+    server = Server(tmp_path)
+    children = children_of(server.process.pid)
+    code, _ = server.stop(signal.SIGINT)
+    assert code == 0
+    assert not any(alive(pid) for pid in children)
+
+
+def test_a_killed_service_takes_its_valkey_with_it(tmp_path: Path) -> None:
+    server = Server(tmp_path)
+    children = children_of(server.process.pid)
+    server.stop(signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in children)
+
+
+def test_accounts_can_be_added_while_the_service_runs(tmp_path: Path) -> None:
+    with serving(tmp_path) as server:
+        added = run("user", "add", "chutri", "--role", "host", "--password-stdin", stdin="mật-khẩu-chủ-trì\n",
+                    data_dir=tmp_path)  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        assert sign_in(server.port, "chutri", "mật-khẩu-chủ-trì") == 200
+        duplicate = run("user", "add", "chutri", "--role", "host", "--password-stdin", stdin="khác-mật-khẩu\n",
+                        data_dir=tmp_path)  # fmt: skip
+        assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+
+
+def test_a_valkey_that_dies_is_restarted_and_keeps_its_data(tmp_path: Path) -> None:
+    run("user", "add", "thuky", "--role", "secretary", "--password-stdin", stdin="mật-khẩu-dài\n", data_dir=tmp_path)
+    with serving(tmp_path) as server:
+        (valkey,) = children_of(server.process.pid)
+        os.kill(valkey, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            replacement = children_of(server.process.pid) - {valkey}
+            if replacement and get(f"http://127.0.0.1:{server.port}/healthz")[0] == 200:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the embedded Valkey was not restarted")
+        assert sign_in(server.port, "thuky", "mật-khẩu-dài") == 200
+
+
+def test_demo_loads_once_and_prints_the_accounts(tmp_path: Path) -> None:
+    with serving(tmp_path, "--demo") as server:
+        assert sign_in(server.port, "admin", "demo-admin") == 200
+        code, output = server.stop()
+    assert code == 0
+    assert "demo-secretary" in output and "giaoban is serving on" in output
+    # A second start with --demo on a store that holds data changes nothing.
+    run("user", "add", "admin", "--role", "admin", "--password-stdin", "--replace", stdin="đã-đổi-mật-khẩu\n",
+        data_dir=tmp_path)  # fmt: skip
+    with serving(tmp_path, "--demo") as server:
+        assert sign_in(server.port, "admin", "demo-admin") == 401
+        assert sign_in(server.port, "admin", "đã-đổi-mật-khẩu") == 200
+
+
+def test_a_wrong_setting_is_one_clear_line_and_exit_code_2(tmp_path: Path) -> None:
+    result = run("serve", "--port", "99999", data_dir=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "giaoban: invalid setting --port: must be a whole number from 1 to 65535, not 99999"
+    ]
+
+
+def test_units_import_from_the_command_line_names_bad_rows(tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text("code,name,kind,parent_code,lat,lon,emails\nlc,Tỉnh Lào Cai,province,,22.4,104.0,\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name,kind,parent_code,lat,lon,emails\nx,Xã X,commune,missing,22.4,104.0,\n")
+    ok = run("units", "import", str(good), data_dir=tmp_path / "data")
+    assert ok.returncode == 0 and "1 unit(s) added" in ok.stdout
+    refused = run("units", "import", str(bad), data_dir=tmp_path / "data")
+    assert refused.returncode == 1
+    assert "2: Unknown parent unit missing" in refused.stderr
+    missing = run("units", "import", str(tmp_path / "nope.csv"), data_dir=tmp_path / "data")
+    assert missing.returncode == 1 and "cannot read" in missing.stderr
+
+
+def test_a_second_service_on_the_same_data_dir_is_refused_clearly(tmp_path: Path) -> None:
+    with serving(tmp_path):
+        second = run("serve", "--port", str(free_port()), data_dir=tmp_path)
+    assert second.returncode == 1
+    assert "Another giaoban process already runs the store of" in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def test_a_busy_port_is_reported_not_a_traceback(tmp_path: Path) -> None:
+    with socket.socket() as occupant:
+        occupant.bind(("127.0.0.1", 0))
+        occupant.listen()
+        port = occupant.getsockname()[1]
+        result = run("serve", "--port", str(port), data_dir=tmp_path)
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("valkey.sock")), "the store started for nothing was not stopped"
