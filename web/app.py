@@ -8,10 +8,13 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from scheduler.clock import Clock
 from scheduler.directory.store import RedisUnitStore
+from scheduler.meetings.store import RedisMeetingStore
 from scheduler.store import Store
 from web import keys
 from web.accounts import AccountStore
+from web.api import meetings as meetings_api
 from web.api import session as session_api
 from web.api import units as units_api
 from web.config import Config
@@ -29,7 +32,12 @@ from web.sessions import LoginThrottle, SessionStore
 VERSION = "0.1.0"
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_REQUEST_BYTES = 2 * 1024 * 1024  # a directory CSV of a whole province is ~20 KB; leave room
-API_ENDPOINTS: tuple[Endpoint, ...] = (*session_api.ENDPOINTS, *units_api.ENDPOINTS, *META_ENDPOINTS)
+API_ENDPOINTS: tuple[Endpoint, ...] = (
+    *session_api.ENDPOINTS,
+    *units_api.ENDPOINTS,
+    *meetings_api.ENDPOINTS,
+    *META_ENDPOINTS,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -52,6 +60,8 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
         window_seconds=config.login_failure_window_seconds,
     )
     app[keys.UNITS] = RedisUnitStore(store.redis)
+    app[keys.MEETINGS] = RedisMeetingStore(store.redis)
+    app[keys.CLOCK] = Clock()
     app[keys.I18N] = I18n(config.default_language)
     app[keys.METRICS_REGISTRY] = registry
     app[keys.HTTP_METRICS] = HttpMetrics(registry)

@@ -5,6 +5,7 @@ its body and writes its part of the OpenAPI document. The document therefore say
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,8 +75,13 @@ class Endpoint:
     replies: Mapping[int, Reply]
     body_schema: JsonSchema | None = None
     body_type: str | None = None  # for bodies that are not JSON, e.g. "text/csv"
-    errors: Sequence[int] = ()  # error statuses beyond the ones implied by roles and body
+    errors: Sequence[int] = ()  # error statuses beyond the ones implied by roles, body and path
     tags: Sequence[str] = field(default_factory=tuple)
+    query: Mapping[str, JsonSchema] = field(default_factory=dict)  # optional query parameters; handlers parse
+
+    @property
+    def path_params(self) -> list[str]:
+        return re.findall(r"\{(\w+)\}", self.path)
 
     @property
     def request_type(self) -> str | None:
@@ -87,6 +93,10 @@ class Endpoint:
             implied |= {401, 403}
         if self.request_type:
             implied |= {400, 413, 415}
+        if self.path_params:
+            implied.add(404)
+        if self.query:
+            implied.add(400)
         return sorted(implied | set(self.errors))
 
 
@@ -190,6 +200,12 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     }
     if endpoint.tags:
         operation["tags"] = list(endpoint.tags)
+    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+                  for name in endpoint.path_params]  # fmt: skip
+    parameters += [{"name": name, "in": "query", "required": False, "schema": schema}
+                   for name, schema in endpoint.query.items()]  # fmt: skip
+    if parameters:
+        operation["parameters"] = parameters
     if endpoint.roles is not None:
         roles = ", ".join(endpoint.roles) or "any signed-in account"
         operation["description"] = f"Allowed: {roles}."

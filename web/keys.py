@@ -9,7 +9,9 @@ from aiohttp import web
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
+    from scheduler.clock import Clock
     from scheduler.directory.store import UnitStore
+    from scheduler.meetings.store import MeetingStore
     from scheduler.store import Store
     from web.accounts import AccountStore
     from web.config import Config
@@ -24,6 +26,8 @@ ACCOUNTS: web.AppKey[AccountStore] = web.AppKey("accounts")
 SESSIONS: web.AppKey[SessionStore] = web.AppKey("sessions")
 THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("throttle")
 UNITS: web.AppKey[UnitStore] = web.AppKey("units")
+MEETINGS: web.AppKey[MeetingStore] = web.AppKey("meetings")
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 I18N: web.AppKey[I18n] = web.AppKey("i18n")
 METRICS_REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("metrics_registry")
 HTTP_METRICS: web.AppKey[HttpMetrics] = web.AppKey("http_metrics")

@@ -1,0 +1,1 @@
+"""Meetings: planning, recurrence, state; the live side reports live/ended."""

@@ -1,0 +1,146 @@
+"""/api/meetings: plan, list, edit, cancel."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from scheduler.errors import MalformedInput, Problem
+from scheduler.meetings.model import (
+    MAX_AGENDA_LENGTH,
+    MAX_INVITED_UNITS,
+    MAX_OCCURRENCES,
+    MAX_TITLE_LENGTH,
+    STATES,
+    apply_changes,
+    cancel,
+    parse_time,
+    plan_meetings,
+)
+from web.auth import current_session
+from web.endpoints import Endpoint, Reply
+from web.keys import CLOCK, MEETINGS, UNITS
+from web.responses import json_reply
+
+PLANNERS = ("host", "admin")
+READERS = ("host", "admin", "secretary")
+MAX_RANGE = timedelta(days=400)
+
+FIELDS: dict[str, Any] = {
+    "title": {"type": "string", "minLength": 1, "maxLength": MAX_TITLE_LENGTH},
+    "agenda": {"type": "string", "maxLength": MAX_AGENDA_LENGTH},
+    "starts_at": {"type": "string", "description": "ISO 8601; without an offset it means Vietnam time"},
+    "ends_at": {"type": "string"},
+    "chair_unit": {"type": "string"},
+    "invited_units": {"type": "array", "items": {"type": "string"}, "maxItems": MAX_INVITED_UNITS},
+    "lobby_opens_minutes": {"type": "integer", "minimum": 0, "maximum": 240},
+}
+CREATE_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["title", "starts_at", "ends_at", "chair_unit", "invited_units"],
+    "properties": {
+        **FIELDS,
+        "recurrence": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["frequency"],
+            "properties": {
+                "frequency": {"const": "weekly"},
+                "count": {"type": "integer", "minimum": 1, "maximum": MAX_OCCURRENCES},
+                "until": {"type": "string", "description": "last day, e.g. 2027-06-30"},
+            },
+        },
+    },
+}
+PATCH_SCHEMA = {"type": "object", "additionalProperties": False, "minProperties": 1, "properties": FIELDS}
+MEETING_SCHEMA = {
+    "type": "object",
+    "required": ["id", "title", "starts_at", "ends_at", "chair_unit", "invited_units", "state", "sequence"],
+    "properties": {
+        **FIELDS,
+        "id": {"type": "string"},
+        "series_id": {"type": ["string", "null"]},
+        "sequence": {"type": "integer"},
+        "state": {"type": "string", "enum": list(STATES)},
+        "cancelled": {"type": "boolean"},
+        "occurrences": {"type": "array", "items": {"type": "object"}},
+    },
+}
+MEETINGS_SCHEMA = {"type": "object", "required": ["meetings"],
+                   "properties": {"meetings": {"type": "array", "items": MEETING_SCHEMA}}}  # fmt: skip
+
+
+async def create_meeting(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+    session = await current_session(request)
+    now = request.app[CLOCK].now()
+    units = await request.app[UNITS].all()
+    meetings = plan_meetings(body, units, now=now, created_by=session.username if session else "")
+    await request.app[MEETINGS].add(meetings)
+    reply = meetings[0].public_json(now)
+    if len(meetings) > 1:
+        reply["occurrences"] = [{"id": m.id, "starts_at": m.public_json(now)["starts_at"]} for m in meetings]
+    return json_reply(reply, status=201, headers={"Location": f"/api/meetings/{meetings[0].id}"})
+
+
+async def list_meetings(request: web.Request, _: None) -> web.StreamResponse:
+    now = request.app[CLOCK].now()
+    start = _query_time(request, "from", now - timedelta(days=1))
+    end = _query_time(request, "to", start + timedelta(days=90))
+    if end < start or end - start > MAX_RANGE:
+        raise MalformedInput("Choose a range of at most {days} days", problems=[Problem("to", "Range too long")],
+                             days=MAX_RANGE.days)  # fmt: skip
+    meetings = await request.app[MEETINGS].between(start, end)
+    return json_reply({"meetings": [m.public_json(now) for m in meetings]})
+
+
+async def get_meeting(request: web.Request, _: None) -> web.StreamResponse:
+    meeting = await request.app[MEETINGS].get(request.match_info["id"])
+    return json_reply(meeting.public_json(request.app[CLOCK].now()))
+
+
+async def patch_meeting(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+    now = request.app[CLOCK].now()
+    units = await request.app[UNITS].all()
+    meeting = await request.app[MEETINGS].update(
+        request.match_info["id"], lambda current: apply_changes(current, body, units, now=now)
+    )
+    return json_reply(meeting.public_json(now))
+
+
+async def cancel_meeting(request: web.Request, _: None) -> web.StreamResponse:
+    now = request.app[CLOCK].now()
+    meeting = await request.app[MEETINGS].update(request.match_info["id"], lambda current: cancel(current, now=now))
+    return json_reply(meeting.public_json(now))
+
+
+def _query_time(request: web.Request, name: str, default: datetime) -> datetime:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    parsed = parse_time(raw)
+    if parsed is None:
+        raise MalformedInput("The request could not be understood",
+                             problems=[Problem(name, "Not a date and time such as 2026-12-01T08:00")])  # fmt: skip
+    return parsed
+
+
+TIME_QUERY = {"type": "string", "description": "ISO 8601; without an offset it means Vietnam time"}
+MEETING_REPLY = {200: Reply("The meeting", MEETING_SCHEMA)}
+ENDPOINTS = (
+    Endpoint("POST", "/api/meetings", create_meeting, "Plan a meeting, or a weekly series", roles=PLANNERS,
+             body_schema=CREATE_SCHEMA, replies={201: Reply("Planned: the (first) meeting", MEETING_SCHEMA)},
+             errors=(422,), tags=("meetings",)),
+    Endpoint("GET", "/api/meetings", list_meetings, "Meetings starting in a time range (default: next 90 days)",
+             roles=READERS, replies={200: Reply("The meetings", MEETINGS_SCHEMA)},
+             query={"from": TIME_QUERY, "to": TIME_QUERY}, tags=("meetings",)),
+    Endpoint("GET", "/api/meetings/{id}", get_meeting, "One meeting", roles=READERS, replies=MEETING_REPLY,
+             tags=("meetings",)),
+    Endpoint("PATCH", "/api/meetings/{id}", patch_meeting, "Edit or reschedule one meeting", roles=PLANNERS,
+             body_schema=PATCH_SCHEMA, replies=MEETING_REPLY, errors=(409, 422), tags=("meetings",)),
+    Endpoint("DELETE", "/api/meetings/{id}", cancel_meeting, "Cancel one meeting (it stays on record)",
+             roles=PLANNERS, replies={200: Reply("The cancelled meeting", MEETING_SCHEMA)}, errors=(409,),
+             tags=("meetings",)),
+)  # fmt: skip
