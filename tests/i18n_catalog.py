@@ -13,7 +13,8 @@ PYTHON_KEYWORDS = {
     "MalformedInput": None, "InvalidInput": None, "ProtocolError": None, "NotAuthenticated": None,
     "NotAuthorised": None, "NotFound": None, "Conflict": None, "TooManyAttempts": None, "StoreUnavailable": None,
 }  # fmt: skip
-METHOD_MAP = [("**/tests/**", "ignore"), ("**.py", "python"), ("**/templates/**.html", "jinja2")]
+METHOD_MAP = [("**/tests/**", "ignore"), ("**.py", "python"), ("**/templates/**.html", "jinja2"),
+              ("**/templates/**.txt", "jinja2")]  # fmt: skip
 
 
 def project_messages() -> dict[str, list[str]]:
@@ -24,7 +25,7 @@ def project_messages() -> dict[str, list[str]]:
             ROOT / package,
             method_map=METHOD_MAP,
             keywords=PYTHON_KEYWORDS,
-            options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+            options_map={"**/templates/**": {"extensions": "jinja2.ext.i18n"}},
         ):
             key = "|".join(message) if isinstance(message, tuple) else message
             found.setdefault(key, []).append(f"{package}/{filename}")

@@ -10,10 +10,14 @@ from prometheus_client import CollectorRegistry
 
 from scheduler.clock import Clock
 from scheduler.directory.store import RedisUnitStore
+from scheduler.invitations.tokens import JoinLinks
+from scheduler.mail.outbox import Outbox
+from scheduler.mail.sender import MailSender, SmtpSettings
 from scheduler.meetings.store import RedisMeetingStore
 from scheduler.store import Store
 from web import keys
 from web.accounts import AccountStore
+from web.api import invitations as invitations_api
 from web.api import meetings as meetings_api
 from web.api import session as session_api
 from web.api import units as units_api
@@ -24,7 +28,8 @@ from web.forwarded import forwarded_middleware
 from web.health import ENDPOINTS as META_ENDPOINTS
 from web.health import add_health_routes
 from web.i18n import LANGUAGE_COOKIE, LANGUAGE_QUERY, LANGUAGES, I18n
-from web.lifecycle import Shutdown, store_lifecycle
+from web.invitations import Invitations
+from web.lifecycle import Shutdown, mail_lifecycle, store_lifecycle
 from web.metrics import HttpMetrics, metrics_middleware
 from web.pages import add_page_routes
 from web.sessions import LoginThrottle, SessionStore
@@ -36,6 +41,7 @@ API_ENDPOINTS: tuple[Endpoint, ...] = (
     *session_api.ENDPOINTS,
     *units_api.ENDPOINTS,
     *meetings_api.ENDPOINTS,
+    *invitations_api.ENDPOINTS,
     *META_ENDPOINTS,
 )
 
@@ -62,7 +68,19 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     app[keys.UNITS] = RedisUnitStore(store.redis)
     app[keys.MEETINGS] = RedisMeetingStore(store.redis)
     app[keys.CLOCK] = Clock()
+    app[keys.OUTBOX] = Outbox(store.redis, first_retry_seconds=config.mail_retry_seconds)
+    app[keys.MAIL_SENDER] = MailSender(app[keys.OUTBOX], smtp_settings(config)) if config.smtp_host else None
     app[keys.I18N] = I18n(config.default_language)
+    app[keys.INVITATIONS] = Invitations(
+        links=JoinLinks(store.redis, config.base_url),
+        outbox=app[keys.OUTBOX],
+        units=app[keys.UNITS],
+        meetings=app[keys.MEETINGS],
+        i18n=app[keys.I18N],
+        language=config.default_language,
+        sender=config.smtp_from,
+        reminder_minutes=config.reminder_minutes,
+    )
     app[keys.METRICS_REGISTRY] = registry
     app[keys.HTTP_METRICS] = HttpMetrics(registry)
     app[keys.SHUTDOWN] = Shutdown()
@@ -73,7 +91,19 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     add_page_routes(app)
     app.router.add_static("/static/", STATIC_DIR)
     app.cleanup_ctx.append(store_lifecycle)
+    app.cleanup_ctx.append(mail_lifecycle)  # after the store: stops before it
     return app
+
+
+def smtp_settings(config: Config) -> SmtpSettings:
+    return SmtpSettings(
+        host=config.smtp_host,
+        port=config.smtp_port,
+        sender=config.smtp_from,
+        username=config.smtp_user,
+        password=config.smtp_password,
+        starttls=config.smtp_starttls,
+    )
 
 
 @web.middleware

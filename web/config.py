@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from scheduler.directory.units import EMAIL_PATTERN
 from scheduler.store.embedded import APPENDFSYNC_POLICIES
 
 
@@ -35,6 +36,14 @@ class Config:
     login_failures_allowed: int = 5
     login_failure_window_seconds: int = 900
     log_level: str = "INFO"
+    smtp_host: str = ""  # no SMTP host: mail waits in the outbox, shown as queued
+    smtp_port: int = 25
+    smtp_from: str = "giaoban@localhost"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    reminder_minutes: int = 15
+    mail_retry_seconds: int = 30  # the first retry after an SMTP failure; each next one waits twice as long
     # Reverse proxies whose X-Forwarded-For/-Proto we believe; nobody else may claim another address.
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
@@ -116,6 +125,12 @@ def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
         raise ConfigError(f"must be addresses or networks separated by commas (e.g. 172.30.0.2), not {raw!r}") from None
 
 
+def _email(raw: str) -> str:
+    if not EMAIL_PATTERN.match(raw.strip()) and not raw.strip().endswith("@localhost"):
+        raise ConfigError(f"must be an e-mail address, not {raw!r}")
+    return raw.strip()
+
+
 def _path(raw: str) -> Path:
     if not raw.strip():
         raise ConfigError("must not be empty")
@@ -149,6 +164,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("login_failure_window_seconds", ("GIAOBAN_LOGIN_WINDOW",), _int_between(10, 86400),
             "how long failed sign-ins count"),
     Setting("log_level", ("GIAOBAN_LOG_LEVEL",), _one_of("DEBUG", "INFO", "WARNING", "ERROR"), "log detail"),
+    Setting("smtp_host", ("GIAOBAN_SMTP_HOST",), str, "SMTP server for invitations; none: mail waits"),
+    Setting("smtp_port", ("GIAOBAN_SMTP_PORT",), _int_between(1, 65535), "SMTP port"),
+    Setting("smtp_from", ("GIAOBAN_SMTP_FROM",), _email, "sender address of invitations"),
+    Setting("smtp_user", ("GIAOBAN_SMTP_USER",), str, "SMTP user name, if the server asks"),
+    Setting("smtp_password", ("GIAOBAN_SMTP_PASSWORD",), str, "SMTP password"),
+    Setting("smtp_starttls", ("GIAOBAN_SMTP_STARTTLS",), _bool, "use STARTTLS"),
+    Setting("reminder_minutes", ("GIAOBAN_REMINDER_MINUTES",), _int_between(1, 1440),
+            "minutes before the start to send reminders"),
+    Setting("mail_retry_seconds", ("GIAOBAN_MAIL_RETRY_SECONDS",), _int_between(1, 3600),
+            "first retry after an SMTP failure (then doubling)"),
     Setting("trusted_proxies", ("GIAOBAN_TRUSTED_PROXIES",), _networks,
             "proxies whose X-Forwarded-For/-Proto are believed"),
 )  # fmt: skip
@@ -170,3 +195,18 @@ def build_config(flags: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
     return dataclasses.replace(Config(), **values)
+
+
+def settings_markdown() -> str:
+    """The table in docs/configuration.md (regenerate it with ``python -m web.config``)."""
+    defaults = Config()
+    rows = ["| flag | environment | default | meaning |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        value = getattr(defaults, setting.field)
+        shown = "" if value in (None, (), "") else ("off" if value is False else f"`{value}`")
+        rows.append(f"| `{setting.flag}` | {', '.join(f'`{e}`' for e in setting.env)} | {shown} | {setting.help} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_markdown(), end="")

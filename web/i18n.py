@@ -77,7 +77,7 @@ def load_catalog(language: str) -> gettext.NullTranslations:
 def _environment(translations: gettext.NullTranslations) -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
+        autoescape=jinja2.select_autoescape(disabled_extensions=("txt",), default_for_string=True, default=True),
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
     )

@@ -11,11 +11,14 @@ if TYPE_CHECKING:
 
     from scheduler.clock import Clock
     from scheduler.directory.store import UnitStore
+    from scheduler.mail.outbox import Outbox
+    from scheduler.mail.sender import MailSender
     from scheduler.meetings.store import MeetingStore
     from scheduler.store import Store
     from web.accounts import AccountStore
     from web.config import Config
     from web.i18n import I18n
+    from web.invitations import Invitations
     from web.lifecycle import Shutdown
     from web.metrics import HttpMetrics
     from web.sessions import LoginThrottle, SessionStore
@@ -28,6 +31,9 @@ THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("throttle")
 UNITS: web.AppKey[UnitStore] = web.AppKey("units")
 MEETINGS: web.AppKey[MeetingStore] = web.AppKey("meetings")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+OUTBOX: web.AppKey[Outbox] = web.AppKey("outbox")
+MAIL_SENDER: web.AppKey[MailSender | None] = web.AppKey("mail_sender")  # None: no SMTP configured
+INVITATIONS: web.AppKey[Invitations] = web.AppKey("invitations")
 I18N: web.AppKey[I18n] = web.AppKey("i18n")
 METRICS_REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("metrics_registry")
 HTTP_METRICS: web.AppKey[HttpMetrics] = web.AppKey("http_metrics")

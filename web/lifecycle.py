@@ -8,9 +8,10 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from web.demo import load_demo
-from web.keys import ACCOUNTS, CONFIG, SHUTDOWN, STORE, UNITS
+from web.keys import ACCOUNTS, CLOCK, CONFIG, INVITATIONS, MAIL_SENDER, SHUTDOWN, STORE, UNITS
 
 log = logging.getLogger(__name__)
 
@@ -50,3 +51,50 @@ async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await supervisor
         await store.close()
+
+
+REMINDER_SCAN_SECONDS = 60.0
+
+
+async def mail_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """Run the SMTP sender (when SMTP is configured) and the reminder scan; stop both before the store."""
+    sender = app[MAIL_SENDER]
+    stop_reminders = asyncio.Event()
+    tasks = [asyncio.create_task(_queue_reminders_until(app, stop_reminders), name="reminders")]
+    if sender is not None:
+        tasks.append(asyncio.create_task(sender.run(), name="mail-sender"))
+    try:
+        yield
+    finally:
+        # Ask, then wait: a cancellation that lands inside a Redis call can be absorbed there.
+        stop_reminders.set()
+        if sender is not None:
+            sender.stop()
+        await stop_tasks(tasks)
+
+
+async def stop_tasks(tasks: list[asyncio.Task[None]], grace_seconds: float = 5.0) -> None:
+    """Wait for tasks that were asked to stop; cancel whatever is still running after the grace period."""
+    _, late = await asyncio.wait(tasks, timeout=grace_seconds)
+    for task in late:
+        log.warning("task %s did not stop in %.0f s; cancelling it", task.get_name(), grace_seconds)
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _queue_reminders_until(app: web.Application, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            if await app[INVITATIONS].queue_reminders(app[CLOCK].now()):
+                wake_mail_sender(app)
+        except (RedisError, OSError):
+            log.warning("reminders: the store is unreachable; trying again in %.0f s", REMINDER_SCAN_SECONDS)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), REMINDER_SCAN_SECONDS)
+
+
+def wake_mail_sender(app: web.Application) -> None:
+    """Mail was queued: send it now rather than at the next poll (no-op without SMTP)."""
+    sender = app[MAIL_SENDER]
+    if sender is not None:
+        sender.wake()

@@ -7,9 +7,11 @@ from urllib.parse import quote
 from aiohttp import web
 
 from scheduler.directory.units import children_by_parent, fold_diacritics
-from scheduler.errors import NotAuthenticated, TooManyAttempts
+from scheduler.errors import N_, NotAuthenticated, TooManyAttempts
+from scheduler.invitations.tokens import check_window
 from web.auth import check_csrf, check_same_origin, current_session
-from web.keys import I18N, UNITS
+from web.keys import CLOCK, I18N, INVITATIONS, MEETINGS, UNITS
+from web.mail import meeting_time_text
 from web.responses import render
 from web.sessions import Session
 from web.signin import set_session_cookie, sign_in, sign_out
@@ -72,9 +74,35 @@ async def units_page(request: web.Request) -> web.StreamResponse:
                                           "fold": fold_diacritics})  # fmt: skip
 
 
+STATE_TEXT = {
+    "scheduled": N_("The meeting room is not open yet."),
+    "lobby_open": N_("The meeting room is open; the meeting starts soon."),
+    "live": N_("The meeting is under way."),
+    "ended": N_("The meeting has ended."),
+    "cancelled": N_("This meeting was cancelled"),
+}
+
+
+async def join_page(request: web.Request) -> web.StreamResponse:
+    """Where an invitation's link leads: the link is checked, then the meeting is shown to its unit."""
+    app = request.app
+    grant = await app[INVITATIONS].links.grant_of(request.match_info["token"])
+    meeting = await app[MEETINGS].get(grant.meeting_id)
+    now = app[CLOCK].now()
+    check_window(meeting, grant, now)
+    units = await app[UNITS].all()
+    language = app[I18N].language_of(request)
+    return render(request, "join.html", {
+        "meeting": meeting, "role": grant.role, "when": meeting_time_text(meeting, language),
+        "unit_name": units[grant.unit].name if grant.unit in units else grant.unit,
+        "state_text": app[I18N].gettext(language, STATE_TEXT[meeting.state(now)]),
+    })  # fmt: skip
+
+
 def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/", home)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout_submit)
     app.router.add_get("/units", units_page)
+    app.router.add_get("/j/{token}", join_page)

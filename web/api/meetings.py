@@ -14,6 +14,7 @@ from scheduler.meetings.model import (
     MAX_OCCURRENCES,
     MAX_TITLE_LENGTH,
     STATES,
+    Meeting,
     apply_changes,
     cancel,
     parse_time,
@@ -21,7 +22,8 @@ from scheduler.meetings.model import (
 )
 from web.auth import current_session
 from web.endpoints import Endpoint, Reply
-from web.keys import CLOCK, MEETINGS, UNITS
+from web.keys import CLOCK, INVITATIONS, MEETINGS, UNITS
+from web.lifecycle import wake_mail_sender
 from web.responses import json_reply
 
 PLANNERS = ("host", "admin")
@@ -107,13 +109,21 @@ async def patch_meeting(request: web.Request, body: dict[str, Any]) -> web.Strea
     meeting = await request.app[MEETINGS].update(
         request.match_info["id"], lambda current: apply_changes(current, body, units, now=now)
     )
+    await tell_invited_units(request, meeting)
     return json_reply(meeting.public_json(now))
 
 
 async def cancel_meeting(request: web.Request, _: None) -> web.StreamResponse:
     now = request.app[CLOCK].now()
     meeting = await request.app[MEETINGS].update(request.match_info["id"], lambda current: cancel(current, now=now))
+    await tell_invited_units(request, meeting)
     return json_reply(meeting.public_json(now))
+
+
+async def tell_invited_units(request: web.Request, meeting: Meeting) -> None:
+    """Units that already have the invitation get the update (or cancellation) in their calendars."""
+    if await request.app[INVITATIONS].after_change(meeting):
+        wake_mail_sender(request.app)
 
 
 def _query_time(request: web.Request, name: str, default: datetime) -> datetime:

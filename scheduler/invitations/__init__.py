@@ -1,0 +1,1 @@
+"""Invitations: join links, e-mails with a calendar entry, reminders."""

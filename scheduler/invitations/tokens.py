@@ -1,0 +1,123 @@
+"""Join links: one signed token per (meeting, unit, role), valid from lobby opening until two hours after the end.
+
+A token is ``base64url(JSON [meeting, unit, role, generation]) "." base64url(HMAC-SHA256[:16])``. It carries no
+time: validity follows the meeting as it is now, so a rescheduled meeting needs no new links. Regenerating a
+unit's link bumps its generation; older tokens then fail. The secret lives in Redis so that every server process
+of a deployment accepts the links of the others.
+
+Key layout:
+- ``SECRET_KEY`` (string): the HMAC secret, created once with SET NX.
+- ``GENERATIONS_KEY.format(meeting_id)`` (hash): unit code → generation of its current link.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from redis.asyncio import Redis
+
+from scheduler.errors import NotAuthorised
+from scheduler.meetings.model import VIETNAM, Meeting
+
+SECRET_KEY = "giaoban:secret:join-tokens"
+GENERATIONS_KEY = "giaoban:meeting:{}:link-generations"
+VALID_AFTER_END = timedelta(hours=2)
+MAX_TOKEN_LENGTH = 512
+ROLES = ("chair", "participant")
+
+
+@dataclass(frozen=True)
+class JoinGrant:
+    meeting_id: str
+    unit: str
+    role: str
+    generation: int
+
+
+def role_of(meeting: Meeting, unit: str) -> str | None:
+    if unit == meeting.chair_unit:
+        return "chair"
+    return "participant" if unit in meeting.invited_units else None
+
+
+def check_window(meeting: Meeting, grant: JoinGrant, now: datetime) -> None:
+    """Refuse, with the reason a person can act on, a link that does not open this meeting now."""
+    if role_of(meeting, grant.unit) != grant.role:
+        raise NotAuthorised("This link is no longer valid: the unit is not invited any more")
+    if meeting.cancelled:
+        raise NotAuthorised("This meeting was cancelled")
+    if now < meeting.lobby_opens_at:
+        raise NotAuthorised("The meeting room opens at {time}",
+                            time=meeting.lobby_opens_at.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y"))  # fmt: skip
+    if now > meeting.ends_at + VALID_AFTER_END or meeting.live_state == "ended":
+        raise NotAuthorised("This meeting has ended; the link no longer works")
+
+
+class JoinLinks:
+    def __init__(self, redis: Redis, base_url: str) -> None:
+        self._redis = redis
+        self._base_url = base_url.rstrip("/")
+
+    async def url_for(self, meeting: Meeting, unit: str) -> str:
+        role = role_of(meeting, unit)
+        if role is None:
+            raise NotAuthorised("Unit {unit} is not invited to this meeting", unit=unit)
+        generation = int(await self._redis.hget(GENERATIONS_KEY.format(meeting.id), unit) or 0)
+        token = _sign(JoinGrant(meeting.id, unit, role, generation), await self._secret())
+        return f"{self._base_url}/j/{token}"
+
+    async def regenerate(self, meeting: Meeting, unit: str) -> str:
+        if role_of(meeting, unit) is None:
+            raise NotAuthorised("Unit {unit} is not invited to this meeting", unit=unit)
+        await self._redis.hincrby(GENERATIONS_KEY.format(meeting.id), unit, 1)
+        return await self.url_for(meeting, unit)
+
+    async def grant_of(self, token: str) -> JoinGrant:
+        """The grant a token carries, if its signature and generation hold; time is checked by the caller."""
+        grant = _verify(token, await self._secret())
+        current = int(await self._redis.hget(GENERATIONS_KEY.format(grant.meeting_id), grant.unit) or 0)
+        if grant.generation != current:
+            raise NotAuthorised("This link was replaced by a newer one; use the link in the latest invitation")
+        return grant
+
+    async def _secret(self) -> bytes:
+        await self._redis.set(SECRET_KEY, secrets.token_hex(32), nx=True)
+        return bytes.fromhex(await self._redis.get(SECRET_KEY))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(payload: str, secret: bytes) -> str:
+    return _b64(hmac.new(secret, payload.encode(), hashlib.sha256).digest()[:16])
+
+
+def _sign(grant: JoinGrant, secret: bytes) -> str:
+    payload = _b64(json.dumps([grant.meeting_id, grant.unit, grant.role, grant.generation],
+                              separators=(",", ":"), ensure_ascii=False).encode())  # fmt: skip
+    return f"{payload}.{_mac(payload, secret)}"
+
+
+def _verify(token: str, secret: bytes) -> JoinGrant:
+    invalid = NotAuthorised("This link is not valid; check that it was copied whole")
+    payload, _, mac = token.partition(".")
+    if len(token) > MAX_TOKEN_LENGTH or not payload or not hmac.compare_digest(mac, _mac(payload, secret)):
+        raise invalid
+    try:
+        meeting_id, unit, role, generation = json.loads(_unb64(payload))
+    except (ValueError, TypeError):
+        raise invalid from None
+    if role not in ROLES or not isinstance(generation, int):
+        raise invalid
+    return JoinGrant(str(meeting_id), str(unit), role, generation)

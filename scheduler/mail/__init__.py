@@ -1,0 +1,1 @@
+"""Outgoing e-mail: a Redis outbox and the SMTP sender that drains it."""
