@@ -9,7 +9,8 @@ from babel.messages.extract import extract_from_dir
 ROOT = Path(__file__).resolve().parent.parent
 # Error classes take their message id first; Problem and local problem() helpers take it second/first.
 PYTHON_KEYWORDS = {
-    "_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "problem": None, "field_problem": (2,), "Problem": (2,),
+    "_": None, "t": None, "translate": None, "gettext": None, "ngettext": (1, 2), "N_": None,
+    "problem": None, "field_problem": (2,), "Problem": (2,),
     "MalformedInput": None, "InvalidInput": None, "ProtocolError": None, "NotAuthenticated": None,
     "NotAuthorised": None, "NotFound": None, "Conflict": None, "TooManyAttempts": None, "StoreUnavailable": None,
 }  # fmt: skip

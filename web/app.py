@@ -8,15 +8,18 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from scheduler.attendance.store import RedisAttendanceLog
 from scheduler.clock import Clock
 from scheduler.directory.store import RedisUnitStore
 from scheduler.invitations.tokens import JoinLinks
 from scheduler.mail.outbox import Outbox
 from scheduler.mail.sender import MailSender, SmtpSettings
 from scheduler.meetings.store import RedisMeetingStore
+from scheduler.reports.signing import Signer
 from scheduler.store import Store
 from web import keys
 from web.accounts import AccountStore
+from web.api import attendance as attendance_api
 from web.api import invitations as invitations_api
 from web.api import meetings as meetings_api
 from web.api import session as session_api
@@ -42,6 +45,7 @@ API_ENDPOINTS: tuple[Endpoint, ...] = (
     *units_api.ENDPOINTS,
     *meetings_api.ENDPOINTS,
     *invitations_api.ENDPOINTS,
+    *attendance_api.ENDPOINTS,
     *META_ENDPOINTS,
 )
 
@@ -68,6 +72,8 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     app[keys.UNITS] = RedisUnitStore(store.redis)
     app[keys.MEETINGS] = RedisMeetingStore(store.redis)
     app[keys.CLOCK] = Clock()
+    app[keys.ATTENDANCE] = RedisAttendanceLog(store.redis)
+    app[keys.SIGNER] = Signer(store.redis)
     app[keys.OUTBOX] = Outbox(store.redis, first_retry_seconds=config.mail_retry_seconds)
     app[keys.MAIL_SENDER] = MailSender(app[keys.OUTBOX], smtp_settings(config)) if config.smtp_host else None
     app[keys.I18N] = I18n(config.default_language)

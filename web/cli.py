@@ -21,6 +21,7 @@ from aiohttp import web
 from scheduler.directory.store import RedisUnitStore
 from scheduler.directory.units import parse_units_csv
 from scheduler.errors import GiaobanError
+from scheduler.reports.signing import Signer, fingerprint, verify
 from scheduler.store import open_store
 from web.accounts import ROLES, AccountStore
 from web.app import create_app
@@ -76,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("file", type=Path)
     _add_settings(load, STORE_SETTINGS)
     load.set_defaults(run=_units_import)
+
+    verify = commands.add_parser("verify", help="check that an exported file matches its signature")
+    verify.add_argument("file", type=Path)
+    verify.add_argument("signature", type=Path, metavar="SIGFILE")
+    verify.add_argument("--key", type=Path, metavar="PUBKEY",
+                        help="PEM public key (from GET /api/signing-key); default: this server's own key")  # fmt: skip
+    _add_settings(verify, STORE_SETTINGS)
+    verify.set_defaults(run=_verify)
     return parser
 
 
@@ -134,6 +143,24 @@ async def _units_import(config: Config, args: argparse.Namespace) -> int:
     async with _store(config) as store:
         result = await RedisUnitStore(store.redis).import_units(parsed)
     print(f"{result.created} unit(s) added, {result.updated} updated")
+    return 0
+
+
+async def _verify(config: Config, args: argparse.Namespace) -> int:
+    try:
+        data, signature = args.file.read_bytes(), args.signature.read_bytes()
+        key = args.key.read_text() if args.key else None
+    except OSError as exc:
+        print(f"giaoban: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILED
+    if key is None:
+        async with _store(config) as store:
+            key = await Signer(store.redis).public_key_pem()
+    if not verify(data, signature, key):
+        print(f"giaoban: SIGNATURE DOES NOT MATCH: {args.file} was changed after it was signed, "
+              "or the signature is for another file or key", file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED
+    print(f"{args.file}: signature valid (key {fingerprint(key)})")
     return 0
 
 

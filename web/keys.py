@@ -9,11 +9,13 @@ from aiohttp import web
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
+    from scheduler.attendance.events import AttendanceLog
     from scheduler.clock import Clock
     from scheduler.directory.store import UnitStore
     from scheduler.mail.outbox import Outbox
     from scheduler.mail.sender import MailSender
     from scheduler.meetings.store import MeetingStore
+    from scheduler.reports.signing import Signer
     from scheduler.store import Store
     from web.accounts import AccountStore
     from web.config import Config
@@ -34,6 +36,8 @@ CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 OUTBOX: web.AppKey[Outbox] = web.AppKey("outbox")
 MAIL_SENDER: web.AppKey[MailSender | None] = web.AppKey("mail_sender")  # None: no SMTP configured
 INVITATIONS: web.AppKey[Invitations] = web.AppKey("invitations")
+ATTENDANCE: web.AppKey[AttendanceLog] = web.AppKey("attendance")
+SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 I18N: web.AppKey[I18n] = web.AppKey("i18n")
 METRICS_REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("metrics_registry")
 HTTP_METRICS: web.AppKey[HttpMetrics] = web.AppKey("http_metrics")

@@ -1,0 +1,1 @@
+"""Reports for secretaries: attendance exports (CSV, XLSX, PDF), their signatures, travel saved."""

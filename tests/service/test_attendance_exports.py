@@ -1,0 +1,135 @@
+"""Attendance through the API: the report, CSV/XLSX/PDF read back with real parsers, signatures verified."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import openpyxl
+import pytest
+from pypdf import PdfReader
+
+from scheduler.attendance.events import AttendanceEvent
+from scheduler.directory.demo import demo_units
+from scheduler.store import EmbeddedValkey
+from tests.conftest import Client, signed_in
+from web.keys import ATTENDANCE, CLOCK, UNITS
+
+PLANNED_AT = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+START = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # 08:00 Vietnam time
+INVITED = ["bac-ha", "bac-ha.na-hoi", "bac-ha.ta-chai", "van-ban.cum-nam-chay", "sa-pa"]
+
+
+@pytest.fixture
+async def meeting(client: Client) -> dict:
+    await client.app[UNITS].import_units(demo_units())
+    client.app[CLOCK].set(PLANNED_AT)
+    token = await signed_in(client, "host")
+    body = {"title": "Giao ban trực tuyến tháng 11 – Ứng phó rét đậm", "starts_at": "2026-11-30T08:00",
+            "ends_at": "2026-11-30T10:00", "chair_unit": "laocai", "invited_units": INVITED}  # fmt: skip
+    created = await (await client.post("/api/meetings", json=body, headers={"X-CSRF-Token": token})).json()
+    log = client.app[ATTENDANCE]
+
+    def at(minutes: int) -> datetime:
+        return START + timedelta(minutes=minutes)
+
+    for event in [
+        AttendanceEvent("joined", at(-15), "laocai", "a", "Nguyễn Văn Hải", "Phó Chủ tịch UBND tỉnh"),
+        AttendanceEvent("joined", at(-3), "bac-ha", "b", "Lý Thị Hoa", "Chánh Văn phòng HĐND-UBND huyện"),
+        AttendanceEvent("joined", at(2), "bac-ha.na-hoi", "c", "Vàng Seo Phủ", "Chủ tịch UBND xã"),
+        AttendanceEvent("dropped", at(40), "bac-ha.na-hoi", "c"),
+        AttendanceEvent("rejoined", at(43), "bac-ha.na-hoi", "c", "Vàng Seo Phủ", "Chủ tịch UBND xã"),
+        AttendanceEvent("roll_call_answered", at(30), "bac-ha.na-hoi", "c", detail="rc1"),
+        AttendanceEvent("joined", at(25), "van-ban.cum-nam-chay", "d", "Hoàng Thị Lan", "Công chức Văn phòng"),
+        AttendanceEvent("joined", at(0), "sa-pa", "e", "Đặng Quốc Việt", "Phó Chủ tịch UBND thị xã"),
+        AttendanceEvent("left", at(60), "sa-pa", "e"),
+    ]:
+        await log.append(created["id"], event)
+    client.app[CLOCK].set(START + timedelta(hours=3))  # the meeting is over
+    await signed_in(client, "secretary")
+    return created
+
+
+async def test_the_report_has_one_row_per_invited_unit(client: Client, meeting: dict) -> None:
+    report = await (await client.get(f"/api/meetings/{meeting['id']}/attendance")).json()
+    rows = {r["unit"]: r for r in report["units"]}
+    assert list(rows) == ["laocai", *INVITED]
+    assert {u: r["status"] for u, r in rows.items()} == {
+        "laocai": "present", "bac-ha": "present", "bac-ha.na-hoi": "present", "bac-ha.ta-chai": "absent",
+        "van-ban.cum-nam-chay": "late", "sa-pa": "left_early"}  # fmt: skip
+    na_hoi = rows["bac-ha.na-hoi"]
+    assert na_hoi["drops"] == 1 and na_hoi["connected_seconds"] == (120 - 2 - 3) * 60
+    assert na_hoi["attendees"] == [{"name": "Vàng Seo Phủ", "position": "Chủ tịch UBND xã"}]
+    assert len(na_hoi["roll_call"]) == 1
+    assert rows["sa-pa"]["last_leave"] == (START + timedelta(minutes=60)).isoformat()
+
+
+async def test_csv_opens_in_excel_with_vietnamese_headers_and_names(client: Client, meeting: dict) -> None:
+    response = await client.get(f"/api/meetings/{meeting['id']}/attendance.csv")
+    assert response.status == 200 and response.content_type == "text/csv"
+    data = await response.read()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["STT", "Đơn vị", "Tình trạng"]
+    assert len(rows) == 1 + 6
+    by_unit = {r[1]: r for r in rows[1:]}
+    assert by_unit["Xã Tà Chải"][2] == "vắng mặt"
+    assert by_unit["Cụm xã Nậm Chày"][2] == "đến muộn"
+    assert "Vàng Seo Phủ (Chủ tịch UBND xã)" in by_unit["Xã Na Hối"][3]
+    assert by_unit["Xã Na Hối"][4] == "30/11/2026 08:02" and by_unit["Xã Na Hối"][6] == "1:55:00"
+
+
+async def test_xlsx_is_formatted_with_a_frozen_header_and_real_durations(client: Client, meeting: dict) -> None:
+    data = await (await client.get(f"/api/meetings/{meeting['id']}/attendance.xlsx")).read()
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert sheet.freeze_panes == "A2"
+    assert sheet["B1"].value == "Đơn vị" and sheet["B1"].font.bold
+    names = [sheet.cell(row=r, column=2).value for r in range(2, sheet.max_row + 1)]
+    assert names == ["UBND tỉnh Lào Cai", "Huyện Bắc Hà", "Xã Na Hối", "Xã Tà Chải", "Cụm xã Nậm Chày", "Thị xã Sa Pa"]
+    na_hoi = 4
+    assert sheet.cell(row=na_hoi, column=7).value == timedelta(hours=1, minutes=55)
+    assert sheet.cell(row=na_hoi, column=7).number_format == "[h]:mm:ss"
+    assert sheet.cell(row=na_hoi, column=5).value == datetime(2026, 11, 30, 8, 2)
+
+
+async def test_pdf_is_a_printable_report_with_vietnamese_text(client: Client, meeting: dict) -> None:
+    data = await (await client.get(f"/api/meetings/{meeting['id']}/attendance.pdf")).read()
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    for expected in ("BÁO CÁO ĐIỂM DANH", "Giao ban trực tuyến tháng 11 – Ứng phó rét đậm", "UBND tỉnh Lào Cai",
+                     "Xã Na Hối", "Vàng Seo Phủ", "Cụm xã Nậm Chày", "vắng mặt: 1", "NGƯỜI LẬP BIỂU"):  # fmt: skip
+        assert expected in text, expected
+
+
+@pytest.mark.parametrize("extension", ["csv", "xlsx", "pdf"])
+async def test_exports_are_stable_and_signed(client: Client, meeting: dict, extension: str, tmp_path: Path,
+                                             valkey: EmbeddedValkey) -> None:  # fmt: skip
+    url = f"/api/meetings/{meeting['id']}/attendance.{extension}"
+    first = await client.get(url)
+    data = await first.read()
+    assert data == await (await client.get(url)).read(), "the same data must give the same bytes"
+    signature = await (await client.get(f"{url}.sig")).read()
+    assert first.headers["Giaoban-Signature"] == signature.decode().strip()
+    key = await (await client.get("/api/signing-key")).json()
+    (tmp_path / "key.pem").write_text(key["public_key_pem"])
+    (tmp_path / f"report.{extension}").write_bytes(data)
+    (tmp_path / "report.sig").write_bytes(signature)
+
+    def verify(*extra: str) -> subprocess.CompletedProcess[str]:
+        files = [str(tmp_path / f"report.{extension}"), str(tmp_path / "report.sig")]
+        command = [sys.executable, "-m", "web.cli", "verify", *files, *extra]
+        return subprocess.run(command, capture_output=True, text=True, timeout=30)
+
+    ok = verify("--key", str(tmp_path / "key.pem"))
+    assert ok.returncode == 0 and key["fingerprint"] in ok.stdout, ok.stderr
+    assert verify("--redis-url", valkey.url).returncode == 0  # the server's own key, from the store
+
+    tampered = bytearray(data)
+    position = len(tampered) // 2
+    tampered[position] = (tampered[position] + 1) % 256  # one byte changed
+    (tmp_path / f"report.{extension}").write_bytes(bytes(tampered))
+    refused = verify("--key", str(tmp_path / "key.pem"))
+    assert refused.returncode == 1 and "DOES NOT MATCH" in refused.stderr

@@ -1,0 +1,190 @@
+"""Attendance of a meeting: the report as JSON, exports (CSV, XLSX, PDF) and their detached signatures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from scheduler.attendance.report import STATUSES, UnitAttendance, attendance_report
+from scheduler.meetings.model import Meeting
+from scheduler.reports.exports import ExportContext, to_csv, to_pdf, to_xlsx
+from scheduler.reports.signing import fingerprint
+from web.api.meetings import READERS
+from web.endpoints import Endpoint, Reply
+from web.keys import ATTENDANCE, CLOCK, I18N, MEETINGS, SIGNER, UNITS
+from web.responses import json_reply
+
+SIGNATURE_HEADER = "Giaoban-Signature"
+FORMATS: Mapping[str, tuple[str, Callable[[ExportContext], bytes]]] = {
+    "csv": ("text/csv; charset=utf-8", to_csv),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", to_xlsx),
+    "pdf": ("application/pdf", to_pdf),
+}
+ROW_SCHEMA = {
+    "type": "object",
+    "required": [
+        "unit",
+        "name",
+        "status",
+        "first_join",
+        "last_leave",
+        "connected_seconds",
+        "drops",
+        "attendees",
+        "roll_call",
+    ],
+    "properties": {
+        "unit": {"type": "string"},
+        "name": {"type": "string"},
+        "role": {"type": "string"},
+        "status": {"type": "string", "enum": list(STATUSES)},
+        "first_join": {"type": ["string", "null"]},
+        "last_leave": {"type": ["string", "null"]},
+        "connected_seconds": {"type": "integer"},
+        "drops": {"type": "integer"},
+        "attendees": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"name": {"type": "string"}, "position": {"type": "string"}}},
+        },
+        "roll_call": {"type": "array", "items": {"type": "object", "properties": {"at": {"type": "string"}}}},
+        "intervals": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
+    },
+}
+REPORT_SCHEMA = {
+    "type": "object",
+    "required": ["meeting", "units"],
+    "properties": {"meeting": {"type": "object"}, "units": {"type": "array", "items": ROW_SCHEMA}},
+}
+KEY_SCHEMA = {
+    "type": "object",
+    "required": ["algorithm", "public_key_pem", "fingerprint"],
+    "properties": {
+        "algorithm": {"const": "Ed25519"},
+        "public_key_pem": {"type": "string"},
+        "fingerprint": {"type": "string"},
+    },
+}
+
+
+def row_json(row: UnitAttendance) -> dict[str, Any]:
+    def iso(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    return {
+        "unit": row.unit,
+        "name": row.name,
+        "role": row.role,
+        "status": row.status,
+        "first_join": iso(row.first_join),
+        "last_leave": iso(row.last_leave),
+        "connected_seconds": row.connected_seconds,
+        "drops": row.drops,
+        "attendees": [{"name": a.name, "position": a.position} for a in row.attendees],
+        "roll_call": [{"at": iso(at)} for at in row.roll_call],
+        "intervals": [[start.isoformat(), end.isoformat()] for start, end in row.intervals],
+    }
+
+
+async def report_of(request: web.Request) -> tuple[Meeting, list[UnitAttendance], datetime]:
+    """The meeting, its report, and the moment the report stands for (fixed once the meeting is over)."""
+    app = request.app
+    meeting = await app[MEETINGS].get(request.match_info["id"])
+    events = await app[ATTENDANCE].events(meeting.id)
+    now = app[CLOCK].now()
+    rows = attendance_report(meeting, events, await app[UNITS].all(), now=now)
+    if meeting.state(now) == "ended":
+        as_of = max([meeting.ends_at, *(e.at for e in events)])
+    else:
+        as_of = now.replace(second=0, microsecond=0)
+    return meeting, rows, as_of
+
+
+async def get_attendance(request: web.Request, _: None) -> web.StreamResponse:
+    meeting, rows, _as_of = await report_of(request)
+    return json_reply({"meeting": meeting.public_json(request.app[CLOCK].now()), "units": [row_json(r) for r in rows]})
+
+
+async def export_bytes(request: web.Request, extension: str) -> tuple[Meeting, bytes]:
+    meeting, rows, as_of = await report_of(request)
+    i18n = request.app[I18N]
+    language = i18n.language_of(request)
+    units = await request.app[UNITS].all()
+    chair = units[meeting.chair_unit].name if meeting.chair_unit in units else meeting.chair_unit
+    context = ExportContext(meeting, rows, chair, as_of, lambda message: i18n.gettext(language, message))
+    return meeting, FORMATS[extension][1](context)
+
+
+def export_endpoint(extension: str) -> Endpoint:
+    content_type = FORMATS[extension][0]
+
+    async def export(request: web.Request, _: None) -> web.StreamResponse:
+        meeting, data = await export_bytes(request, extension)
+        signature = await request.app[SIGNER].sign(data)
+        filename = f"diem-danh-{meeting.starts_at:%Y%m%d}-{meeting.id}.{extension}"
+        headers = {
+            "Content-Type": content_type,
+            SIGNATURE_HEADER: signature.decode().strip(),
+            "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}",
+        }
+        return web.Response(body=data, headers=headers)
+
+    export.__name__ = f"export_attendance_{extension}"
+    return Endpoint(
+        "GET",
+        f"/api/meetings/{{id}}/attendance.{extension}",
+        export,
+        f"Attendance as {extension.upper()} (its signature also in the {SIGNATURE_HEADER} header)",
+        roles=READERS,
+        tags=("attendance",),
+        replies={200: Reply("The file", {"type": "string", "format": "binary"}, content_type.split(";")[0])},
+    )
+
+
+def signature_endpoint(extension: str) -> Endpoint:
+    async def signature(request: web.Request, _: None) -> web.StreamResponse:
+        _meeting, data = await export_bytes(request, extension)
+        return web.Response(body=await request.app[SIGNER].sign(data), content_type="text/plain")
+
+    signature.__name__ = f"sign_attendance_{extension}"
+    return Endpoint(
+        "GET",
+        f"/api/meetings/{{id}}/attendance.{extension}.sig",
+        signature,
+        f"Detached Ed25519 signature of the {extension.upper()} export (base64)",
+        roles=READERS,
+        tags=("attendance",),
+        replies={200: Reply("base64 signature", {"type": "string"}, "text/plain")},
+    )
+
+
+async def signing_key(request: web.Request, _: None) -> web.StreamResponse:
+    pem = await request.app[SIGNER].public_key_pem()
+    return json_reply({"algorithm": "Ed25519", "public_key_pem": pem, "fingerprint": fingerprint(pem)})
+
+
+ENDPOINTS = (
+    Endpoint(
+        "GET",
+        "/api/meetings/{id}/attendance",
+        get_attendance,
+        "Who attended, from when to when",
+        roles=READERS,
+        replies={200: Reply("One row per invited unit", REPORT_SCHEMA)},
+        tags=("attendance",),
+    ),
+    *(export_endpoint(extension) for extension in FORMATS),
+    *(signature_endpoint(extension) for extension in FORMATS),
+    Endpoint(
+        "GET",
+        "/api/signing-key",
+        signing_key,
+        "The public key that verifies exports",
+        roles=None,
+        replies={200: Reply("Ed25519 public key", KEY_SCHEMA)},
+        tags=("attendance",),
+    ),
+)
