@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import logging
 import os
 import signal
@@ -85,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
                         help="PEM public key (from GET /api/signing-key); default: this server's own key")  # fmt: skip
     _add_settings(verify, STORE_SETTINGS)
     verify.set_defaults(run=_verify)
+
+    bench = commands.add_parser("bench", help="measure performance").add_subparsers(dest="action", required=True)
+    attendance = bench.add_parser("attendance", help="attendance report time over a year of weekly meetings")
+    attendance.add_argument("--weeks", type=int, default=52)
+    attendance.add_argument("--units", type=int, default=200)
+    attendance.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
+    attendance.set_defaults(run=_bench_attendance)
     return parser
 
 
@@ -161,6 +169,21 @@ async def _verify(config: Config, args: argparse.Namespace) -> int:
               "or the signature is for another file or key", file=sys.stderr)  # fmt: skip
         return EXIT_FAILED
     print(f"{args.file}: signature valid (key {fingerprint(key)})")
+    return 0
+
+
+async def _bench_attendance(_: Config, args: argparse.Namespace) -> int:
+    from web.bench.attendance import AttendanceBench, markdown
+
+    if not (1 <= args.weeks <= 520 and 1 <= args.units <= 2000):
+        print("giaoban: --weeks must be 1-520 and --units 1-2000", file=sys.stderr)
+        return EXIT_USAGE
+    result = await AttendanceBench(weeks=args.weeks, units=args.units).run()
+    report = markdown(result, "giaoban bench attendance " + " ".join(sys.argv[3:]))
+    print(report)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        args.json.with_suffix(".md").write_text(report)
     return 0
 
 

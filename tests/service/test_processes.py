@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -126,3 +127,12 @@ def test_a_busy_port_is_reported_not_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
     assert not list(tmp_path.glob("valkey.sock")), "the store started for nothing was not stopped"
+
+
+def test_the_attendance_benchmark_writes_its_reports(tmp_path: Path) -> None:
+    result = run("bench", "attendance", "--weeks", "2", "--units", "5", "--json", str(tmp_path / "bench.json"))
+    assert result.returncode == 0, result.stderr
+    figures = json.loads((tmp_path / "bench.json").read_text())
+    assert figures["weeks"] == 2 and figures["units"] == 5 and figures["events_total"] > 10
+    assert figures["store_report_seconds"]["median"] > 0 and figures["http_report_seconds"]["median"] > 0
+    assert "| store + report, one meeting |" in (tmp_path / "bench.md").read_text()
