@@ -22,6 +22,7 @@ from web.accounts import AccountStore
 from web.api import attendance as attendance_api
 from web.api import invitations as invitations_api
 from web.api import meetings as meetings_api
+from web.api import reports as reports_api
 from web.api import session as session_api
 from web.api import units as units_api
 from web.config import Config
@@ -46,6 +47,7 @@ API_ENDPOINTS: tuple[Endpoint, ...] = (
     *meetings_api.ENDPOINTS,
     *invitations_api.ENDPOINTS,
     *attendance_api.ENDPOINTS,
+    *reports_api.ENDPOINTS,
     *META_ENDPOINTS,
 )
 

@@ -43,6 +43,9 @@ class Config:
     smtp_password: str = ""
     smtp_starttls: bool = False
     reminder_minutes: int = 15
+    travel_road_factor: float = 1.4
+    travel_vnd_per_km: int = 4000
+    travel_average_kmh: float = 35.0
     mail_retry_seconds: int = 30  # the first retry after an SMTP failure; each next one waits twice as long
     # Reverse proxies whose X-Forwarded-For/-Proto we believe; nobody else may claim another address.
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
@@ -70,6 +73,19 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
             raise ConfigError(f"must be a whole number from {low} to {high}, not {raw!r}") from None
         if not low <= value <= high:
             raise ConfigError(f"must be a whole number from {low} to {high}, not {value}")
+        return value
+
+    return parse
+
+
+def _number_between(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"must be a number from {low} to {high}, not {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"must be a number from {low} to {high}, not {value}")
         return value
 
     return parse
@@ -172,6 +188,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_starttls", ("GIAOBAN_SMTP_STARTTLS",), _bool, "use STARTTLS"),
     Setting("reminder_minutes", ("GIAOBAN_REMINDER_MINUTES",), _int_between(1, 1440),
             "minutes before the start to send reminders"),
+    Setting("travel_road_factor", ("GIAOBAN_TRAVEL_ROAD_FACTOR",), _number_between(1.0, 3.0),
+            "road km per straight-line km, for travel saved"),
+    Setting("travel_vnd_per_km", ("GIAOBAN_TRAVEL_VND_PER_KM",), _int_between(0, 1_000_000),
+            "travel cost per km in VND"),
+    Setting("travel_average_kmh", ("GIAOBAN_TRAVEL_KMH",), _number_between(5.0, 120.0),
+            "average road speed, for hours saved"),
     Setting("mail_retry_seconds", ("GIAOBAN_MAIL_RETRY_SECONDS",), _int_between(1, 3600),
             "first retry after an SMTP failure (then doubling)"),
     Setting("trusted_proxies", ("GIAOBAN_TRUSTED_PROXIES",), _networks,

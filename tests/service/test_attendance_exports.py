@@ -133,3 +133,15 @@ async def test_exports_are_stable_and_signed(client: Client, meeting: dict, exte
     (tmp_path / f"report.{extension}").write_bytes(bytes(tampered))
     refused = verify("--key", str(tmp_path / "key.pem"))
     assert refused.returncode == 1 and "DOES NOT MATCH" in refused.stderr
+
+
+async def test_travel_saved_per_meeting_and_per_month(client: Client, meeting: dict) -> None:
+    report = await (await client.get(f"/api/meetings/{meeting['id']}/attendance")).json()
+    saved = report["savings"]
+    assert saved["trips"] == 4  # Bắc Hà, Na Hối, Nậm Chày, Sa Pa attended; Tà Chải did not; the chair is there
+    assert 100 < saved["km"] < 600 and saved["vnd"] == pytest.approx(saved["km"] * 4000, rel=0.01)
+    monthly = await (await client.get("/api/reports/savings?from=2026-11-01T00:00&to=2026-12-31T00:00")).json()
+    assert monthly["months"] == [{"month": "2026-11", "meetings": 1, "savings": saved}]
+    assert monthly["total"] == saved
+    bad = await client.get("/api/reports/savings?from=2020-01-01T00:00&to=2026-01-01T00:00")
+    assert bad.status == 400

@@ -12,10 +12,12 @@ from aiohttp import web
 from scheduler.attendance.report import STATUSES, UnitAttendance, attendance_report
 from scheduler.meetings.model import Meeting
 from scheduler.reports.exports import ExportContext, to_csv, to_pdf, to_xlsx
+from scheduler.reports.savings import TravelCosts, meeting_savings
 from scheduler.reports.signing import fingerprint
 from web.api.meetings import READERS
+from web.config import Config
 from web.endpoints import Endpoint, Reply
-from web.keys import ATTENDANCE, CLOCK, I18N, MEETINGS, SIGNER, UNITS
+from web.keys import ATTENDANCE, CLOCK, CONFIG, I18N, MEETINGS, SIGNER, UNITS
 from web.responses import json_reply
 
 SIGNATURE_HEADER = "Giaoban-Signature"
@@ -54,11 +56,20 @@ ROW_SCHEMA = {
         "intervals": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
     },
 }
+SAVINGS_SCHEMA = {
+    "type": "object",
+    "required": ["km", "vnd", "hours", "trips"],
+    "properties": {
+        "km": {"type": "number"}, "vnd": {"type": "integer"}, "hours": {"type": "number"},
+        "trips": {"type": "integer"}, "unknown_location": {"type": "integer"},
+    },
+}  # fmt: skip
 REPORT_SCHEMA = {
     "type": "object",
-    "required": ["meeting", "units"],
-    "properties": {"meeting": {"type": "object"}, "units": {"type": "array", "items": ROW_SCHEMA}},
-}
+    "required": ["meeting", "units", "savings"],
+    "properties": {"meeting": {"type": "object"}, "units": {"type": "array", "items": ROW_SCHEMA},
+                   "savings": SAVINGS_SCHEMA},
+}  # fmt: skip
 KEY_SCHEMA = {
     "type": "object",
     "required": ["algorithm", "public_key_pem", "fingerprint"],
@@ -105,7 +116,13 @@ async def report_of(request: web.Request) -> tuple[Meeting, list[UnitAttendance]
 
 async def get_attendance(request: web.Request, _: None) -> web.StreamResponse:
     meeting, rows, _as_of = await report_of(request)
-    return json_reply({"meeting": meeting.public_json(request.app[CLOCK].now()), "units": [row_json(r) for r in rows]})
+    savings = meeting_savings(meeting, rows, await request.app[UNITS].all(), travel_costs(request.app[CONFIG]))
+    return json_reply({"meeting": meeting.public_json(request.app[CLOCK].now()), "units": [row_json(r) for r in rows],
+                       "savings": savings.rounded()})  # fmt: skip
+
+
+def travel_costs(config: Config) -> TravelCosts:
+    return TravelCosts(config.travel_road_factor, config.travel_vnd_per_km, config.travel_average_kmh)
 
 
 async def export_bytes(request: web.Request, extension: str) -> tuple[Meeting, bytes]:

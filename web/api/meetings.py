@@ -89,8 +89,8 @@ async def create_meeting(request: web.Request, body: dict[str, Any]) -> web.Stre
 
 async def list_meetings(request: web.Request, _: None) -> web.StreamResponse:
     now = request.app[CLOCK].now()
-    start = _query_time(request, "from", now - timedelta(days=1))
-    end = _query_time(request, "to", start + timedelta(days=90))
+    start = query_time(request, "from", now - timedelta(days=1))
+    end = query_time(request, "to", start + timedelta(days=90))
     if end < start or end - start > MAX_RANGE:
         raise MalformedInput("Choose a range of at most {days} days", problems=[Problem("to", "Range too long")],
                              days=MAX_RANGE.days)  # fmt: skip
@@ -126,7 +126,7 @@ async def tell_invited_units(request: web.Request, meeting: Meeting) -> None:
         wake_mail_sender(request.app)
 
 
-def _query_time(request: web.Request, name: str, default: datetime) -> datetime:
+def query_time(request: web.Request, name: str, default: datetime) -> datetime:
     raw = request.query.get(name)
     if raw is None:
         return default
