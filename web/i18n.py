@@ -28,8 +28,11 @@ LANGUAGES: Mapping[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 LANGUAGE_COOKIE = "giaoban_lang"
 LANGUAGE_QUERY = "lang"
 # Shown through a variable in templates (``_(unit.kind)``, ``_(session.role)``), so listed here for extraction.
-VOCABULARY = (N_("province"), N_("district"), N_("cluster"), N_("commune"),
-              N_("admin"), N_("host"), N_("secretary"))  # fmt: skip
+VOCABULARY = (
+    N_("province"), N_("district"), N_("cluster"), N_("commune"), N_("admin"), N_("host"), N_("secretary"),
+    N_("scheduled"), N_("lobby_open"), N_("live"), N_("ended"), N_("cancelled"),
+    N_("no_address"), N_("not_sent"), N_("queued"), N_("sending"), N_("retrying"), N_("sent"), N_("failed"),
+)  # fmt: skip
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 

@@ -27,12 +27,12 @@ async def require_session(request: web.Request) -> Session:
 def safe_next(target: str | None) -> str:
     """Only our own paths: ``//evil.example`` or ``https://...`` would make the login an open redirect."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/units"
+        return "/dashboard"
     return target
 
 
 async def home(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound("/units" if await current_session(request) else "/login")
+    raise web.HTTPFound("/dashboard" if await current_session(request) else "/login")
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:

@@ -23,7 +23,7 @@ async def test_a_host_signs_in_and_finds_a_commune_without_tone_marks(browser: B
         await expect(visible).to_have_text(["UBND tỉnh Lào Cai", "Huyện Văn Bàn", "Cụm xã Nậm Chày", "Xã Nậm Xây"])
 
         await page.get_by_test_id("unit-search").fill("không có nơi nào như thế")
-        await expect(page.locator("#no-match")).to_be_visible()
+        await expect(page.get_by_test_id("no-match")).to_be_visible()
         await page.get_by_test_id("unit-search").fill("")
         await expect(page.locator("li.unit:not([hidden])")).to_have_count(170)  # clusters start folded
     finally:

@@ -13,49 +13,16 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from scheduler.attendance.events import AttendanceEvent
-from scheduler.directory.demo import demo_units
 from scheduler.store import EmbeddedValkey
-from tests.conftest import Client, signed_in
-from web.keys import ATTENDANCE, CLOCK, UNITS
+from tests.conftest import Client
 
 PLANNED_AT = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 START = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # 08:00 Vietnam time
 INVITED = ["bac-ha", "bac-ha.na-hoi", "bac-ha.ta-chai", "van-ban.cum-nam-chay", "sa-pa"]
 
 
-@pytest.fixture
-async def meeting(client: Client) -> dict:
-    await client.app[UNITS].import_units(demo_units())
-    client.app[CLOCK].set(PLANNED_AT)
-    token = await signed_in(client, "host")
-    body = {"title": "Giao ban trực tuyến tháng 11 – Ứng phó rét đậm", "starts_at": "2026-11-30T08:00",
-            "ends_at": "2026-11-30T10:00", "chair_unit": "laocai", "invited_units": INVITED}  # fmt: skip
-    created = await (await client.post("/api/meetings", json=body, headers={"X-CSRF-Token": token})).json()
-    log = client.app[ATTENDANCE]
-
-    def at(minutes: int) -> datetime:
-        return START + timedelta(minutes=minutes)
-
-    for event in [
-        AttendanceEvent("joined", at(-15), "laocai", "a", "Nguyễn Văn Hải", "Phó Chủ tịch UBND tỉnh"),
-        AttendanceEvent("joined", at(-3), "bac-ha", "b", "Lý Thị Hoa", "Chánh Văn phòng HĐND-UBND huyện"),
-        AttendanceEvent("joined", at(2), "bac-ha.na-hoi", "c", "Vàng Seo Phủ", "Chủ tịch UBND xã"),
-        AttendanceEvent("dropped", at(40), "bac-ha.na-hoi", "c"),
-        AttendanceEvent("rejoined", at(43), "bac-ha.na-hoi", "c", "Vàng Seo Phủ", "Chủ tịch UBND xã"),
-        AttendanceEvent("roll_call_answered", at(30), "bac-ha.na-hoi", "c", detail="rc1"),
-        AttendanceEvent("joined", at(25), "van-ban.cum-nam-chay", "d", "Hoàng Thị Lan", "Công chức Văn phòng"),
-        AttendanceEvent("joined", at(0), "sa-pa", "e", "Đặng Quốc Việt", "Phó Chủ tịch UBND thị xã"),
-        AttendanceEvent("left", at(60), "sa-pa", "e"),
-    ]:
-        await log.append(created["id"], event)
-    client.app[CLOCK].set(START + timedelta(hours=3))  # the meeting is over
-    await signed_in(client, "secretary")
-    return created
-
-
-async def test_the_report_has_one_row_per_invited_unit(client: Client, meeting: dict) -> None:
-    report = await (await client.get(f"/api/meetings/{meeting['id']}/attendance")).json()
+async def test_the_report_has_one_row_per_invited_unit(client: Client, held_meeting: dict) -> None:
+    report = await (await client.get(f"/api/meetings/{held_meeting['id']}/attendance")).json()
     rows = {r["unit"]: r for r in report["units"]}
     assert list(rows) == ["laocai", *INVITED]
     assert {u: r["status"] for u, r in rows.items()} == {
@@ -68,8 +35,8 @@ async def test_the_report_has_one_row_per_invited_unit(client: Client, meeting: 
     assert rows["sa-pa"]["last_leave"] == (START + timedelta(minutes=60)).isoformat()
 
 
-async def test_csv_opens_in_excel_with_vietnamese_headers_and_names(client: Client, meeting: dict) -> None:
-    response = await client.get(f"/api/meetings/{meeting['id']}/attendance.csv")
+async def test_csv_opens_in_excel_with_vietnamese_headers_and_names(client: Client, held_meeting: dict) -> None:
+    response = await client.get(f"/api/meetings/{held_meeting['id']}/attendance.csv")
     assert response.status == 200 and response.content_type == "text/csv"
     data = await response.read()
     assert data.startswith(b"\xef\xbb\xbf")
@@ -83,8 +50,8 @@ async def test_csv_opens_in_excel_with_vietnamese_headers_and_names(client: Clie
     assert by_unit["Xã Na Hối"][4] == "30/11/2026 08:02" and by_unit["Xã Na Hối"][6] == "1:55:00"
 
 
-async def test_xlsx_is_formatted_with_a_frozen_header_and_real_durations(client: Client, meeting: dict) -> None:
-    data = await (await client.get(f"/api/meetings/{meeting['id']}/attendance.xlsx")).read()
+async def test_xlsx_is_formatted_with_a_frozen_header_and_real_durations(client: Client, held_meeting: dict) -> None:
+    data = await (await client.get(f"/api/meetings/{held_meeting['id']}/attendance.xlsx")).read()
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     assert sheet.freeze_panes == "A2"
     assert sheet["B1"].value == "Đơn vị" and sheet["B1"].font.bold
@@ -96,8 +63,8 @@ async def test_xlsx_is_formatted_with_a_frozen_header_and_real_durations(client:
     assert sheet.cell(row=na_hoi, column=5).value == datetime(2026, 11, 30, 8, 2)
 
 
-async def test_pdf_is_a_printable_report_with_vietnamese_text(client: Client, meeting: dict) -> None:
-    data = await (await client.get(f"/api/meetings/{meeting['id']}/attendance.pdf")).read()
+async def test_pdf_is_a_printable_report_with_vietnamese_text(client: Client, held_meeting: dict) -> None:
+    data = await (await client.get(f"/api/meetings/{held_meeting['id']}/attendance.pdf")).read()
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
     for expected in ("BÁO CÁO ĐIỂM DANH", "Giao ban trực tuyến tháng 11 – Ứng phó rét đậm", "UBND tỉnh Lào Cai",
                      "Xã Na Hối", "Vàng Seo Phủ", "Cụm xã Nậm Chày", "vắng mặt: 1", "NGƯỜI LẬP BIỂU"):  # fmt: skip
@@ -105,9 +72,9 @@ async def test_pdf_is_a_printable_report_with_vietnamese_text(client: Client, me
 
 
 @pytest.mark.parametrize("extension", ["csv", "xlsx", "pdf"])
-async def test_exports_are_stable_and_signed(client: Client, meeting: dict, extension: str, tmp_path: Path,
+async def test_exports_are_stable_and_signed(client: Client, held_meeting: dict, extension: str, tmp_path: Path,
                                              valkey: EmbeddedValkey) -> None:  # fmt: skip
-    url = f"/api/meetings/{meeting['id']}/attendance.{extension}"
+    url = f"/api/meetings/{held_meeting['id']}/attendance.{extension}"
     first = await client.get(url)
     data = await first.read()
     assert data == await (await client.get(url)).read(), "the same data must give the same bytes"
@@ -135,8 +102,8 @@ async def test_exports_are_stable_and_signed(client: Client, meeting: dict, exte
     assert refused.returncode == 1 and "DOES NOT MATCH" in refused.stderr
 
 
-async def test_travel_saved_per_meeting_and_per_month(client: Client, meeting: dict) -> None:
-    report = await (await client.get(f"/api/meetings/{meeting['id']}/attendance")).json()
+async def test_travel_saved_per_meeting_and_per_month(client: Client, held_meeting: dict) -> None:
+    report = await (await client.get(f"/api/meetings/{held_meeting['id']}/attendance")).json()
     saved = report["savings"]
     assert saved["trips"] == 4  # Bắc Hà, Na Hối, Nậm Chày, Sa Pa attended; Tà Chải did not; the chair is there
     assert 100 < saved["km"] < 600 and saved["vnd"] == pytest.approx(saved["km"] * 4000, rel=0.01)
