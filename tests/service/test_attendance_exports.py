@@ -6,7 +6,7 @@ import csv
 import io
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -15,10 +15,7 @@ from pypdf import PdfReader
 
 from scheduler.store import EmbeddedValkey
 from tests.conftest import Client
-
-PLANNED_AT = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
-START = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # 08:00 Vietnam time
-INVITED = ["bac-ha", "bac-ha.na-hoi", "bac-ha.ta-chai", "van-ban.cum-nam-chay", "sa-pa"]
+from tests.service.conftest import INVITED, START
 
 
 async def test_the_report_has_one_row_per_invited_unit(client: Client, held_meeting: dict) -> None:
