@@ -65,30 +65,28 @@ class Config:
 # --- parsers: each turns a raw string into a value or raises ConfigError with what is expected --------------
 
 
-def _int_between(low: int, high: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
+def _between(kind: Callable[[str], Any], low: float, high: float) -> Callable[[str], Any]:
+    """A parser for ``int`` or ``float`` values within bounds."""
+    what = "a whole number" if kind is int else "a number"
+
+    def parse(raw: str) -> Any:
         try:
-            value = int(raw)
+            value = kind(raw)
         except ValueError:
-            raise ConfigError(f"must be a whole number from {low} to {high}, not {raw!r}") from None
+            raise ConfigError(f"must be {what} from {low} to {high}, not {raw!r}") from None
         if not low <= value <= high:
-            raise ConfigError(f"must be a whole number from {low} to {high}, not {value}")
+            raise ConfigError(f"must be {what} from {low} to {high}, not {value}")
         return value
 
     return parse
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    return _between(int, low, high)
 
 
 def _number_between(low: float, high: float) -> Callable[[str], float]:
-    def parse(raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"must be a number from {low} to {high}, not {raw!r}") from None
-        if not low <= value <= high:
-            raise ConfigError(f"must be a number from {low} to {high}, not {value}")
-        return value
-
-    return parse
+    return _between(float, low, high)
 
 
 def _one_of(*choices: str) -> Callable[[str], str]:

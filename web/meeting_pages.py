@@ -19,8 +19,9 @@ from scheduler.directory.units import Unit, children_by_parent, fold_diacritics
 from scheduler.errors import N_, InvalidInput, NotAuthorised
 from scheduler.meetings.model import DEFAULT_LOBBY_MINUTES, VIETNAM, Meeting, apply_changes, cancel, plan_meetings
 from scheduler.reports.savings import Savings, meeting_savings
-from web.api.attendance import FORMATS, travel_costs
+from web.api.attendance import FORMATS, attendance_rows, travel_costs
 from web.api.meetings import PLANNERS, READERS
+from web.api.reports import monthly_savings
 from web.auth import authorise
 from web.keys import ATTENDANCE, CLOCK, CONFIG, I18N, INVITATIONS, MEETINGS, UNITS
 from web.lifecycle import wake_mail_sender
@@ -69,20 +70,14 @@ async def dashboard_page(request: web.Request) -> web.StreamResponse:
     await require_role(request, READERS)
     app = request.app
     now = app[CLOCK].now()
-    units, costs = await app[UNITS].all(), travel_costs(app[CONFIG])
-    months: dict[str, Savings] = {}
     this_month = now.astimezone(VIETNAM).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     first = (this_month - timedelta(days=330)).replace(day=1)
-    for meeting in await app[MEETINGS].between(first, now):
-        if meeting.state(now) in ("live", "ended"):
-            rows = attendance_report(meeting, await app[ATTENDANCE].events(meeting.id), units, now=now)
-            key = local(meeting.starts_at, "%m/%Y")
-            months[key] = months.get(key, Savings()) + meeting_savings(meeting, rows, units, costs)
-    chart = _month_bars(first, this_month, months)
+    months = {month: saved for month, (_, saved) in (await monthly_savings(app, first, now)).items()}
     total = sum(months.values(), Savings())
     language = app[I18N].language_of(request)
     upcoming = await app[MEETINGS].between(now, now + timedelta(days=14))
-    context = {"chart": chart, "total": savings_text(total, language), "local": local, "upcoming": upcoming}
+    context = {"chart": _month_bars(first, this_month, months), "total": savings_text(total, language),
+               "local": local, "upcoming": upcoming}  # fmt: skip
     return render(request, "dashboard.html", context)
 
 
@@ -91,8 +86,8 @@ def _month_bars(first: datetime, last: datetime, months: dict[str, Savings]) -> 
     kilometres: list[tuple[str, int]] = []
     cursor = first
     while cursor <= last:
-        key = cursor.strftime("%m/%Y")
-        kilometres.append((key, round(months[key].km) if key in months else 0))
+        key = cursor.strftime("%Y-%m")
+        kilometres.append((cursor.strftime("%m/%Y"), round(months[key].km) if key in months else 0))
         cursor = (cursor + timedelta(days=32)).replace(day=1)
     highest = max([km for _, km in kilometres] + [1])
     return [{"month": month, "km": km, "height": round(100 * km / highest)} for month, km in kilometres]
@@ -210,7 +205,7 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
     meeting = await app[MEETINGS].get(request.match_info["id"])
     now = app[CLOCK].now()
     units = await app[UNITS].all()
-    rows = attendance_report(meeting, await app[ATTENDANCE].events(meeting.id), units, now=now)
+    rows = await attendance_rows(app, meeting, now, units)
     savings = meeting_savings(meeting, rows, units, travel_costs(app[CONFIG]))
     language = app[I18N].language_of(request)
     invitations = await app[INVITATIONS].rows(meeting)

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from scheduler.attendance.report import STATUSES, UnitAttendance, attendance_report
+from scheduler.directory.units import Unit
 from scheduler.meetings.model import Meeting
 from scheduler.reports.exports import ExportContext, to_csv, to_pdf, to_xlsx
 from scheduler.reports.savings import TravelCosts, meeting_savings
@@ -98,6 +99,13 @@ def row_json(row: UnitAttendance) -> dict[str, Any]:
         "roll_call": [{"at": iso(at)} for at in row.roll_call],
         "intervals": [[start.isoformat(), end.isoformat()] for start, end in row.intervals],
     }
+
+
+async def attendance_rows(app: web.Application, meeting: Meeting, now: datetime,
+                          units: Mapping[str, Unit] | None = None) -> list[UnitAttendance]:  # fmt: skip
+    """The report of one meeting as it stands at ``now``."""
+    units = units if units is not None else await app[UNITS].all()
+    return attendance_report(meeting, await app[ATTENDANCE].events(meeting.id), units, now=now)
 
 
 async def report_of(request: web.Request) -> tuple[Meeting, list[UnitAttendance], datetime]:

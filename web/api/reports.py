@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from scheduler.attendance.report import attendance_report
 from scheduler.errors import MalformedInput, Problem
 from scheduler.meetings.model import VIETNAM
 from scheduler.reports.savings import Savings, meeting_savings
-from web.api.attendance import SAVINGS_SCHEMA, travel_costs
+from web.api.attendance import SAVINGS_SCHEMA, attendance_rows, travel_costs
 from web.api.meetings import READERS, TIME_QUERY, query_time
 from web.endpoints import Endpoint, Reply
-from web.keys import ATTENDANCE, CLOCK, CONFIG, MEETINGS, UNITS
+from web.keys import CLOCK, CONFIG, MEETINGS, UNITS
 from web.responses import json_reply
 
 MAX_RANGE = timedelta(days=3 * 366)
@@ -39,18 +38,25 @@ async def savings_by_month(request: web.Request, _: None) -> web.StreamResponse:
     if end < start or end - start > MAX_RANGE:
         raise MalformedInput("Choose a range of at most {days} days", problems=[Problem("to", "Range too long")],
                              days=MAX_RANGE.days)  # fmt: skip
-    units, costs = await app[UNITS].all(), travel_costs(app[CONFIG])
-    months: dict[str, tuple[int, Savings]] = defaultdict(lambda: (0, Savings()))
-    for meeting in await app[MEETINGS].between(start, end):
-        if meeting.state(now) not in ("live", "ended"):
-            continue
-        rows = attendance_report(meeting, await app[ATTENDANCE].events(meeting.id), units, now=now)
-        month = f"{meeting.starts_at.astimezone(VIETNAM):%Y-%m}"
-        count, total = months[month]
-        months[month] = (count + 1, total + meeting_savings(meeting, rows, units, costs))
+    months = await monthly_savings(app, start, end)
     ordered = [{"month": m, "meetings": n, "savings": s.rounded()} for m, (n, s) in sorted(months.items())]
     grand = sum((s for _, s in months.values()), Savings())
     return json_reply({"months": ordered, "total": grand.rounded()})
+
+
+async def monthly_savings(app: web.Application, start: datetime, end: datetime) -> dict[str, tuple[int, Savings]]:
+    """ "YYYY-MM" (Vietnam time) → (meetings held, travel saved) for the meetings that took place in the range."""
+    now, units, costs = app[CLOCK].now(), await app[UNITS].all(), travel_costs(app[CONFIG])
+    months: dict[str, tuple[int, Savings]] = defaultdict(lambda: (0, Savings()))
+    for meeting in await app[MEETINGS].between(start, end):
+        if meeting.state(now) in ("live", "ended"):
+            rows = await attendance_rows(app, meeting, now, units)
+            count, total = months[f"{meeting.starts_at.astimezone(VIETNAM):%Y-%m}"]
+            months[f"{meeting.starts_at.astimezone(VIETNAM):%Y-%m}"] = (
+                count + 1,
+                total + meeting_savings(meeting, rows, units, costs),
+            )
+    return dict(months)
 
 
 ENDPOINTS = (
