@@ -63,7 +63,7 @@ class Invitations:
 
     async def after_change(self, meeting: Meeting) -> int:
         """A meeting changed: tell the units that were already invited (update or cancellation)."""
-        if not await self.outbox.jobs_of(meeting.id):
+        if not await self.outbox.has_jobs(meeting.id):
             return 0  # nobody was told about it yet; the host sends the invitations when ready
         return await self.send(meeting)
 
@@ -72,7 +72,7 @@ class Invitations:
         queued = 0
         horizon = now + timedelta(minutes=self.reminder_minutes) + REMINDER_LOOKAHEAD
         for meeting in await self.meetings.between(now, horizon):
-            if meeting.state(now) in ("scheduled", "lobby_open") and await self.outbox.jobs_of(meeting.id):
+            if meeting.state(now) in ("scheduled", "lobby_open") and await self.outbox.has_jobs(meeting.id):
                 due = (meeting.starts_at - timedelta(minutes=self.reminder_minutes)).timestamp()
                 queued += await self._queue(meeting, "reminder", None, again=False, due=due)
         return queued

@@ -20,7 +20,7 @@ from scheduler.errors import N_, InvalidInput, NotAuthorised
 from scheduler.meetings.model import DEFAULT_LOBBY_MINUTES, VIETNAM, Meeting, apply_changes, cancel, plan_meetings
 from scheduler.reports.savings import Savings, meeting_savings
 from web.api.attendance import FORMATS, attendance_rows, travel_costs
-from web.api.meetings import PLANNERS, READERS
+from web.api.meetings import PLANNERS, READERS, tell_invited_units
 from web.api.reports import monthly_savings
 from web.auth import authorise
 from web.keys import ATTENDANCE, CLOCK, CONFIG, I18N, INVITATIONS, MEETINGS, UNITS
@@ -182,8 +182,7 @@ async def edit_meeting_submit(request: web.Request) -> web.StreamResponse:
         updated = await app[MEETINGS].update(meeting.id, lambda current: apply_changes(current, body, units, now=now))
     except InvalidInput as error:
         return await _form_page(request, meeting, body, error)
-    if await app[INVITATIONS].after_change(updated):
-        wake_mail_sender(app)
+    await tell_invited_units(request, updated)
     raise web.HTTPSeeOther(f"/meetings/{meeting.id}")
 
 
@@ -191,8 +190,7 @@ async def cancel_meeting_submit(request: web.Request) -> web.StreamResponse:
     await authorise(request, PLANNERS)
     now = request.app[CLOCK].now()
     meeting = await request.app[MEETINGS].update(request.match_info["id"], lambda m: cancel(m, now=now))
-    if await request.app[INVITATIONS].after_change(meeting):
-        wake_mail_sender(request.app)
+    await tell_invited_units(request, meeting)
     raise web.HTTPSeeOther(f"/meetings/{meeting.id}")
 
 

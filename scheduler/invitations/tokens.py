@@ -63,6 +63,7 @@ class JoinLinks:
     def __init__(self, redis: Redis, base_url: str) -> None:
         self._redis = redis
         self._base_url = base_url.rstrip("/")
+        self._cached_secret: bytes | None = None  # never rotates once made: one read per process
 
     async def url_for(self, meeting: Meeting, unit: str) -> str:
         role = role_of(meeting, unit)
@@ -87,8 +88,10 @@ class JoinLinks:
         return grant
 
     async def _secret(self) -> bytes:
-        await self._redis.set(SECRET_KEY, secrets.token_hex(32), nx=True)
-        return bytes.fromhex(await self._redis.get(SECRET_KEY))
+        if self._cached_secret is None:
+            await self._redis.set(SECRET_KEY, secrets.token_hex(32), nx=True)  # the first process makes it
+            self._cached_secret = bytes.fromhex(await self._redis.get(SECRET_KEY))
+        return self._cached_secret
 
 
 def _b64(data: bytes) -> str:

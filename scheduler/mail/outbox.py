@@ -27,6 +27,7 @@ JOB_KEY = "giaoban:mail:{}"
 DUE_KEY = "giaoban:mail:due"
 LEASES_KEY = "giaoban:mail:leases"
 BY_MEETING_KEY = "giaoban:mail:by-meeting:{}"
+STATUS_FIELDS = ("to", "kind", "meeting", "unit", "version", "status", "attempts", "last_error", "sent_at")
 STATUSES = ("queued", "sending", "sent", "retrying", "failed")
 MAX_ATTEMPTS = 8
 FIRST_RETRY_SECONDS = 30.0
@@ -74,7 +75,7 @@ class MailJob:
         return cls(job_id, data["to"], data["kind"], data["meeting"], data["unit"], int(data.get("version", 0)),
                    data["status"],
                    int(data.get("attempts", 0)), data.get("last_error", ""),
-                   float(data["sent_at"]) if data.get("sent_at") else None, data["message"])  # fmt: skip
+                   float(data["sent_at"]) if data.get("sent_at") else None, data.get("message", ""))  # fmt: skip
 
 
 class Outbox:
@@ -124,12 +125,17 @@ class Outbox:
         return float(min(self._first_retry * 2 ** (attempts - 1), LONGEST_RETRY_SECONDS))
 
     async def jobs_of(self, meeting_id: str) -> list[MailJob]:
+        """The jobs of a meeting for status display: every field but the message itself (kilobytes each)."""
         ids = sorted(await self._redis.smembers(BY_MEETING_KEY.format(meeting_id)))
         async with self._redis.pipeline(transaction=False) as pipe:
             for job_id in ids:
-                pipe.hgetall(JOB_KEY.format(job_id))
-            hashes = await pipe.execute()
+                pipe.hmget(JOB_KEY.format(job_id), STATUS_FIELDS)
+            values = await pipe.execute()
+        hashes = [{k: v for k, v in zip(STATUS_FIELDS, row, strict=True) if v is not None} for row in values]
         return [MailJob.from_hash(job_id, data) for job_id, data in zip(ids, hashes, strict=True) if data]
+
+    async def has_jobs(self, meeting_id: str) -> bool:
+        return bool(await self._redis.scard(BY_MEETING_KEY.format(meeting_id)))
 
     async def next_due_in(self, now: float | None = None) -> float | None:
         """Seconds until the next job is due (0 if one is due now), None when nothing waits."""

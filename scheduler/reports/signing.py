@@ -25,15 +25,21 @@ PRIVATE_KEY = "giaoban:signing-key"
 class Signer:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        self._key: Ed25519PrivateKey | None = None  # the key never changes once made: read it once
 
     async def private_key(self) -> Ed25519PrivateKey:
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        await self._redis.set(PRIVATE_KEY, pem.decode(), nx=True)  # the first process to ask creates it
-        key = serialization.load_pem_private_key((await self._redis.get(PRIVATE_KEY)).encode(), password=None)
-        assert isinstance(key, Ed25519PrivateKey)
-        return key
+        if self._key is None:
+            stored = await self._redis.get(PRIVATE_KEY)
+            if stored is None:
+                pem = Ed25519PrivateKey.generate().private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+                await self._redis.set(PRIVATE_KEY, pem.decode(), nx=True)  # another process may have won
+                stored = await self._redis.get(PRIVATE_KEY)
+            key = serialization.load_pem_private_key(stored.encode(), password=None)
+            assert isinstance(key, Ed25519PrivateKey)
+            self._key = key
+        return self._key
 
     async def sign(self, data: bytes) -> bytes:
         """The signature file's content for ``data``."""

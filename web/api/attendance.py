@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -108,25 +109,32 @@ async def attendance_rows(app: web.Application, meeting: Meeting, now: datetime,
     return attendance_report(meeting, await app[ATTENDANCE].events(meeting.id), units, now=now)
 
 
-async def report_of(request: web.Request) -> tuple[Meeting, list[UnitAttendance], datetime]:
-    """The meeting, its report, and the moment the report stands for (fixed once the meeting is over)."""
+@dataclass(frozen=True)
+class MeetingReport:
+    meeting: Meeting
+    rows: list[UnitAttendance]
+    as_of: datetime  # the moment the report stands for; fixed once the meeting is over
+    units: Mapping[str, Unit]
+
+
+async def report_of(request: web.Request) -> MeetingReport:
     app = request.app
     meeting = await app[MEETINGS].get(request.match_info["id"])
     events = await app[ATTENDANCE].events(meeting.id)
-    now = app[CLOCK].now()
-    rows = attendance_report(meeting, events, await app[UNITS].all(), now=now)
+    now, units = app[CLOCK].now(), await app[UNITS].all()
+    rows = attendance_report(meeting, events, units, now=now)
     if meeting.state(now) == "ended":
         as_of = max([meeting.ends_at, *(e.at for e in events)])
     else:
         as_of = now.replace(second=0, microsecond=0)
-    return meeting, rows, as_of
+    return MeetingReport(meeting, rows, as_of, units)
 
 
 async def get_attendance(request: web.Request, _: None) -> web.StreamResponse:
-    meeting, rows, _as_of = await report_of(request)
-    savings = meeting_savings(meeting, rows, await request.app[UNITS].all(), travel_costs(request.app[CONFIG]))
-    return json_reply({"meeting": meeting.public_json(request.app[CLOCK].now()), "units": [row_json(r) for r in rows],
-                       "savings": savings.rounded()})  # fmt: skip
+    report = await report_of(request)
+    savings = meeting_savings(report.meeting, report.rows, report.units, travel_costs(request.app[CONFIG]))
+    return json_reply({"meeting": report.meeting.public_json(request.app[CLOCK].now()),
+                       "units": [row_json(r) for r in report.rows], "savings": savings.rounded()})  # fmt: skip
 
 
 def travel_costs(config: Config) -> TravelCosts:
@@ -134,12 +142,12 @@ def travel_costs(config: Config) -> TravelCosts:
 
 
 async def export_bytes(request: web.Request, extension: str) -> tuple[Meeting, bytes]:
-    meeting, rows, as_of = await report_of(request)
+    report = await report_of(request)
     i18n = request.app[I18N]
     language = i18n.language_of(request)
-    units = await request.app[UNITS].all()
+    meeting, units = report.meeting, report.units
     chair = units[meeting.chair_unit].name if meeting.chair_unit in units else meeting.chair_unit
-    context = ExportContext(meeting, rows, chair, as_of, lambda message: i18n.gettext(language, message))
+    context = ExportContext(meeting, report.rows, chair, report.as_of, lambda message: i18n.gettext(language, message))
     return meeting, FORMATS[extension][1](context)
 
 

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from scheduler.errors import NotFound
 from scheduler.invitations.tokens import role_of
+from scheduler.mail.outbox import STATUSES
 from scheduler.meetings.model import Meeting
 from web.api.meetings import PLANNERS, READERS
 from web.endpoints import Endpoint, Reply
@@ -13,7 +14,7 @@ from web.keys import INVITATIONS, MEETINGS
 from web.lifecycle import wake_mail_sender
 from web.responses import json_reply
 
-EMAIL_STATUSES = ["no_address", "not_sent", "queued", "sending", "retrying", "sent", "failed"]
+EMAIL_STATUSES = ["no_address", "not_sent", *STATUSES]  # a unit with no address or no mail yet, else its mail
 INVITATION_SCHEMA = {
     "type": "object",
     "required": ["unit", "role", "join_url", "email_status", "sent_at"],
