@@ -1,0 +1,389 @@
+"""The live meeting's rules: who is in, who has the floor, and who receives which track.
+
+Pure domain: no sockets, no media, no store. The room talks to each connection through the ``Peer`` protocol, whose
+methods only enqueue, and tells the record what happened through ``record`` (also enqueue-only). Every public method
+is synchronous and leaves the room consistent; after each change the room recomputes the forwarding plan and sends
+each peer only what changed for it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from conference.layout import AUDIO_SLOTS, GRID_SLOTS, Source, slots
+from scheduler.attendance.events import AttendanceEvent
+from scheduler.errors import Conflict, InvalidInput, NotAuthorised, NotFound
+
+CHAIR, PARTICIPANT = "chair", "participant"
+LINK_GOOD, LINK_WEAK, LINK_POOR = "good", "weak", "poor"  # weak: the chair's small picture; poor: audio only
+LEFT, DROPPED = "left", "dropped"
+MAX_SPEAKERS = AUDIO_SLOTS  # with discussion open, this many units may hold the floor at once
+
+
+class Peer(Protocol):
+    """One connection as the room sees it. Implementations queue and return; they never block the room."""
+
+    def send(self, message: Mapping[str, Any]) -> None: ...
+
+    def forward(self, slots: Mapping[str, Source | None]) -> None: ...
+
+    def close(self, reason: str) -> None: ...
+
+
+@dataclass
+class Member:
+    connection: str  # one browser tab
+    unit: str
+    role: str
+    name: str
+    position: str
+    peer: Peer
+    admitted: bool = False  # False while waiting in the lobby for the chair
+    audio_only: bool = False  # asked for by the person
+    link: str = LINK_GOOD  # judged by the relay from RTCP
+    grid_page: int = 0  # the chair's page of small pictures
+    forwarded: dict[str, Source | None] = field(default_factory=dict)
+
+    @property
+    def is_chair(self) -> bool:
+        return self.role == CHAIR
+
+    @property
+    def receives_video(self) -> bool:
+        return not self.audio_only and self.link != LINK_POOR
+
+
+@dataclass(frozen=True)
+class MeetingFacts:
+    """What the room needs to know about the planned meeting."""
+
+    meeting_id: str
+    title: str
+    chair_unit: str
+    invited_units: tuple[str, ...]
+
+
+class Room:
+    def __init__(self, facts: MeetingFacts, *, now: Callable[[], datetime],
+                 record: Callable[[AttendanceEvent], None]) -> None:  # fmt: skip
+        self.facts = facts
+        self._now = now
+        self._record = record
+        self.members: dict[str, Member] = {}  # by connection, in joining order
+        self.hands: list[str] = []  # units, in the order they raised their hands
+        self.speakers: list[str] = []  # units holding the floor, first one is shown
+        self.muted: set[str] = set()  # units whose audio is not forwarded
+        self.locked = False
+        self.discussion = False
+        self.recording = False
+        self.ended = False
+        self.roll_call: str | None = None
+        self.roll_call_answers: dict[str, str] = {}  # unit → when it answered (ISO time)
+        self.dropped_units: set[str] = set()  # units whose last connection dropped
+        self.allowed_when_locked: set[str] = set()  # units present when the room was locked
+        self._roll_calls = itertools.count(1)
+
+    # --- joining and leaving -------------------------------------------------------------------------------
+
+    def join(self, peer: Peer, *, connection: str, unit: str, role: str, name: str, position: str = "",
+             rejoin: bool = False) -> Member:  # fmt: skip
+        if self.ended:
+            raise NotAuthorised("This meeting has ended; the link no longer works")
+        if connection in self.members:
+            raise Conflict("This connection is already in the meeting")
+        if self.locked and role != CHAIR and unit not in self.allowed_when_locked:
+            raise NotAuthorised("The chair has locked the meeting; no more units can join")
+        member = Member(connection, unit, role, name.strip(), position.strip(), peer)
+        member.admitted = role == CHAIR or self.chair is not None
+        self.members[connection] = member
+        self.dropped_units.discard(unit)
+        self._note("rejoined" if rejoin else "joined", member)
+        if member.is_chair:
+            for other in self.members.values():
+                other.admitted = True
+        self._changed()
+        return member
+
+    def leave(self, connection: str, how: str = LEFT) -> None:
+        """A connection went away: ``left`` when the person said so, ``dropped`` when the link was lost."""
+        member = self.members.pop(connection, None)
+        if member is None:
+            return
+        self._note(how, member)
+        if not self._unit_connected(member.unit):
+            if how == DROPPED:
+                self.dropped_units.add(member.unit)
+            self._forget_unit(member.unit)
+        self._changed()
+
+    # --- what a participant does ---------------------------------------------------------------------------
+
+    def raise_hand(self, connection: str) -> None:
+        member = self._admitted(connection)
+        if member.unit not in self.hands and member.unit not in self.speakers and not member.is_chair:
+            self.hands.append(member.unit)
+            self._changed()
+
+    def lower_hand(self, connection: str) -> None:
+        member = self._member(connection)
+        if member.unit in self.hands:
+            self.hands.remove(member.unit)
+            self._changed()
+
+    def set_audio_only(self, connection: str, audio_only: bool) -> None:
+        self._member(connection).audio_only = audio_only
+        self._changed()
+
+    def set_link(self, connection: str, link: str) -> None:
+        member = self.members.get(connection)
+        if member is None or member.link == link:
+            return
+        member.link = link
+        member.peer.send({"type": "link", "quality": link})
+        self._changed()
+
+    def answer_roll_call(self, connection: str, roll_call: str) -> None:
+        member = self._admitted(connection)
+        if roll_call != self.roll_call:
+            raise Conflict("This roll call is over")
+        if member.unit not in self.roll_call_answers:
+            self.roll_call_answers[member.unit] = self._now().isoformat()
+            self._note("roll_call_answered", member, detail=roll_call)
+            self._changed()
+
+    # --- what the chair does -------------------------------------------------------------------------------
+
+    def give_floor(self, by: str, unit: str) -> None:
+        self._chair(by)
+        if not any(m.unit == unit and m.admitted and not m.is_chair for m in self.members.values()):
+            raise NotFound("Unit {unit} is not in the meeting", unit=unit)
+        if unit in self.speakers:
+            return
+        if not self.discussion:
+            for holder in list(self.speakers):
+                self._release(holder)
+        elif len(self.speakers) >= MAX_SPEAKERS:
+            raise Conflict("At most {count} units can speak at once", count=MAX_SPEAKERS)
+        self.speakers.append(unit)
+        if unit in self.hands:
+            self.hands.remove(unit)
+        self._note_unit("floor_granted", unit)
+        self._changed()
+
+    def take_floor(self, by: str, unit: str | None = None) -> None:
+        """Take the floor back from ``unit``, or from every holder when no unit is named."""
+        self._chair(by)
+        for holder in [unit] if unit else list(self.speakers):
+            if holder in self.speakers:
+                self._release(holder)
+        self._changed()
+
+    def open_discussion(self, by: str, open_: bool) -> None:
+        self._chair(by)
+        self.discussion = open_
+        if not open_:
+            for holder in self.speakers[1:]:
+                self._release(holder)
+        self._changed()
+
+    def mute(self, by: str, unit: str, muted: bool = True) -> None:
+        self._chair(by)
+        (self.muted.add if muted else self.muted.discard)(unit)
+        for member in self._connections_of(unit):
+            member.peer.send({"type": "muted", "muted": muted})
+        self._changed()
+
+    def kick(self, by: str, unit: str) -> None:
+        self._chair(by)
+        kicked = self._connections_of(unit)
+        if not kicked or any(m.is_chair for m in kicked):
+            raise NotFound("Unit {unit} is not in the meeting", unit=unit)
+        self.allowed_when_locked.discard(unit)
+        for member in kicked:
+            del self.members[member.connection]
+            self._note(LEFT, member, detail="kicked")
+            member.peer.close("kicked")
+        self._forget_unit(unit)
+        self._changed()
+
+    def lock(self, by: str, locked: bool) -> None:
+        self._chair(by)
+        self.locked = locked
+        self.allowed_when_locked = {m.unit for m in self.members.values()} if locked else set()
+        self._changed()
+
+    def start_roll_call(self, by: str) -> str:
+        self._chair(by)
+        self.roll_call = f"rc{next(self._roll_calls)}"
+        self.roll_call_answers = {}
+        for member in self.members.values():
+            if member.admitted and not member.is_chair:
+                member.peer.send({"type": "roll-call", "id": self.roll_call})
+        self._changed()
+        return self.roll_call
+
+    def set_grid_page(self, by: str, page: int) -> None:
+        chair = self._chair(by)
+        pages = max(1, -(-len(self._grid_members()) // GRID_SLOTS))
+        if not 0 <= page < pages:
+            raise InvalidInput("There is no page {page}", page=page + 1)
+        chair.grid_page = page
+        self._changed()
+
+    def set_recording(self, by: str, recording: bool) -> None:
+        """The recording issue plugs its recorder in here; the room keeps the banner and the record."""
+        chair = self._chair(by)
+        if recording != self.recording:
+            self.recording = recording
+            self._note("recording_started" if recording else "recording_stopped", chair)
+            self._changed()
+
+    def end(self, by: str) -> None:
+        self._chair(by)
+        self.ended = True
+        for member in list(self.members.values()):
+            self._note(LEFT, member, detail="meeting ended")
+            member.peer.close("ended")
+        self.members.clear()
+        self.hands.clear()
+        self.speakers.clear()
+
+    # --- what everyone is told -----------------------------------------------------------------------------
+
+    @property
+    def chair(self) -> Member | None:
+        return next((m for m in self.members.values() if m.is_chair), None)
+
+    def public_state(self) -> dict[str, Any]:
+        return {
+            "type": "state",
+            "chair_present": self.chair is not None,
+            "floor": list(self.speakers),
+            "hands": list(self.hands),
+            "muted": sorted(self.muted),
+            "locked": self.locked,
+            "discussion": self.discussion,
+            "recording": self.recording,
+            "roll_call": self.roll_call,
+            "names": {m.unit: m.name for m in self.members.values()},
+        }
+
+    def console_state(self, chair: Member) -> dict[str, Any]:
+        units = [self.facts.chair_unit, *self.facts.invited_units]
+        grid = [m.unit for m in self._grid_members()]
+        return {
+            "type": "console",
+            "endpoints": [self._endpoint(unit) for unit in units],
+            "roll_call_answers": dict(self.roll_call_answers),
+            "grid": grid[chair.grid_page * GRID_SLOTS : (chair.grid_page + 1) * GRID_SLOTS],
+            "grid_page": chair.grid_page,
+            "grid_pages": max(1, -(-len(grid) // GRID_SLOTS)),
+        }
+
+    def _endpoint(self, unit: str) -> dict[str, Any]:
+        return {
+            "unit": unit,
+            "state": self.unit_state(unit),
+            "hand": unit in self.hands,
+            "floor": unit in self.speakers,
+            "muted": unit in self.muted,
+            "answered": unit in self.roll_call_answers,
+        }
+
+    def unit_state(self, unit: str) -> str:
+        members = self._connections_of(unit)
+        if any(m.admitted for m in members):
+            return "connected"
+        if members:
+            return "lobby"
+        return "dropped" if unit in self.dropped_units else "absent"
+
+    def plan_for(self, member: Member) -> dict[str, Source | None]:
+        """The forwarding rule: which publisher track goes into each of this member's receiving slots."""
+        if not member.admitted:
+            return dict.fromkeys(slots(member.role))
+        audible = [u for u in self.speakers if u not in self.muted and u != member.unit]
+        shown = next((u for u in self.speakers if u != member.unit), None)
+        plan: dict[str, Source | None] = {}
+        for index in range(AUDIO_SLOTS):
+            plan[f"floor-audio-{index}"] = self._source(audible[index], "audio") if index < len(audible) else None
+        plan["floor-video"] = self._source(shown, "video") if shown and member.receives_video else None
+        if member.is_chair:
+            page = self._grid_members()[member.grid_page * GRID_SLOTS : (member.grid_page + 1) * GRID_SLOTS]
+            for index in range(GRID_SLOTS):
+                visible = index < len(page) and member.receives_video
+                plan[f"grid-{index}"] = Source(page[index].connection, "video") if visible else None
+            return plan
+        chair = self.chair
+        plan["chair-audio"] = Source(chair.connection, "audio") if chair else None
+        small = member.link == LINK_WEAK
+        plan["chair-video"] = (Source(chair.connection, "video-small" if small else "video")
+                               if chair and member.receives_video else None)  # fmt: skip
+        return plan
+
+    # --- inside ----------------------------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        """Tell every peer what changed for it: its forwarding plan, the shared state, the chair's console."""
+        state = self.public_state()
+        for member in list(self.members.values()):
+            plan = self.plan_for(member)
+            if plan != member.forwarded:
+                member.forwarded = plan
+                member.peer.forward(plan)
+            member.peer.send({**state, "admitted": member.admitted})
+            if member.is_chair:
+                member.peer.send(self.console_state(member))
+
+    def _grid_members(self) -> list[Member]:
+        return [m for m in self.members.values() if m.admitted and not m.is_chair]
+
+    def _source(self, unit: str, track: str) -> Source | None:
+        member = next((m for m in self.members.values() if m.unit == unit and m.admitted), None)
+        return Source(member.connection, track) if member else None
+
+    def _release(self, unit: str) -> None:
+        self.speakers.remove(unit)
+        self._note_unit("floor_released", unit)
+
+    def _forget_unit(self, unit: str) -> None:
+        """The unit has no connection left: it cannot hold the floor or keep a hand up."""
+        if unit in self.speakers:
+            self._release(unit)
+        if unit in self.hands:
+            self.hands.remove(unit)
+
+    def _unit_connected(self, unit: str) -> bool:
+        return bool(self._connections_of(unit))
+
+    def _connections_of(self, unit: str) -> list[Member]:
+        return [m for m in self.members.values() if m.unit == unit]
+
+    def _member(self, connection: str) -> Member:
+        member = self.members.get(connection)
+        if member is None:
+            raise NotFound("This connection is not in the meeting")
+        return member
+
+    def _admitted(self, connection: str) -> Member:
+        member = self._member(connection)
+        if not member.admitted:
+            raise Conflict("Please wait: the meeting has not started yet")
+        return member
+
+    def _chair(self, connection: str) -> Member:
+        member = self._member(connection)
+        if not member.is_chair:
+            raise NotAuthorised("Only the chair can do this")
+        return member
+
+    def _note(self, kind: str, member: Member, detail: str = "") -> None:
+        self._record(AttendanceEvent(type=kind, at=self._now(), unit=member.unit, connection=member.connection,
+                                     name=member.name, position=member.position, detail=detail))  # fmt: skip
+
+    def _note_unit(self, kind: str, unit: str) -> None:
+        self._record(AttendanceEvent(type=kind, at=self._now(), unit=unit))

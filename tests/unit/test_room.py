@@ -1,0 +1,294 @@
+"""The room's rules, with no network: who receives which track after each action of the chair and the units."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from conference.layout import GRID_SLOTS, Source, slots
+from conference.room import DROPPED, LINK_POOR, LINK_WEAK, MeetingFacts, Room
+from scheduler.attendance.events import AttendanceEvent
+from scheduler.errors import Conflict, NotAuthorised, NotFound
+
+
+class RecordingPeer:
+    """The room's view of a connection; keeps what it was told so the test can read it."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.plan: dict[str, Source | None] = {}
+        self.closed: str | None = None
+
+    def send(self, message: Any) -> None:
+        self.messages.append(dict(message))
+
+    def forward(self, slots: Any) -> None:
+        self.plan = dict(slots)
+
+    def close(self, reason: str) -> None:
+        self.closed = reason
+
+    def last(self, kind: str) -> dict[str, Any]:
+        return next(m for m in reversed(self.messages) if m["type"] == kind)
+
+    def fed(self) -> dict[str, Source]:
+        return {slot: source for slot, source in self.plan.items() if source is not None}
+
+
+UNITS = tuple(f"X{i:02}" for i in range(1, 31))
+
+
+class Meeting:
+    def __init__(self) -> None:
+        self.events: list[AttendanceEvent] = []
+        facts = MeetingFacts("m1", "Giao ban", "TINH", UNITS)
+        self.room = Room(facts, now=lambda: datetime(2026, 11, 23, 1, tzinfo=UTC), record=self.events.append)
+        self.peers: dict[str, RecordingPeer] = {}
+
+    def join(self, unit: str, role: str = "participant", **kwargs: Any) -> RecordingPeer:
+        peer = RecordingPeer()
+        connection = kwargs.pop("connection", f"c-{unit}")
+        self.peers[connection] = peer
+        self.room.join(peer, connection=connection, unit=unit, role=role, name=f"Ông {unit}", **kwargs)
+        return peer
+
+    def event_types(self) -> list[tuple[str, str]]:
+        return [(e.type, e.unit) for e in self.events]
+
+
+@pytest.fixture
+def meeting() -> Meeting:
+    return Meeting()
+
+
+def test_participants_wait_in_the_lobby_until_the_chair_joins(meeting: Meeting) -> None:
+    commune = meeting.join("X01")
+    assert commune.last("state")["admitted"] is False
+    assert commune.fed() == {}
+    chair = meeting.join("TINH", "chair")
+    assert commune.last("state")["admitted"] is True
+    assert commune.fed() == {"chair-audio": Source("c-TINH", "audio"), "chair-video": Source("c-TINH", "video")}
+    assert chair.fed() == {"grid-0": Source("c-X01", "video")}
+    assert meeting.room.unit_state("X01") == "connected"
+
+
+def test_only_the_chair_and_the_floor_holder_are_heard(meeting: Meeting) -> None:
+    chair = meeting.join("TINH", "chair")
+    a, b, c = meeting.join("X01"), meeting.join("X02"), meeting.join("X03")
+    audio = {slot: src for slot, src in b.fed().items() if "audio" in slot}
+    assert audio == {"chair-audio": Source("c-TINH", "audio")}
+
+    meeting.room.give_floor("c-TINH", "X01")
+    for listener in (b, c):
+        assert listener.fed()["floor-audio-0"] == Source("c-X01", "audio")
+        assert listener.fed()["floor-video"] == Source("c-X01", "video")
+    assert chair.fed()["floor-audio-0"] == Source("c-X01", "audio")
+    assert chair.fed()["floor-video"] == Source("c-X01", "video")
+    assert "floor-audio-0" not in a.fed()  # nobody hears themselves
+    assert ("floor_granted", "X01") in meeting.event_types()
+
+    meeting.room.give_floor("c-TINH", "X02")  # one holder at a time by default
+    assert c.fed()["floor-audio-0"] == Source("c-X02", "audio")
+    assert "floor-audio-1" not in c.fed()
+    assert ("floor_released", "X01") in meeting.event_types()
+
+    meeting.room.take_floor("c-TINH")
+    assert all("floor" not in slot for slot in c.fed())
+    assert meeting.room.speakers == []
+
+
+def test_discussion_lets_several_units_speak_and_closing_it_keeps_the_first(meeting: Meeting) -> None:
+    meeting.join("TINH", "chair")
+    meeting.join("X01"), meeting.join("X02")
+    listener = meeting.join("X03")
+    meeting.room.open_discussion("c-TINH", True)
+    meeting.room.give_floor("c-TINH", "X01")
+    meeting.room.give_floor("c-TINH", "X02")
+    heard = {src.connection for slot, src in listener.fed().items() if slot.startswith("floor-audio")}
+    assert heard == {"c-X01", "c-X02"}
+    meeting.room.open_discussion("c-TINH", False)
+    assert meeting.room.speakers == ["X01"]
+
+
+def test_hands_queue_in_order_and_reach_the_chair(meeting: Meeting) -> None:
+    chair = meeting.join("TINH", "chair")
+    meeting.join("X02"), meeting.join("X01")
+    meeting.room.raise_hand("c-X02")
+    meeting.room.raise_hand("c-X01")
+    meeting.room.raise_hand("c-X02")  # twice is still once
+    assert chair.last("state")["hands"] == ["X02", "X01"]
+    hands = {e["unit"]: e["hand"] for e in chair.last("console")["endpoints"]}
+    assert hands["X01"] and hands["X02"] and not hands["X03"]
+    meeting.room.give_floor("c-TINH", "X01")  # the floor lowers the hand
+    assert chair.last("state")["hands"] == ["X02"]
+    meeting.room.lower_hand("c-X02")
+    assert chair.last("state")["hands"] == []
+
+
+def test_a_hand_cannot_go_up_in_the_lobby(meeting: Meeting) -> None:
+    meeting.join("X01")
+    with pytest.raises(Conflict):
+        meeting.room.raise_hand("c-X01")
+
+
+def test_mute_stops_forwarding_the_units_audio_but_not_its_picture(meeting: Meeting) -> None:
+    meeting.join("TINH", "chair")
+    speaker, listener = meeting.join("X01"), meeting.join("X02")
+    meeting.room.give_floor("c-TINH", "X01")
+    meeting.room.mute("c-TINH", "X01")
+    assert "floor-audio-0" not in listener.fed()
+    assert listener.fed()["floor-video"] == Source("c-X01", "video")
+    assert speaker.last("muted") == {"type": "muted", "muted": True}
+    meeting.room.mute("c-TINH", "X01", muted=False)
+    assert listener.fed()["floor-audio-0"] == Source("c-X01", "audio")
+
+
+def test_only_the_chair_controls_the_meeting(meeting: Meeting) -> None:
+    meeting.join("TINH", "chair")
+    meeting.join("X01")
+    for action in (
+        lambda: meeting.room.give_floor("c-X01", "X01"),
+        lambda: meeting.room.kick("c-X01", "TINH"),
+        lambda: meeting.room.lock("c-X01", True),
+        lambda: meeting.room.end("c-X01"),
+        lambda: meeting.room.start_roll_call("c-X01"),
+    ):
+        with pytest.raises(NotAuthorised):
+            action()
+
+
+def test_kick_closes_the_units_connections_and_it_may_rejoin_unless_locked(meeting: Meeting) -> None:
+    meeting.join("TINH", "chair")
+    kicked = meeting.join("X01")
+    meeting.room.raise_hand("c-X01")
+    meeting.room.kick("c-TINH", "X01")
+    assert kicked.closed == "kicked"
+    assert meeting.room.hands == []
+    assert meeting.room.unit_state("X01") == "absent"
+    meeting.join("X01", connection="c-X01-again")  # not locked: back in
+    meeting.room.kick("c-TINH", "X01")
+    meeting.room.lock("c-TINH", True)
+    with pytest.raises(NotAuthorised):
+        meeting.join("X01", connection="c-X01-third")
+
+
+def test_lock_lets_present_units_reconnect_but_no_new_unit(meeting: Meeting) -> None:
+    meeting.join("TINH", "chair")
+    meeting.join("X01")
+    meeting.room.lock("c-TINH", True)
+    meeting.room.leave("c-X01", DROPPED)
+    meeting.join("X01", connection="c-X01-back", rejoin=True)
+    with pytest.raises(NotAuthorised):
+        meeting.join("X02")
+    meeting.room.lock("c-TINH", False)
+    meeting.join("X02")
+
+
+def test_roll_call_prompts_every_admitted_participant_and_records_answers(meeting: Meeting) -> None:
+    chair = meeting.join("TINH", "chair")
+    a, b = meeting.join("X01"), meeting.join("X02")
+    roll_call = meeting.room.start_roll_call("c-TINH")
+    assert a.last("roll-call") == {"type": "roll-call", "id": roll_call}
+    assert b.last("roll-call")["id"] == roll_call
+    meeting.room.answer_roll_call("c-X02", roll_call)
+    meeting.room.answer_roll_call("c-X02", roll_call)
+    answers = [e for e in meeting.events if e.type == "roll_call_answered"]
+    assert [(e.unit, e.detail) for e in answers] == [("X02", roll_call)]
+    assert set(chair.last("console")["roll_call_answers"]) == {"X02"}
+    with pytest.raises(Conflict):
+        meeting.room.answer_roll_call("c-X01", "rc-old")
+
+
+def test_the_console_shows_every_invited_unit_with_its_state(meeting: Meeting) -> None:
+    chair = meeting.join("TINH", "chair")
+    meeting.join("X01")
+    meeting.join("X02")
+    meeting.room.leave("c-X02", DROPPED)
+    meeting.join("X03")
+    meeting.room.leave("c-X03")
+    states = {e["unit"]: e["state"] for e in chair.last("console")["endpoints"]}
+    assert len(states) == 1 + len(UNITS)
+    assert (states["TINH"], states["X01"], states["X02"], states["X03"], states["X04"]) == (
+        "connected", "connected", "dropped", "absent", "absent")  # fmt: skip
+    assert meeting.event_types()[-4:] == [("joined", "X02"), ("dropped", "X02"), ("joined", "X03"), ("left", "X03")]
+
+
+def test_a_lobby_member_shows_as_lobby(meeting: Meeting) -> None:
+    meeting.join("X05")
+    assert meeting.room.unit_state("X05") == "lobby"
+
+
+def test_the_chair_sees_small_pictures_one_page_at_a_time(meeting: Meeting) -> None:
+    chair = meeting.join("TINH", "chair")
+    for unit in UNITS[:20]:
+        meeting.join(unit)
+    first = {src.connection for slot, src in chair.fed().items() if slot.startswith("grid-")}
+    assert first == {f"c-{u}" for u in UNITS[:GRID_SLOTS]}
+    meeting.room.set_grid_page("c-TINH", 1)
+    second = {src.connection for slot, src in chair.fed().items() if slot.startswith("grid-")}
+    assert second == {f"c-{u}" for u in UNITS[GRID_SLOTS:20]}
+    assert chair.last("console")["grid_pages"] == 2
+
+
+def test_weak_links_get_the_small_picture_and_poor_links_audio_only(meeting: Meeting) -> None:
+    meeting.join("TINH", "chair")
+    weak = meeting.join("X01")
+    meeting.room.set_link("c-X01", LINK_WEAK)
+    assert weak.fed()["chair-video"] == Source("c-TINH", "video-small")
+    assert weak.last("link") == {"type": "link", "quality": LINK_WEAK}
+    meeting.room.set_link("c-X01", LINK_POOR)
+    assert weak.fed() == {"chair-audio": Source("c-TINH", "audio")}
+    meeting.room.set_link("c-X01", "good")
+    assert weak.fed()["chair-video"] == Source("c-TINH", "video")
+
+
+def test_audio_only_asked_for_by_the_person(meeting: Meeting) -> None:
+    meeting.join("TINH", "chair")
+    peer = meeting.join("X01")
+    meeting.room.set_audio_only("c-X01", True)
+    assert set(peer.fed()) == {"chair-audio"}
+    meeting.room.set_audio_only("c-X01", False)
+    assert "chair-video" in peer.fed()
+
+
+def test_the_floor_returns_when_its_holder_drops(meeting: Meeting) -> None:
+    meeting.join("TINH", "chair")
+    meeting.join("X01")
+    listener = meeting.join("X02")
+    meeting.room.give_floor("c-TINH", "X01")
+    meeting.room.leave("c-X01", DROPPED)
+    assert "floor-video" not in listener.fed()
+    assert ("floor_released", "X01") in meeting.event_types()
+
+
+def test_ending_closes_everyone_and_refuses_new_joins(meeting: Meeting) -> None:
+    meeting.join("TINH", "chair")
+    peer = meeting.join("X01")
+    meeting.room.end("c-TINH")
+    assert peer.closed == "ended"
+    assert meeting.room.members == {}
+    with pytest.raises(NotAuthorised):
+        meeting.join("X02")
+
+
+def test_recording_shows_a_banner_and_is_recorded(meeting: Meeting) -> None:
+    meeting.join("TINH", "chair")
+    peer = meeting.join("X01")
+    meeting.room.set_recording("c-TINH", True)
+    assert peer.last("state")["recording"] is True
+    assert ("recording_started", "TINH") in meeting.event_types()
+
+
+def test_giving_the_floor_to_an_absent_unit_is_refused(meeting: Meeting) -> None:
+    meeting.join("TINH", "chair")
+    with pytest.raises(NotFound):
+        meeting.room.give_floor("c-TINH", "X09")
+
+
+def test_every_plan_names_exactly_the_roles_slots(meeting: Meeting) -> None:
+    chair = meeting.join("TINH", "chair")
+    peer = meeting.join("X01")
+    assert set(chair.plan) == set(slots("chair"))
+    assert set(peer.plan) == set(slots("participant"))
