@@ -1,0 +1,1 @@
+"""The decode-free media relay: encoded frames in from publishers, the same frames out to subscribers."""

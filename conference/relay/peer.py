@@ -1,0 +1,116 @@
+"""One browser's media connection to the relay: its published tracks in, its fixed receiving slots out."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+
+from conference.layout import Source, kind_of, publishes, slots
+from conference.relay.relay import Relay
+from conference.relay.tap import tap
+from conference.relay.track import SlotTrack
+from scheduler.errors import Conflict, ProtocolError
+
+log = logging.getLogger(__name__)
+MAX_SDP_CHARS = 48_000  # 160 slots would be ~40 KB; ours has at most 19 m-lines
+
+
+@dataclass(frozen=True)
+class LinkSample:
+    """One look at a subscriber's link, from the RTCP its browser sent back."""
+
+    rtt_ms: float | None
+    loss: float  # fraction of our packets the browser reported lost, worst stream
+    sent_kbps: float  # what we send it
+    received_kbps: float  # what it publishes to us
+
+
+def media_configuration(ice_servers: list[RTCIceServer]) -> RTCConfiguration:
+    """iceServers always explicit: left empty, aiortc would reach for a public STUN server. MAX_BUNDLE because
+    aiortc's default (BALANCED) leaves a second video m-line on a transport that bundling then abandons."""
+    return RTCConfiguration(iceServers=ice_servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
+class MediaPeer:
+    def __init__(self, relay: Relay, *, connection: str, role: str, ice_servers: list[RTCIceServer]) -> None:
+        self.connection = connection
+        self.role = role
+        self.pc = RTCPeerConnection(media_configuration(ice_servers))
+        self.slots: dict[str, SlotTrack] = {}
+        self._relay = relay
+        self._plan: dict[str, Source | None] = {}
+        self._published: list[Source] = []
+        self._last_sample: tuple[float, int, int] | None = None
+
+    async def answer(self, offer_sdp: str) -> str:
+        """Accept the browser's offer: its tracks in the order of ``publishes(role)``, then ``slots(role)``."""
+        if self.pc.remoteDescription is not None:
+            raise Conflict("This connection has already negotiated its media")
+        if len(offer_sdp) > MAX_SDP_CHARS:
+            raise ProtocolError("The offer is too large")
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        except (ValueError, KeyError, IndexError) as error:
+            log.info("connection %s: unusable offer: %s", self.connection, error)
+            raise ProtocolError("The media offer could not be read") from error
+        self._take_transceivers()
+        await self.pc.addIceCandidate(None)  # browsers' SDP carries no end-of-candidates
+        answer = await self.pc.createAnswer()
+        await self.pc.setLocalDescription(answer)
+        self.forward(self._plan)
+        return self.pc.localDescription.sdp
+
+    def forward(self, plan: Mapping[str, Source | None]) -> None:
+        """Switch each slot to the publisher the room chose. Before negotiation the plan waits."""
+        self._plan = dict(plan)
+        for name, slot in self.slots.items():
+            self._relay.subscribe(slot, self._plan.get(name))
+
+    async def sample(self) -> LinkSample:
+        report = await self.pc.getStats()
+        rtts = [s.roundTripTime for s in report.values() if s.type == "remote-inbound-rtp" and s.roundTripTime]
+        losses = [s.fractionLost for s in report.values() if s.type == "remote-inbound-rtp"]
+        sent = sum(s.bytesSent for s in report.values() if s.type == "outbound-rtp")
+        received = sum(s.bytesReceived for s in report.values() if s.type == "inbound-rtp")
+        now = time.monotonic()
+        sent_kbps = received_kbps = 0.0
+        if self._last_sample is not None:
+            then, sent_before, received_before = self._last_sample
+            elapsed = max(now - then, 1e-3)
+            sent_kbps = (sent - sent_before) * 8 / 1000 / elapsed
+            received_kbps = (received - received_before) * 8 / 1000 / elapsed
+        self._last_sample = (now, sent, received)
+        return LinkSample(rtt_ms=max(rtts) * 1000 if rtts else None, loss=max(losses, default=0.0),
+                          sent_kbps=sent_kbps, received_kbps=received_kbps)  # fmt: skip
+
+    async def close(self) -> None:
+        for slot in self.slots.values():
+            self._relay.unsubscribe(slot)
+            slot.stop()
+        for key in self._published:
+            self._relay.unpublish(key)
+        await self.pc.close()
+
+    def _take_transceivers(self) -> None:
+        transceivers = self.pc.getTransceivers()
+        published, received = publishes(self.role), slots(self.role)
+        names = [*published, *received]
+        if [t.kind for t in transceivers] != [kind_of(name) for name in names]:
+            raise ProtocolError("The media offer must list {tracks}", tracks=", ".join(names))
+        for name, transceiver in zip(names, transceivers, strict=True):
+            if name in published:
+                key = Source(self.connection, name)
+                tap(transceiver.receiver, self._relay.publish(key, transceiver.receiver).deliver)
+                self._published.append(key)
+                continue
+            slot = SlotTrack(transceiver.kind, on_drop=self._relay.stats.dropped,
+                             want_keyframe=self._relay.request_keyframe)  # fmt: skip
+            transceiver.sender.replaceTrack(slot)
+            transceiver.direction = "sendonly"
+            # A PLI/FIR from the browser asks our sender for a keyframe it cannot make: pass it to the publisher.
+            transceiver.sender._send_keyframe = slot.request_keyframe  # type: ignore[method-assign]
+            self.slots[name] = slot

@@ -1,0 +1,138 @@
+"""Who publishes what, who is subscribed to it, and the counters an operator watches."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from aiortc import RTCRtpReceiver
+
+from conference.layout import Source
+from conference.relay.frames import EncodedFrame
+from conference.relay.track import SlotTrack
+
+log = logging.getLogger(__name__)
+
+KEYFRAME_REQUEST_INTERVAL = 0.4  # seconds; a burst of late joiners costs the publisher one keyframe, not one each
+
+
+@dataclass
+class RelayStats:
+    frames_received: int = 0
+    frames_forwarded: int = 0
+    frames_dropped: int = 0  # pushed out of a full slot queue: a subscriber too slow to keep up
+    keyframe_requests: int = 0  # sent to publishers, after rate limiting
+
+    def dropped(self, count: int) -> None:
+        self.frames_dropped += count
+
+
+class Publication:
+    """One published track and the slots it feeds."""
+
+    def __init__(self, key: Source, stats: RelayStats, tasks: set[asyncio.Task[None]]) -> None:
+        self.key = key
+        self.subscribers: set[SlotTrack] = set()
+        self.receiver: RTCRtpReceiver | None = None
+        self._stats = stats
+        self._tasks = tasks
+        self._last_request = -KEYFRAME_REQUEST_INTERVAL
+        self._pending: asyncio.TimerHandle | None = None
+
+    def deliver(self, frame: EncodedFrame) -> None:
+        self._stats.frames_received += 1
+        for subscriber in self.subscribers:
+            subscriber.push(frame)
+        self._stats.frames_forwarded += len(self.subscribers)
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe now, or as soon as the rate limit allows; never drop the request."""
+        wait = self._last_request + KEYFRAME_REQUEST_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self._send_keyframe_request()
+        elif self._pending is None:
+            self._pending = asyncio.get_running_loop().call_later(wait, self._send_keyframe_request)
+
+    def close(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+
+    def _send_keyframe_request(self) -> None:
+        self._pending = None
+        self._last_request = time.monotonic()
+        receiver = self.receiver
+        if receiver is None:
+            return  # nobody publishes yet; its first frame will be a keyframe
+        for source in receiver.getSynchronizationSources():
+            self._stats.keyframe_requests += 1
+            task = asyncio.ensure_future(receiver._send_rtcp_pli(source.source))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+
+class Relay:
+    """All publications of one process. Slots subscribe by key, before or after the publisher arrives."""
+
+    def __init__(self) -> None:
+        self.stats = RelayStats()
+        self._publications: dict[Source, Publication] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def publish(self, key: Source, receiver: RTCRtpReceiver) -> Publication:
+        publication = self._publication(key)
+        publication.receiver = receiver
+        return publication
+
+    def unpublish(self, key: Source) -> None:
+        publication = self._publications.get(key)
+        if publication is not None:
+            publication.receiver = None
+            self._forget_if_idle(publication)
+
+    def subscribe(self, slot: SlotTrack, key: Source | None) -> None:
+        """Feed ``slot`` from ``key`` (nothing when ``None``); the slot starts at the source's next keyframe."""
+        if slot.source_key == key:
+            return
+        self.unsubscribe(slot)
+        slot.restart(key)
+        if key is not None:
+            publication = self._publication(key)
+            publication.subscribers.add(slot)
+            if slot.kind == "video":
+                publication.request_keyframe()
+
+    def unsubscribe(self, slot: SlotTrack) -> None:
+        old = self._publications.get(slot.source_key) if isinstance(slot.source_key, Source) else None
+        if old is not None:
+            old.subscribers.discard(slot)
+            self._forget_if_idle(old)
+
+    def request_keyframe(self, slot: SlotTrack) -> None:
+        publication = self._publications.get(slot.source_key) if isinstance(slot.source_key, Source) else None
+        if publication is not None:
+            publication.request_keyframe()
+
+    def subscriber_count(self, key: Source) -> int:
+        publication = self._publications.get(key)
+        return len(publication.subscribers) if publication else 0
+
+    async def close(self) -> None:
+        for publication in self._publications.values():
+            publication.close()
+        self._publications.clear()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _publication(self, key: Source) -> Publication:
+        publication = self._publications.get(key)
+        if publication is None:
+            publication = self._publications[key] = Publication(key, self.stats, self._tasks)
+        return publication
+
+    def _forget_if_idle(self, publication: Publication) -> None:
+        if publication.receiver is None and not publication.subscribers:
+            publication.close()
+            self._publications.pop(publication.key, None)

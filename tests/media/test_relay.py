@@ -1,0 +1,151 @@
+"""Real aiortc peers on this machine's interfaces, through the real relay: frames cross it undecoded."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import av
+import pytest
+from aiortc.codecs import opus, vpx
+
+from conference.layout import Source
+from conference.relay.peer import MediaPeer
+from conference.relay.relay import Relay
+from conference.relay.track import QUEUE_FRAMES, SlotTrack
+from web.bench.clips import Clip, audio_clip, video_clip
+from web.bench.endpoint import SyntheticEndpoint
+
+
+@pytest.fixture(scope="module")
+def clips() -> dict[str, Clip]:
+    # Keyframes only every 5 s: a late joiner sees a picture within 1 s only if its keyframe request is forwarded.
+    return {"audio": audio_clip(), "video": video_clip(seconds=6, keyframe_every=150),
+            "video-small": video_clip(width=160, height=120, seconds=6, keyframe_every=150)}  # fmt: skip
+
+
+@pytest.fixture
+def codec_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Count every aiortc encode and decode in this process; the relay path must make none."""
+    calls = {"encode": 0, "decode": 0}
+
+    def counting(kind: str, original: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls[kind] += 1
+            return original(*args, **kwargs)
+
+        return wrapper
+
+    for encoder in (vpx.Vp8Encoder, opus.OpusEncoder):
+        monkeypatch.setattr(encoder, "encode", counting("encode", encoder.encode))
+    for decoder in (vpx.Vp8Decoder, opus.OpusDecoder):
+        monkeypatch.setattr(decoder, "decode", counting("decode", decoder.decode))
+    return calls
+
+
+class Relayed:
+    """A relay with endpoints attached the way the signaling layer attaches them."""
+
+    def __init__(self) -> None:
+        self.relay = Relay()
+        self.peers: dict[str, MediaPeer] = {}
+        self.endpoints: list[SyntheticEndpoint] = []
+
+    async def attach(self, connection: str, role: str, clips: dict[str, Clip], **kwargs: Any) -> SyntheticEndpoint:
+        peer = self.peers[connection] = MediaPeer(self.relay, connection=connection, role=role, ice_servers=[])
+        endpoint = SyntheticEndpoint(role, clips, **kwargs)
+        self.endpoints.append(endpoint)
+        await endpoint.connect(peer.answer)
+        await endpoint.wait_connected()
+        return endpoint
+
+    async def close(self) -> None:
+        for endpoint in self.endpoints:
+            await endpoint.close()
+        for peer in self.peers.values():
+            await peer.close()
+        await self.relay.close()
+
+
+@pytest.fixture
+async def relayed() -> AsyncIterator[Relayed]:
+    setup = Relayed()
+    yield setup
+    await setup.close()
+
+
+def decoded_pictures(frames: list[Any]) -> int:
+    decoder = av.CodecContext.create("vp8", "r")
+    pictures = 0
+    for frame in frames:
+        pictures += len(decoder.decode(av.Packet(frame.data)))
+    return pictures
+
+
+async def test_frames_cross_the_relay_undecoded_and_decode_at_the_subscriber(
+    relayed: Relayed, clips: dict[str, Clip], codec_calls: dict[str, int]
+) -> None:
+    chair = await relayed.attach("chair", "chair", clips)
+    viewers = [await relayed.attach(f"c{i}", "participant", clips, keep_video=True) for i in range(2)]
+    for i in range(2):
+        relayed.peers[f"c{i}"].forward(
+            {"chair-audio": Source("chair", "audio"), "chair-video": Source("chair", "video")}
+        )
+    await asyncio.sleep(3)
+
+    sent = chair.tracks["video"].sent
+    for viewer in viewers:
+        assert viewer.received["chair-video"] >= 0.8 * sent - 30, (viewer.received, sent)
+        assert viewer.received["chair-audio"] >= 100  # 50 Opus frames a second
+        pictures = decoded_pictures(viewer.kept["chair-video"])
+        assert pictures >= viewer.received["chair-video"] - 2  # every frame we forwarded decodes
+        assert viewer.kept["chair-video"][0].keyframe  # and the first one was a keyframe
+    assert codec_calls == {"encode": 0, "decode": 0}
+    assert relayed.relay.stats.frames_forwarded > 0
+
+
+async def test_a_late_joiner_gets_a_keyframe_within_a_second(relayed: Relayed, clips: dict[str, Clip]) -> None:
+    chair = await relayed.attach("chair", "chair", clips)
+    early = await relayed.attach("early", "participant", clips)
+    relayed.peers["early"].forward({"chair-video": Source("chair", "video")})
+    await asyncio.sleep(1.5)  # the clip's own keyframe has long passed
+    late = await relayed.attach("late", "participant", clips)
+    subscribed_at = time.monotonic()
+    relayed.peers["late"].forward({"chair-video": Source("chair", "video")})
+    await asyncio.wait_for(late.keyframe_arrived["chair-video"].wait(), 3)
+    assert late.first_keyframe_at["chair-video"] - subscribed_at < 1.0
+    assert chair.tracks["video"].keyframe_requests >= 1
+    assert early.received["chair-video"] > 0
+
+
+async def test_switching_a_slot_to_another_publisher_starts_at_its_keyframe(
+    relayed: Relayed, clips: dict[str, Clip]
+) -> None:
+    await relayed.attach("chair", "chair", clips)
+    await relayed.attach("x01", "participant", clips)
+    await relayed.attach("x02", "participant", clips)
+    viewer = await relayed.attach("x03", "participant", clips, keep_video=True)
+    peer = relayed.peers["x03"]
+    peer.forward({"floor-video": Source("x01", "video")})
+    await asyncio.sleep(1.2)
+    before = viewer.received["floor-video"]
+    peer.forward({"floor-video": Source("x02", "video")})
+    await asyncio.sleep(1.2)
+    assert before > 10 and viewer.keyframes["floor-video"] >= 2
+    assert decoded_pictures(viewer.kept["floor-video"]) >= viewer.received["floor-video"] - 2
+    assert relayed.relay.subscriber_count(Source("x01", "video")) == 0
+
+
+async def test_a_stalled_subscriber_holds_bounded_memory_and_drops_are_counted(
+    relayed: Relayed, clips: dict[str, Clip]
+) -> None:
+    await relayed.attach("chair", "chair", clips)
+    stalled = SlotTrack("video", on_drop=relayed.relay.stats.dropped, want_keyframe=relayed.relay.request_keyframe)
+    relayed.relay.subscribe(stalled, Source("chair", "video"))  # nobody ever reads it
+    await asyncio.sleep(2)
+    assert stalled.frames_in > QUEUE_FRAMES["video"]
+    assert len(stalled._queue) == QUEUE_FRAMES["video"]
+    assert relayed.relay.stats.frames_dropped == stalled.frames_in - QUEUE_FRAMES["video"]
+    relayed.relay.unsubscribe(stalled)
