@@ -325,6 +325,12 @@ class Room:
                                if chair and member.receives_video else None)  # fmt: skip
         return plan
 
+    def resend(self, member: Member) -> None:
+        """Everything a member needs to draw the meeting now (after its welcome, or when it asks)."""
+        member.peer.send({**self.public_state(), "admitted": member.admitted})
+        if member.is_chair:
+            member.peer.send(self.console_state(member))
+
     # --- inside ----------------------------------------------------------------------------------------------
 
     def _changed(self) -> None:

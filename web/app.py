@@ -34,6 +34,7 @@ from web.health import add_health_routes
 from web.i18n import LANGUAGE_COOKIE, LANGUAGE_QUERY, LANGUAGES, I18n
 from web.invitations import Invitations
 from web.lifecycle import Shutdown, mail_lifecycle, store_lifecycle
+from web.live import add_live_routes, live_lifecycle
 from web.meeting_pages import add_meeting_page_routes
 from web.metrics import HttpMetrics, metrics_middleware
 from web.pages import add_page_routes
@@ -99,9 +100,11 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     add_health_routes(app)
     add_page_routes(app)
     add_meeting_page_routes(app)
+    add_live_routes(app)
     app.router.add_static("/static/", STATIC_DIR)
     app.cleanup_ctx.append(store_lifecycle)
     app.cleanup_ctx.append(mail_lifecycle)  # after the store: stops before it
+    app.cleanup_ctx.append(live_lifecycle)  # rooms end (and write their attendance) before the store stops
     return app
 
 

@@ -49,6 +49,10 @@ class Config:
     mail_retry_seconds: int = 30  # the first retry after an SMTP failure; each next one waits twice as long
     # Reverse proxies whose X-Forwarded-For/-Proto we believe; nobody else may claim another address.
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # STUN/TURN for media, given to browsers and the relay alike; none: direct connections only (a LAN, loopback).
+    ice_urls: tuple[str, ...] = ()
+    turn_username: str = ""
+    turn_password: str = ""
 
     @property
     def base_url(self) -> str:
@@ -87,6 +91,14 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
 
 def _number_between(low: float, high: float) -> Callable[[str], float]:
     return _between(float, low, high)
+
+
+def _ice_urls(value: str) -> tuple[str, ...]:
+    urls = tuple(part.strip() for part in value.split(",") if part.strip())
+    for url in urls:
+        if not url.startswith(("stun:", "turn:", "turns:")):
+            raise ConfigError(f"{url!r} is not a stun:, turn: or turns: URL")
+    return urls
 
 
 def _one_of(*choices: str) -> Callable[[str], str]:
@@ -194,6 +206,9 @@ SETTINGS: tuple[Setting, ...] = (
             "average road speed, for hours saved"),
     Setting("mail_retry_seconds", ("GIAOBAN_MAIL_RETRY_SECONDS",), _int_between(1, 3600),
             "first retry after an SMTP failure (then doubling)"),
+    Setting("ice_urls", ("GIAOBAN_ICE_URLS",), _ice_urls, "STUN/TURN URLs for media, comma-separated"),
+    Setting("turn_username", ("GIAOBAN_TURN_USERNAME",), str, "TURN user name"),
+    Setting("turn_password", ("GIAOBAN_TURN_PASSWORD",), str, "TURN password"),
     Setting("trusted_proxies", ("GIAOBAN_TRUSTED_PROXIES",), _networks,
             "proxies whose X-Forwarded-For/-Proto are believed"),
 )  # fmt: skip

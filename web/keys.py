@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from scheduler.meetings.store import MeetingStore
     from scheduler.reports.signing import Signer
     from scheduler.store import Store
+    from signaling.hub import LiveMeetings
     from web.accounts import AccountStore
     from web.config import Config
     from web.i18n import I18n
@@ -42,4 +43,5 @@ I18N: web.AppKey[I18n] = web.AppKey("i18n")
 METRICS_REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("metrics_registry")
 HTTP_METRICS: web.AppKey[HttpMetrics] = web.AppKey("http_metrics")
 SHUTDOWN: web.AppKey[Shutdown] = web.AppKey("shutdown")
+LIVE: web.AppKey[LiveMeetings] = web.AppKey("live")
 OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")

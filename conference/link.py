@@ -1,0 +1,42 @@
+"""Judging a subscriber's link from RTCP: good, weak (the chair's small picture) or poor (audio only).
+
+Pure and slow to change its mind: a link must stay bad for several samples before it is downgraded, and good for
+longer before it is upgraded, so a single lost burst does not make pictures flicker on and off.
+"""
+
+from __future__ import annotations
+
+from conference.room import LINK_GOOD, LINK_POOR, LINK_WEAK
+
+POOR_LOSS = 0.10
+WEAK_LOSS = 0.04
+POOR_KBPS = 250.0  # below this a participant's own upstream cannot carry a picture either
+SAMPLES_TO_DOWNGRADE = 3
+SAMPLES_TO_UPGRADE = 5
+
+
+class LinkJudge:
+    def __init__(self) -> None:
+        self.level = LINK_GOOD
+        self._streak_level = LINK_GOOD
+        self._streak = 0
+
+    def add(self, loss: float, received_kbps: float | None = None) -> str:
+        seen = LINK_GOOD
+        if loss > POOR_LOSS or (received_kbps is not None and 0 < received_kbps < POOR_KBPS / 4):
+            seen = LINK_POOR
+        elif loss > WEAK_LOSS:
+            seen = LINK_WEAK
+        if seen == self._streak_level:
+            self._streak += 1
+        else:
+            self._streak_level, self._streak = seen, 1
+        worse = _rank(seen) > _rank(self.level)
+        needed = SAMPLES_TO_DOWNGRADE if worse else SAMPLES_TO_UPGRADE
+        if seen != self.level and self._streak >= needed:
+            self.level = seen
+        return self.level
+
+
+def _rank(level: str) -> int:
+    return (LINK_GOOD, LINK_WEAK, LINK_POOR).index(level)

@@ -1,0 +1,152 @@
+"""The live side of one process: a room per meeting, the media relay, and the tasks that serve them.
+
+It owns three background tasks, all stopped by ``close``: the attendance writer (the room only enqueues events),
+the link sampler (RTCP → link quality → the room and the chair's console), and nothing else. Rooms live in memory
+in this process; the note in docs/signaling-protocol.md says what multi-node routing will add.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from aiortc import RTCIceServer
+
+from conference.link import LinkJudge
+from conference.relay.relay import Relay
+from conference.room import MeetingFacts, Room
+from scheduler.attendance.events import AttendanceEvent, AttendanceLog
+from scheduler.clock import Clock
+from scheduler.invitations.tokens import JoinGrant, JoinLinks, check_window
+from scheduler.meetings.model import Meeting
+from scheduler.meetings.store import MeetingStore
+from signaling.connection import Connection
+
+log = logging.getLogger(__name__)
+
+SAMPLE_SECONDS = 2.0
+ATTENDANCE_QUEUE = 10_000
+
+
+@dataclass(frozen=True)
+class IceSettings:
+    urls: tuple[str, ...] = ()
+    username: str = ""
+    password: str = ""
+
+    def for_aiortc(self) -> list[RTCIceServer]:
+        return [RTCIceServer(urls=list(self.urls), username=self.username or None,
+                             credential=self.password or None)] if self.urls else []  # fmt: skip
+
+    def for_browser(self) -> list[dict[str, Any]]:
+        if not self.urls:
+            return []
+        server: dict[str, Any] = {"urls": list(self.urls)}
+        if self.username:
+            server.update(username=self.username, credential=self.password)
+        return [server]
+
+
+class LiveMeetings:
+    def __init__(self, *, links: JoinLinks, meetings: MeetingStore, attendance: AttendanceLog, clock: Clock,
+                 ice: IceSettings) -> None:  # fmt: skip
+        self.links = links
+        self.meetings = meetings
+        self.clock = clock
+        self.ice = ice
+        self.relay = Relay()
+        self.rooms: dict[str, Room] = {}
+        self.connections: dict[str, Connection] = {}
+        self.judges: dict[str, LinkJudge] = {}
+        self._attendance = attendance
+        self._events: asyncio.Queue[tuple[str, AttendanceEvent] | None] = asyncio.Queue(ATTENDANCE_QUEUE)
+        self._stop = asyncio.Event()
+        self._tasks = [
+            asyncio.create_task(self._write_attendance(), name="attendance-writer"),
+            asyncio.create_task(self._sample_links(), name="link-sampler"),
+        ]
+
+    async def admit(self, token: str) -> tuple[JoinGrant, Meeting]:
+        """Check a join token as the join page does: signature, generation, role, time window."""
+        grant = await self.links.grant_of(token)
+        meeting = await self.meetings.get(grant.meeting_id)
+        check_window(meeting, grant, self.clock.now())
+        return grant, meeting
+
+    def room_for(self, meeting: Meeting) -> Room:
+        room = self.rooms.get(meeting.id)
+        if room is None or room.ended:
+            facts = MeetingFacts(meeting.id, meeting.title, meeting.chair_unit, meeting.invited_units)
+            room = self.rooms[meeting.id] = Room(facts, now=self.clock.now, record=self._recorder(meeting.id))
+        return room
+
+    def new_connection_id(self) -> str:
+        return secrets.token_urlsafe(9)
+
+    async def mark_live(self, meeting_id: str, state: str) -> None:
+        """The chair's arrival makes the meeting live; its end ends it (and with it every link)."""
+        await self.meetings.update(meeting_id, lambda m: replace(m, live_state=state))
+        if state == "ended":
+            self.rooms.pop(meeting_id, None)
+
+    async def close(self) -> None:
+        for connection in list(self.connections.values()):
+            connection.close("ended")
+        await asyncio.gather(*(c.finish() for c in list(self.connections.values())), return_exceptions=True)
+        self._stop.set()
+        self._events.put_nowait(None)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.relay.close()
+
+    def _recorder(self, meeting_id: str) -> Callable[[AttendanceEvent], None]:
+        def record(event: AttendanceEvent) -> None:
+            try:
+                self._events.put_nowait((meeting_id, event))
+            except asyncio.QueueFull:
+                log.error("attendance queue full; lost %s of %s in %s", event.type, event.unit, meeting_id)
+
+        return record
+
+    async def _write_attendance(self) -> None:
+        while (item := await self._events.get()) is not None:
+            meeting_id, event = item
+            for attempt in range(5):
+                try:
+                    await self._attendance.append(meeting_id, event)
+                    break
+                except Exception:  # the store restarts under us: wait and retry, never lose an event quietly
+                    log.exception("attendance append failed (attempt %d)", attempt + 1)
+                    await asyncio.sleep(0.5 * 2**attempt)
+
+    async def _sample_links(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), SAMPLE_SECONDS)
+            for room in list(self.rooms.values()):
+                await self._sample_room(room)
+
+    async def _sample_room(self, room: Room) -> None:
+        figures: dict[str, dict[str, Any]] = {}
+        for member in list(room.members.values()):
+            connection = self.connections.get(member.connection)
+            if connection is None or connection.media is None:
+                continue
+            try:
+                sample = await connection.media.sample()
+            except Exception:  # a peer closing under us: skip this round
+                log.debug("stats of %s failed", member.connection, exc_info=True)
+                continue
+            figures[member.unit] = {"rtt_ms": sample.rtt_ms and round(sample.rtt_ms),
+                                    "loss": round(sample.loss * 100, 1),
+                                    "kbps": round(sample.sent_kbps + sample.received_kbps)}  # fmt: skip
+            judge = self.judges.setdefault(member.connection, LinkJudge())
+            if not member.is_chair:
+                room.set_link(member.connection, judge.add(sample.loss))
+        chair = room.chair
+        if chair is not None:
+            chair.peer.send({"type": "quality", "units": figures})

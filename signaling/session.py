@@ -1,0 +1,190 @@
+"""One WebSocket, from handshake to close: read a message, route it through the handler table, answer errors.
+
+Errors from our vocabulary are answered with an ``error`` message and the connection stays; a refused join is
+answered and then closed. Anything unexpected is logged with its traceback and answered as an internal error: the
+server never crashes on a message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from conference.layout import publishes, slots
+from conference.relay.peer import MediaPeer
+from conference.room import DROPPED, LEFT, Member, Room
+from scheduler.errors import Conflict, GiaobanError, InvalidInput, NotAuthorised, ProtocolError
+from signaling.connection import Connection
+from signaling.hub import LiveMeetings
+from signaling.messages import MAX_MESSAGE_BYTES, decode, error_message
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 4.0  # aiohttp pings; a browser that stops answering is dropped within ~6 s
+MAX_NAME = 80
+
+Translate = Callable[[GiaobanError], str]
+
+
+@dataclass
+class Session:
+    hub: LiveMeetings
+    connection: Connection
+    translate: Translate
+    room: Room | None = None
+    member: Member | None = None
+    how_it_ended: str = DROPPED
+
+    def joined(self) -> tuple[Room, Member]:
+        if self.room is None or self.member is None:
+            raise ProtocolError("Join the meeting first")
+        return self.room, self.member
+
+
+Handler = Callable[[Session, dict[str, Any]], Awaitable[None]]
+
+
+async def serve(request: web.Request, hub: LiveMeetings, translate: Translate) -> web.WebSocketResponse:
+    socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
+    await socket.prepare(request)
+    session = Session(hub, Connection(hub.new_connection_id(), socket), translate)
+    hub.connections[session.connection.id] = session.connection
+    try:
+        async for frame in socket:
+            if frame.type == WSMsgType.ERROR:
+                break
+            await _handle(session, frame.data if frame.type in (WSMsgType.TEXT, WSMsgType.BINARY) else "")
+            if session.connection.closing is not None:
+                break
+    finally:
+        if socket.close_code == 1009:
+            log.info("connection %s: message over %d bytes, closed", session.connection.id, MAX_MESSAGE_BYTES)
+        await _end(session)
+    return socket
+
+
+async def _handle(session: Session, data: str | bytes) -> None:
+    request_type = None
+    try:
+        message = decode(data)
+        request_type = message["type"]
+        await HANDLERS[request_type](session, message)
+    except GiaobanError as error:
+        session.connection.send(error_message(error, session.translate(error), request_type=request_type))
+    except Exception:
+        log.exception("connection %s: handling %s failed", session.connection.id, request_type)
+        failure = GiaobanError("Something went wrong on the server; please try again")
+        session.connection.send(error_message(failure, session.translate(failure), request_type=request_type))
+
+
+async def _end(session: Session) -> None:
+    connection = session.connection
+    if session.room is not None and connection.id in session.room.members:
+        session.room.leave(connection.id, session.how_it_ended)
+    session.hub.connections.pop(connection.id, None)
+    session.hub.judges.pop(connection.id, None)
+    await connection.finish()
+
+
+# --- handlers: one small function per message type ------------------------------------------------------------
+
+
+async def join(session: Session, message: dict[str, Any]) -> None:
+    if session.room is not None:
+        raise Conflict("This connection is already in the meeting")
+    name = message["name"].strip()
+    if not name or len(name) > MAX_NAME:
+        raise InvalidInput("Please type your name (at most {count} characters)", count=MAX_NAME)
+    try:
+        grant, meeting = await session.hub.admit(message["token"])
+        room = session.hub.room_for(meeting)
+        member = room.join(
+            session.connection,
+            connection=session.connection.id,
+            unit=grant.unit,
+            role=grant.role,
+            name=name,
+            position=message.get("position", ""),
+            rejoin=message.get("rejoin", False),
+        )
+    except NotAuthorised as error:
+        session.connection.send(error_message(error, session.translate(error), request_type="join"))
+        session.connection.close("refused")
+        return
+    session.room, session.member = room, member
+    session.connection.send({
+        "type": "welcome", "connection": member.connection, "unit": member.unit, "role": member.role,
+        "meeting": {"id": meeting.id, "title": meeting.title},
+        "publishes": list(publishes(member.role)), "slots": slots(member.role),
+        "ice_servers": session.hub.ice.for_browser(),
+    })  # fmt: skip
+    room.resend(member)
+    if member.is_chair and meeting.live_state != "live":
+        await session.hub.mark_live(meeting.id, "live")
+
+
+async def offer(session: Session, message: dict[str, Any]) -> None:
+    _, member = session.joined()
+    connection = session.connection
+    if connection.media is not None:
+        raise Conflict("This connection has already negotiated its media")
+    media = MediaPeer(session.hub.relay, connection=member.connection, role=member.role,
+                      ice_servers=session.hub.ice.for_aiortc())  # fmt: skip
+    try:
+        answer_sdp = await media.answer(message["sdp"])
+    except GiaobanError:
+        await media.close()
+        raise
+    connection.attach_media(media)
+    connection.send({"type": "answer", "sdp": answer_sdp})
+
+
+async def ping(session: Session, _: dict[str, Any]) -> None:
+    session.connection.send({"type": "pong"})
+
+
+async def leave(session: Session, _: dict[str, Any]) -> None:
+    session.how_it_ended = LEFT
+    session.connection.close("left")
+
+
+def _participant_action(act: Callable[[Room, str, dict[str, Any]], object]) -> Handler:
+    async def handle(session: Session, message: dict[str, Any]) -> None:
+        room, member = session.joined()
+        act(room, member.connection, message)
+
+    return handle
+
+
+async def end(session: Session, _: dict[str, Any]) -> None:
+    room, member = session.joined()
+    if not member.is_chair:
+        raise NotAuthorised("Only the chair can do this")
+    await session.hub.mark_live(room.facts.meeting_id, "ended")  # first: the links are dead before anyone hears
+    room.end(member.connection)
+
+
+HANDLERS: Mapping[str, Handler] = {
+    "join": join,
+    "offer": offer,
+    "ping": ping,
+    "leave": leave,
+    "raise-hand": _participant_action(lambda room, c, m: room.raise_hand(c)),
+    "lower-hand": _participant_action(lambda room, c, m: room.lower_hand(c)),
+    "audio-only": _participant_action(lambda room, c, m: room.set_audio_only(c, m["on"])),
+    "roll-call-answer": _participant_action(lambda room, c, m: room.answer_roll_call(c, m["id"])),
+    "give-floor": _participant_action(lambda room, c, m: room.give_floor(c, m["unit"])),
+    "take-floor": _participant_action(lambda room, c, m: room.take_floor(c, m.get("unit"))),
+    "mute": _participant_action(lambda room, c, m: room.mute(c, m["unit"], m.get("muted", True))),
+    "kick": _participant_action(lambda room, c, m: room.kick(c, m["unit"])),
+    "lock": _participant_action(lambda room, c, m: room.lock(c, m["locked"])),
+    "discussion": _participant_action(lambda room, c, m: room.open_discussion(c, m["open"])),
+    "roll-call": _participant_action(lambda room, c, m: room.start_roll_call(c)),
+    "grid-page": _participant_action(lambda room, c, m: room.set_grid_page(c, m["page"])),
+    "record": _participant_action(lambda room, c, m: room.set_recording(c, m["on"])),
+    "end": end,
+}

@@ -1,0 +1,204 @@
+"""The /ws signaling endpoint on a real app and store: joining by link, controls, errors, attendance."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp import ClientWebSocketResponse, WSMsgType
+
+from scheduler.directory.demo import demo_units
+from tests.conftest import Client, signed_in
+from tests.service.conftest import PLANNED_AT, START
+from web.bench.clips import audio_clip, video_clip
+from web.bench.endpoint import SyntheticEndpoint
+from web.keys import ATTENDANCE, CLOCK, INVITATIONS, MEETINGS, UNITS
+
+INVITED = ["bac-ha", "bac-ha.na-hoi", "sa-pa"]
+
+
+@dataclass
+class LiveMeeting:
+    id: str
+    tokens: dict[str, str]
+
+
+@pytest.fixture
+async def live(client: Client) -> LiveMeeting:
+    await client.app[UNITS].import_units(demo_units())
+    client.app[CLOCK].set(PLANNED_AT)
+    csrf = await signed_in(client, "host")
+    body = {"title": "Giao ban rét đậm", "starts_at": "2026-11-30T08:00", "ends_at": "2026-11-30T10:00",
+            "chair_unit": "laocai", "invited_units": INVITED}  # fmt: skip
+    created = await (await client.post("/api/meetings", json=body, headers={"X-CSRF-Token": csrf})).json()
+    meeting = await client.app[MEETINGS].get(created["id"])
+    links = client.app[INVITATIONS].links
+    tokens = {unit: (await links.url_for(meeting, unit)).rsplit("/", 1)[1] for unit in ["laocai", *INVITED]}
+    client.app[CLOCK].set(START + timedelta(minutes=1))
+    return LiveMeeting(created["id"], tokens)
+
+
+async def next_of(ws: ClientWebSocketResponse, kind: str, timeout: float = 5) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = await ws.receive()
+            if frame.type != WSMsgType.TEXT:
+                raise AssertionError(f"socket closed ({frame.type}, {ws.close_code}) waiting for {kind}")
+            message = json.loads(frame.data)
+            if message["type"] == kind:
+                return message
+
+
+async def closed(ws: ClientWebSocketResponse) -> int | None:
+    async with asyncio.timeout(5):
+        while not ws.closed:
+            await ws.receive()
+    return ws.close_code
+
+
+async def joined(client: Client, live: LiveMeeting, unit: str, name: str = "Lý Thị Hoa") -> ClientWebSocketResponse:
+    ws = await client.ws_connect("/ws")
+    await ws.send_json({"type": "join", "token": live.tokens[unit], "name": name, "position": "Chánh Văn phòng"})
+    welcome = await next_of(ws, "welcome")
+    assert welcome["unit"] == unit
+    return ws
+
+
+async def attendance_of(client: Client, meeting_id: str, wanted: int) -> list[tuple[str, str]]:
+    for _ in range(50):
+        events = await client.app[ATTENDANCE].events(meeting_id)
+        if len(events) >= wanted:
+            break
+        await asyncio.sleep(0.05)
+    return [(e.type, e.unit) for e in events]
+
+
+async def test_bad_messages_are_answered_and_the_connection_stays(client: Client, live: LiveMeeting) -> None:
+    ws = await client.ws_connect("/ws")
+    for bad, code in [("{not json", "malformed_input"), ('{"type": "dance"}', "protocol_error"),
+                      ('["join"]', "malformed_input"), ('{"type": "join", "token": 5, "name": "A"}', "malformed_input"),
+                      ('{"type": "raise-hand"}', "protocol_error")]:  # fmt: skip
+        await ws.send_str(bad)
+        assert (await next_of(ws, "error"))["code"] == code
+    await ws.send_bytes(b"\x00\x01")
+    assert (await next_of(ws, "error"))["code"] == "protocol_error"
+    await ws.send_json({"type": "ping"})
+    assert await next_of(ws, "pong") == {"type": "pong"}
+    await ws.close()
+
+
+async def test_an_oversized_message_closes_the_connection(client: Client, live: LiveMeeting) -> None:
+    ws = await client.ws_connect("/ws")
+    await ws.send_str(json.dumps({"type": "ping", "pad": "x" * 70_000}))
+    assert await closed(ws) == 1009  # "message too big"
+    again = await client.ws_connect("/ws")  # the server is fine
+    await again.send_json({"type": "ping"})
+    assert (await next_of(again, "pong"))["type"] == "pong"
+    await again.close()
+
+
+@pytest.mark.parametrize("spoil", ["garbage", "regenerated", "after"])
+async def test_unusable_links_are_refused_with_a_reason(client: Client, live: LiveMeeting, spoil: str) -> None:
+    token = live.tokens["sa-pa"]
+    if spoil == "garbage":
+        token = "not-a-token"
+    elif spoil == "regenerated":
+        meeting = await client.app[MEETINGS].get(live.id)
+        await client.app[INVITATIONS].links.regenerate(meeting, "sa-pa")
+    else:
+        client.app[CLOCK].set(START + timedelta(hours=5))
+    ws = await client.ws_connect("/ws", headers={"Cookie": "giaoban_lang=en"})
+    await ws.send_json({"type": "join", "token": token, "name": "Đặng Quốc Việt"})
+    error = await next_of(ws, "error")
+    assert error["code"] == "not_authorised" and error["message"]
+    assert await closed(ws) == 4003
+
+
+async def test_a_name_is_required(client: Client, live: LiveMeeting) -> None:
+    ws = await client.ws_connect("/ws")
+    await ws.send_json({"type": "join", "token": live.tokens["sa-pa"], "name": "   "})
+    assert (await next_of(ws, "error"))["code"] == "invalid_input"
+    await ws.close()
+
+
+async def test_chair_controls_reach_participants_and_attendance(client: Client, live: LiveMeeting) -> None:
+    commune = await joined(client, live, "bac-ha.na-hoi", "Vàng Seo Phủ")
+    assert (await next_of(commune, "state"))["admitted"] is False  # the lobby
+    chair = await joined(client, live, "laocai", "Nguyễn Văn Hải")
+    assert (await next_of(commune, "state"))["admitted"] is True
+    assert (await client.app[MEETINGS].get(live.id)).live_state == "live"
+    district = await joined(client, live, "bac-ha")
+
+    await commune.send_json({"type": "raise-hand"})
+    while (await next_of(chair, "state"))["hands"] != ["bac-ha.na-hoi"]:
+        pass
+    await chair.send_json({"type": "give-floor", "unit": "bac-ha.na-hoi"})
+    while (await next_of(district, "state"))["floor"] != ["bac-ha.na-hoi"]:
+        pass
+    await chair.send_json({"type": "roll-call"})
+    roll_call = await next_of(district, "roll-call")
+    await district.send_json({"type": "roll-call-answer", "id": roll_call["id"]})
+    await commune.send_json({"type": "give-floor", "unit": "bac-ha"})  # not the chair
+    assert (await next_of(commune, "error"))["code"] == "not_authorised"
+
+    await district.send_json({"type": "leave"})
+    assert await closed(district) == 1000
+    await commune.close()  # a closed tab: no goodbye
+    events = await attendance_of(client, live.id, 8)
+    assert ("left", "bac-ha") in events and ("dropped", "bac-ha.na-hoi") in events
+    assert ("floor_granted", "bac-ha.na-hoi") in events and ("roll_call_answered", "bac-ha") in events
+    console = await next_of(chair, "console")
+    while {e["unit"]: e["state"] for e in console["endpoints"]}["bac-ha.na-hoi"] != "dropped":
+        console = await next_of(chair, "console")
+    await chair.close()
+
+
+async def test_kick_closes_with_a_reason_and_end_stops_the_links(client: Client, live: LiveMeeting) -> None:
+    chair = await joined(client, live, "laocai")
+    commune = await joined(client, live, "sa-pa")
+    await chair.send_json({"type": "kick", "unit": "sa-pa"})
+    assert (await next_of(commune, "bye"))["reason"] == "kicked"
+    assert await closed(commune) == 4004
+    back = await joined(client, live, "sa-pa")  # not locked: it may come back
+    await chair.send_json({"type": "end"})
+    assert (await next_of(back, "bye"))["reason"] == "ended"
+    assert await closed(back) == 4005
+    assert (await client.app[MEETINGS].get(live.id)).live_state == "ended"
+    late = await client.ws_connect("/ws")
+    await late.send_json({"type": "join", "token": live.tokens["bac-ha"], "name": "Lý Thị Hoa"})
+    assert (await next_of(late, "error"))["code"] == "not_authorised"
+
+
+async def test_media_negotiated_over_the_socket_carries_the_chairs_picture(client: Client, live: LiveMeeting) -> None:
+    clips = {"audio": audio_clip(), "video": video_clip(seconds=2, keyframe_every=30),
+             "video-small": video_clip(width=160, height=120, seconds=2, keyframe_every=30)}  # fmt: skip
+    endpoints = []
+
+    async def connect(unit: str) -> tuple[ClientWebSocketResponse, SyntheticEndpoint]:
+        ws = await joined(client, live, unit)
+        endpoint = SyntheticEndpoint("chair" if unit == "laocai" else "participant", clips)
+        endpoints.append(endpoint)
+
+        async def answer(sdp: str) -> str:
+            await ws.send_json({"type": "offer", "sdp": sdp})
+            return str((await next_of(ws, "answer", timeout=10))["sdp"])
+
+        await endpoint.connect(answer)
+        await endpoint.wait_connected()
+        return ws, endpoint
+
+    try:
+        await connect("laocai")
+        _, viewer = await connect("sa-pa")
+        await asyncio.sleep(2)
+        assert viewer.received["chair-video"] > 20 and viewer.keyframes["chair-video"] >= 1
+        assert viewer.received["chair-audio"] > 40
+        metrics = await (await client.get("/metrics")).text()
+        assert "giaoban_relay_frames_forwarded_total" in metrics
+    finally:
+        for endpoint in endpoints:
+            await endpoint.close()

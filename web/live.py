@@ -1,0 +1,64 @@
+"""The live meeting's edge: ``/ws`` for signaling, the hub's lifecycle, the relay's counters in ``/metrics``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+from aiohttp import web
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from scheduler.errors import GiaobanError
+from signaling import session
+from signaling.hub import IceSettings, LiveMeetings
+from web.keys import ATTENDANCE, CLOCK, CONFIG, I18N, INVITATIONS, LIVE, MEETINGS, METRICS_REGISTRY
+
+
+async def live_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    hub = LiveMeetings(links=app[INVITATIONS].links, meetings=app[MEETINGS], attendance=app[ATTENDANCE],
+                       clock=app[CLOCK], ice=IceSettings(config.ice_urls, config.turn_username,
+                                                         config.turn_password))  # fmt: skip
+    app[LIVE] = hub
+    app[METRICS_REGISTRY].register(RelayCollector(hub))
+    try:
+        yield
+    finally:
+        await hub.close()
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    i18n = request.app[I18N]
+    language = i18n.language_of(request)
+
+    def translate(error: GiaobanError) -> str:
+        return i18n.format(language, error.message, error.params)
+
+    return await session.serve(request, request.app[LIVE], translate)
+
+
+class RelayCollector(Collector):
+    """Read at scrape time: the relay keeps plain counters and knows nothing of Prometheus."""
+
+    def __init__(self, hub: LiveMeetings) -> None:
+        self._hub = hub
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        stats = self._hub.relay.stats
+        yield CounterMetricFamily("giaoban_relay_frames_received", "Encoded frames received from publishers",
+                                  value=stats.frames_received)  # fmt: skip
+        yield CounterMetricFamily("giaoban_relay_frames_forwarded", "Encoded frames handed to subscriber slots",
+                                  value=stats.frames_forwarded)  # fmt: skip
+        yield CounterMetricFamily("giaoban_relay_frames_dropped", "Frames dropped from full subscriber queues",
+                                  value=stats.frames_dropped)  # fmt: skip
+        yield CounterMetricFamily("giaoban_relay_keyframe_requests", "Keyframe requests sent to publishers",
+                                  value=stats.keyframe_requests)  # fmt: skip
+        dropped_messages = sum(c.dropped_messages for c in self._hub.connections.values())
+        yield GaugeMetricFamily("giaoban_signaling_messages_dropped", "Outbound messages dropped, open connections",
+                                value=dropped_messages)  # fmt: skip
+        yield GaugeMetricFamily("giaoban_live_connections", "Open signaling connections",
+                                value=len(self._hub.connections))  # fmt: skip
+
+
+def add_live_routes(app: web.Application) -> None:
+    app.router.add_get("/ws", websocket)
