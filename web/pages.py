@@ -83,6 +83,36 @@ STATE_TEXT = {
 }
 
 
+# What the browser client says by itself (server errors arrive already translated).
+CLIENT_TEXT = {
+    "name_needed": N_("Please type your name"),
+    "camera_blocked": N_("The camera or microphone is blocked. Allow it in the browser (the icon in the address bar), "
+                         "then reload the page. You can still join and listen."),  # fmt: skip
+    "camera_missing": N_("No camera or microphone was found. You can still join and listen."),
+    "connecting": N_("Connecting…"),
+    "reconnecting": N_("Connection lost; reconnecting in {seconds} s…"),
+    "lobby": N_("Waiting for the chair to open the meeting…"),
+    "in_meeting": N_("You are in the meeting."),
+    "you_have_floor": N_("You have the floor: everyone can see and hear you."),
+    "muted": N_("The chair has muted your microphone."),
+    "kicked": N_("The chair removed you from the meeting."),
+    "ended": N_("The meeting has ended. Thank you."),
+    "left": N_("You left the meeting."),
+    "refused": N_("This link cannot join the meeting now."),
+    "weak": N_("Your connection is weak: showing a smaller picture."),
+    "poor": N_("Your connection is too weak for pictures: audio only until it improves."),
+    "good": N_("Your connection is good again."),
+    "nobody_has_floor": N_("Nobody has the floor"),
+    "absent": N_("absent"),
+    "lobby_state": N_("lobby"),
+    "connected": N_("connected"),
+    "dropped": N_("dropped"),
+    "page": N_("Page {page} of {pages}"),
+    "confirm_end": N_("End the meeting for everyone?"),
+    "answered": N_("present"),
+}
+
+
 async def join_page(request: web.Request) -> web.StreamResponse:
     """Where an invitation's link leads: the link is checked, then the meeting is shown to its unit."""
     app = request.app
@@ -92,10 +122,15 @@ async def join_page(request: web.Request) -> web.StreamResponse:
     check_window(meeting, grant, now)
     units = await app[UNITS].all()
     language = app[I18N].language_of(request)
+    names = {code: units[code].name if code in units else code for code in (meeting.chair_unit, *meeting.invited_units)}
+    client_config = {
+        "token": request.match_info["token"], "role": grant.role, "unit": grant.unit, "names": names,
+        "text": {key: app[I18N].gettext(language, text) for key, text in CLIENT_TEXT.items()},
+    }  # fmt: skip
     return render(request, "join.html", {
         "meeting": meeting, "role": grant.role, "when": meeting_time_text(meeting, language),
-        "unit_name": units[grant.unit].name if grant.unit in units else grant.unit,
-        "state_text": app[I18N].gettext(language, STATE_TEXT[meeting.state(now)]),
+        "unit_name": names[grant.unit], "units": list(names.items()), "chair_unit": meeting.chair_unit,
+        "state_text": app[I18N].gettext(language, STATE_TEXT[meeting.state(now)]), "client_config": client_config,
     })  # fmt: skip
 
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription, sdp
 
 from conference.layout import Source, kind_of, publishes, slots
 from conference.relay.relay import Relay
@@ -58,6 +58,7 @@ class MediaPeer:
             log.info("connection %s: unusable offer: %s", self.connection, error)
             raise ProtocolError("The media offer could not be read") from error
         self._take_transceivers()
+        await self._add_bundled_candidates(offer_sdp)
         await self.pc.addIceCandidate(None)  # browsers' SDP carries no end-of-candidates
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)
@@ -94,6 +95,19 @@ class MediaPeer:
         for key in self._published:
             self._relay.unpublish(key)
         await self.pc.close()
+
+    async def _add_bundled_candidates(self, offer_sdp: str) -> None:
+        """aiortc reads a shared transport's candidates from the *last* m-section only; a bundling browser puts
+        them in the first. Hand every m-section's candidates to the one transport."""
+        media = sdp.SessionDescription.parse(offer_sdp).media
+        primary_mid = self.pc.getTransceivers()[0].mid
+        seen = {(c.ip, c.port, c.protocol) for c in media[-1].ice_candidates} if media else set()
+        for section in media[:-1]:
+            for candidate in section.ice_candidates:
+                if (candidate.ip, candidate.port, candidate.protocol) not in seen:
+                    seen.add((candidate.ip, candidate.port, candidate.protocol))
+                    candidate.sdpMid = primary_mid
+                    await self.pc.addIceCandidate(candidate)
 
     def _take_transceivers(self) -> None:
         transceivers = self.pc.getTransceivers()

@@ -21,6 +21,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync",
     # For the live-meeting tests: fake camera and microphone, no permission prompt.
     "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
 ]  # fmt: skip
 
 

@@ -1,0 +1,381 @@
+// The join page, the meeting view and the chair console. Plain JavaScript, no build step, for old Chrome/Firefox.
+// Protocol: docs/signaling-protocol.md. Media: one RTCPeerConnection; our tracks first, then fixed receiving slots.
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("meeting-config").textContent);
+  var text = config.text;
+  var $ = function (id) { return document.getElementById(id); };
+  var NO_RECONNECT = { 1000: true, 4003: true, 4004: true, 4005: true };
+
+  var local = null;        // MediaStream from the camera and microphone, or null
+  var small = null;        // the chair's small copy of its camera
+  var ws = null;
+  var pc = null;
+  var slotTracks = {};     // slot name → MediaStreamTrack
+  var attempt = 0;
+  var stopped = false;
+  var me = { connection: null, name: "", position: "" };
+  var lastState = null;
+
+  // --- preview -------------------------------------------------------------------------------------------------
+
+  function startPreview() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      showDeviceMessage(text.camera_missing);
+      return Promise.resolve();
+    }
+    return navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } })
+      .catch(function () { return navigator.mediaDevices.getUserMedia({ audio: true }); })
+      .then(function (stream) {
+        local = stream;
+        $("preview").srcObject = stream;
+        meter(stream);
+        if (!stream.getVideoTracks().length) showDeviceMessage(text.camera_missing);
+      })
+      .catch(function (error) {
+        var blocked = error && (error.name === "NotAllowedError" || error.name === "SecurityError");
+        showDeviceMessage(blocked ? text.camera_blocked : text.camera_missing);
+      });
+  }
+
+  function showDeviceMessage(message) {
+    $("device-message").textContent = message;
+    $("device-message").hidden = false;
+  }
+
+  function meter(stream) {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context || !stream.getAudioTracks().length) return;
+    var context = new Context();
+    var analyser = context.createAnalyser();
+    analyser.fftSize = 256;
+    context.createMediaStreamSource(stream).connect(analyser);
+    var samples = new Uint8Array(analyser.fftSize);
+    setInterval(function () {
+      analyser.getByteTimeDomainData(samples);
+      var peak = 0;
+      for (var i = 0; i < samples.length; i++) peak = Math.max(peak, Math.abs(samples[i] - 128));
+      $("level").style.width = Math.min(100, peak * 100 / 64) + "%";
+    }, 100);
+  }
+
+  // --- signaling ---------------------------------------------------------------------------------------------
+
+  function connect() {
+    status(attempt ? text.connecting : text.connecting);
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    ws = new WebSocket(scheme + location.host + "/ws");
+    ws.onopen = function () {
+      send({ type: "join", token: config.token, name: me.name, position: me.position, rejoin: attempt > 0 });
+    };
+    ws.onmessage = function (event) { receive(JSON.parse(event.data)); };
+    ws.onclose = function (event) { closed(event.code); };
+  }
+
+  function send(message) {
+    if (ws && ws.readyState === 1) ws.send(JSON.stringify(message));
+  }
+
+  var handlers = {
+    welcome: function (m) { attempt = 0; me.connection = m.connection; negotiate(m); showRoom(); },
+    answer: function (m) {
+      pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
+    },
+    state: function (m) { lastState = m; drawState(m); },
+    console: drawConsole,
+    quality: drawQuality,
+    "roll-call": function (m) { $("roll-call").hidden = false; $("roll-call").dataset.id = m.id; },
+    muted: function (m) { if (m.muted) status(text.muted); },
+    link: function (m) { status(text[m.quality]); $("link-quality").dataset.quality = m.quality; },
+    bye: function (m) { stopped = true; status(text[m.reason] || m.reason); },
+    error: function (m) {
+      if (m.request === "join") { stopped = true; showJoinError(m.message); } else { status(m.message); }
+    },
+    pong: function () {}
+  };
+
+  function receive(message) {
+    var handler = handlers[message.type];
+    if (handler) handler(message);
+  }
+
+  function closed(code) {
+    teardownMedia();
+    if (stopped || NO_RECONNECT[code]) {
+      stopped = true;
+      return;
+    }
+    var seconds = Math.min(10, Math.pow(2, attempt));  // 1, 2, 4, 8, 10, 10 …
+    attempt += 1;
+    status(text.reconnecting.replace("{seconds}", seconds));
+    setTimeout(connect, seconds * 1000);
+  }
+
+  function reconnectSoon() {
+    if (ws) ws.close(4000);  // not one of ours: closed() backs off and comes back
+  }
+
+  // --- media ---------------------------------------------------------------------------------------------------
+
+  function negotiate(welcome) {
+    pc = new RTCPeerConnection({ iceServers: welcome.ice_servers, bundlePolicy: "max-bundle" });
+    welcome.publishes.forEach(function (name) {
+      var transceiver = pc.addTransceiver(name === "audio" ? "audio" : "video", { direction: "sendonly" });
+      var track = localTrack(name);
+      if (track) transceiver.sender.replaceTrack(track);
+    });
+    slotTracks = {};
+    welcome.slots.forEach(function (name) {
+      var transceiver = pc.addTransceiver(name.indexOf("audio") >= 0 ? "audio" : "video", { direction: "recvonly" });
+      slotTracks[name] = transceiver.receiver.track;
+      transceiver.slot = name;
+    });
+    preferRelayCodecs();
+    attachSlots();
+    pc.oniceconnectionstatechange = function () {
+      if (pc && pc.iceConnectionState === "failed") reconnectSoon();
+    };
+    pc.createOffer()
+      .then(function (offer) { return pc.setLocalDescription(offer); })
+      .then(gathered)
+      .then(function () { send({ type: "offer", sdp: pc.localDescription.sdp }); });
+  }
+
+  // The relay forwards VP8 and Opus as they are: offering only those keeps the offer small (20 m-lines for a
+  // chair) and makes every publisher send what every subscriber can decode.
+  function preferRelayCodecs() {
+    if (!window.RTCRtpReceiver || !RTCRtpReceiver.getCapabilities) return;
+    var wanted = { audio: ["audio/opus"], video: ["video/vp8", "video/rtx"] };
+    pc.getTransceivers().forEach(function (transceiver) {
+      if (!transceiver.setCodecPreferences) return;
+      var kind = transceiver.receiver.track.kind;
+      var codecs = RTCRtpReceiver.getCapabilities(kind).codecs.filter(function (c) {
+        return wanted[kind].indexOf(c.mimeType.toLowerCase()) >= 0;
+      });
+      try { transceiver.setCodecPreferences(codecs); } catch (e) { /* keep the browser's defaults */ }
+    });
+  }
+
+  function localTrack(name) {
+    if (!local) return null;
+    if (name === "audio") return local.getAudioTracks()[0] || null;
+    var camera = local.getVideoTracks()[0];
+    if (!camera) return null;
+    if (name === "video") return camera;
+    if (!small) {  // the chair's second, small picture for weak links
+      small = camera.clone();
+      small.applyConstraints({ width: 320, height: 180 }).catch(function () {});
+    }
+    return small;
+  }
+
+  function gathered() {
+    // The relay does not trickle: send one offer with every candidate, or give up waiting after 3 s.
+    return new Promise(function (resolve) {
+      if (pc.iceGatheringState === "complete") return resolve();
+      var timer = setTimeout(resolve, 3000);
+      pc.onicegatheringstatechange = function () {
+        if (pc.iceGatheringState === "complete") { clearTimeout(timer); resolve(); }
+      };
+    });
+  }
+
+  function play(element, tracks) {
+    var live = tracks.filter(function (t) { return t; });
+    element.srcObject = live.length ? new MediaStream(live) : null;
+    var started = element.play && element.play();
+    if (started && started.catch) started.catch(function () {});
+  }
+
+  function attachSlots() {
+    if (config.role !== "chair") play($("chair-video"), [slotTracks["chair-video"], slotTracks["chair-audio"]]);
+    play($("floor-video"), [slotTracks["floor-video"], slotTracks["floor-audio-0"]]);
+    var extra = $("extra-audio");
+    extra.innerHTML = "";
+    for (var i = 1; i < 4; i++) {
+      var audio = document.createElement("audio");
+      audio.autoplay = true;
+      extra.appendChild(audio);
+      play(audio, [slotTracks["floor-audio-" + i]]);
+    }
+    if (config.role === "chair") {
+      var grid = $("grid");
+      grid.innerHTML = "";
+      Object.keys(slotTracks).filter(function (n) { return n.indexOf("grid-") === 0; }).forEach(function (name) {
+        var figure = document.createElement("figure");
+        var video = document.createElement("video");
+        video.muted = true;
+        video.autoplay = true;
+        video.setAttribute("playsinline", "");
+        video.dataset.testid = name;
+        var caption = document.createElement("figcaption");
+        figure.appendChild(video);
+        figure.appendChild(caption);
+        grid.appendChild(figure);
+        play(video, [slotTracks[name]]);
+      });
+      $("chair-video").srcObject = local;  // the chair sees itself in the big view
+    }
+  }
+
+  function teardownMedia() {
+    if (pc) { pc.oniceconnectionstatechange = null; pc.close(); }
+    pc = null;
+  }
+
+  // What tests and the quality indicator read: frames decoded per receiving slot.
+  window.giaobanStats = function () {
+    if (!pc) return Promise.resolve({});
+    var result = {};
+    return Promise.all(pc.getTransceivers().filter(function (t) { return t.slot; }).map(function (t) {
+      return t.receiver.getStats().then(function (report) {
+        report.forEach(function (s) {
+          if (s.type === "inbound-rtp") {
+            result[t.slot] = { framesDecoded: s.framesDecoded || 0, packetsReceived: s.packetsReceived || 0,
+                               packetsLost: s.packetsLost || 0, bytesReceived: s.bytesReceived || 0 };
+          }
+        });
+      });
+    })).then(function () { return result; });
+  };
+
+  window.giaobanConnection = function () {
+    return { socket: ws && ws.readyState, ice: pc && pc.iceConnectionState, attempt: attempt };
+  };
+
+  var previousBytes = 0;
+  function measureLink() {
+    if (!pc) return;
+    window.giaobanStats().then(function (slots) {
+      var received = 0, lost = 0, bytes = 0;
+      Object.keys(slots).forEach(function (k) {
+        received += slots[k].packetsReceived; lost += slots[k].packetsLost; bytes += slots[k].bytesReceived;
+      });
+      var kbps = Math.max(0, Math.round((bytes - previousBytes) * 8 / 2000));
+      previousBytes = bytes;
+      var loss = received + lost ? Math.round(lost * 1000 / (received + lost)) / 10 : 0;
+      $("link-quality").textContent = kbps + " kbit/s · " + loss + "%";
+    });
+  }
+
+  // --- drawing -----------------------------------------------------------------------------------------------
+
+  function status(message) { $("status").textContent = message || ""; }
+
+  function showJoinError(message) {
+    $("room").hidden = true;
+    $("join-card").hidden = false;
+    $("join-error").textContent = message;
+    $("join-error").hidden = false;
+  }
+
+  function showRoom() {
+    $("join-card").hidden = true;
+    $("room").hidden = false;
+  }
+
+  function nameOf(unit) { return config.names[unit] || unit; }
+
+  function drawState(m) {
+    status(!m.admitted ? text.lobby : m.floor.indexOf(config.unit) >= 0 ? text.you_have_floor : text.in_meeting);
+    $("recording-banner").hidden = !m.recording;
+    var shown = m.floor.filter(function (u) { return u !== config.unit; });
+    $("floor-name").textContent = shown.length ? shown.map(nameOf).join(", ") : text.nobody_has_floor;
+    if ($("raise-hand")) {
+      var up = m.hands.indexOf(config.unit) >= 0;
+      $("raise-hand").setAttribute("aria-pressed", up ? "true" : "false");
+    }
+    if (m.roll_call === null) $("roll-call").hidden = true;
+    if (config.role === "chair") {
+      $("lock").setAttribute("aria-pressed", m.locked ? "true" : "false");
+      $("discussion").setAttribute("aria-pressed", m.discussion ? "true" : "false");
+      $("record").setAttribute("aria-pressed", m.recording ? "true" : "false");
+      var hands = $("hands");
+      hands.innerHTML = "";
+      m.hands.forEach(function (unit) {
+        var item = document.createElement("li");
+        item.textContent = nameOf(unit) + (m.names[unit] ? " — " + m.names[unit] : "");
+        hands.appendChild(item);
+      });
+    }
+  }
+
+  var STATE_TEXT = { absent: "absent", lobby: "lobby_state", connected: "connected", dropped: "dropped" };
+
+  function drawConsole(m) {
+    m.endpoints.forEach(function (e) {
+      var row = document.querySelector('[data-unit="' + e.unit + '"]');
+      if (!row) return;
+      row.dataset.state = e.state;
+      row.dataset.hand = e.hand ? "1" : "0";
+      row.dataset.floor = e.floor ? "1" : "0";
+      row.dataset.muted = e.muted ? "1" : "0";
+      row.querySelector(".state").textContent = text[STATE_TEXT[e.state]] + (e.answered ? " · " + text.answered : "");
+    });
+    var captions = document.querySelectorAll("#grid figcaption");
+    for (var i = 0; i < captions.length; i++) captions[i].textContent = m.grid[i] ? nameOf(m.grid[i]) : "";
+    $("grid-page").textContent = text.page.replace("{page}", m.grid_page + 1).replace("{pages}", m.grid_pages);
+    $("grid-page").dataset.page = m.grid_page;
+    $("grid-page").dataset.pages = m.grid_pages;
+  }
+
+  function drawQuality(m) {
+    Object.keys(m.units).forEach(function (unit) {
+      var row = document.querySelector('[data-unit="' + unit + '"]');
+      var f = m.units[unit];
+      if (row) row.querySelector(".figures").textContent =
+        (f.rtt_ms === null ? "—" : f.rtt_ms + " ms") + " · " + f.loss + "% · " + f.kbps + " kbit/s";
+    });
+  }
+
+  // --- buttons -------------------------------------------------------------------------------------------------
+
+  function on(id, handler) { var el = $(id); if (el) el.addEventListener("click", handler); }
+
+  $("join-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    me.name = $("join-name").value.trim();
+    me.position = $("join-position").value.trim();
+    if (!me.name) { showJoinError(text.name_needed); return; }
+    $("join-error").hidden = true;
+    connect();
+  });
+  on("raise-hand", function () {
+    var up = $("raise-hand").getAttribute("aria-pressed") === "true";
+    send({ type: up ? "lower-hand" : "raise-hand" });
+  });
+  on("audio-only", function () {
+    var on_ = $("audio-only").getAttribute("aria-pressed") !== "true";
+    $("audio-only").setAttribute("aria-pressed", on_ ? "true" : "false");
+    send({ type: "audio-only", on: on_ });
+  });
+  on("leave", function () { stopped = true; send({ type: "leave" }); });
+  on("roll-call-answer", function () {
+    send({ type: "roll-call-answer", id: $("roll-call").dataset.id });
+    $("roll-call").hidden = true;
+  });
+  on("take-floor", function () { send({ type: "take-floor" }); });
+  on("lock", function () { send({ type: "lock", locked: !(lastState && lastState.locked) }); });
+  on("discussion", function () { send({ type: "discussion", open: !(lastState && lastState.discussion) }); });
+  on("roll-call-start", function () { send({ type: "roll-call" }); });
+  on("record", function () { send({ type: "record", on: !(lastState && lastState.recording) }); });
+  on("end-meeting", function () { if (window.confirm(text.confirm_end)) send({ type: "end" }); });
+  on("grid-prev", function () { send({ type: "grid-page", page: Math.max(0, +$("grid-page").dataset.page - 1) }); });
+  on("grid-next", function () { send({ type: "grid-page", page: +$("grid-page").dataset.page + 1 }); });
+  var endpoints = $("endpoints");
+  if (endpoints) endpoints.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-action]");
+    if (!button) return;
+    var unit = button.closest("tr").dataset.unit;
+    var action = button.dataset.action;
+    if (action === "mute") {
+      send({ type: "mute", unit: unit, muted: button.closest("tr").dataset.muted !== "1" });
+    } else {
+      send({ type: action, unit: unit });
+    }
+  });
+
+  setInterval(measureLink, 2000);
+  startPreview();
+})();
