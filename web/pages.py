@@ -86,8 +86,10 @@ STATE_TEXT = {
 # What the browser client says by itself (server errors arrive already translated).
 CLIENT_TEXT = {
     "name_needed": N_("Please type your name"),
-    "camera_blocked": N_("The camera or microphone is blocked. Allow it in the browser (the icon in the address bar), "
-                         "then reload the page. You can still join and listen."),  # fmt: skip
+    "camera_blocked": N_(
+        "The camera or microphone is blocked. Allow it in the browser (the icon in the address bar), "
+        "then reload the page. You can still join and listen."
+    ),
     "camera_missing": N_("No camera or microphone was found. You can still join and listen."),
     "connecting": N_("Connecting…"),
     "reconnecting": N_("Connection lost; reconnecting in {seconds} s…"),
