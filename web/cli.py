@@ -93,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
     attendance.add_argument("--units", type=int, default=200)
     attendance.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
     attendance.set_defaults(run=_bench_attendance)
+    relay = bench.add_parser("relay", help="CPU per subscriber: our decode-free relay against aiortc's MediaRelay")
+    relay.add_argument("--subscribers", type=int, default=10)
+    relay.add_argument("--seconds", type=float, default=10.0)
+    relay.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
+    relay.set_defaults(run=_bench_relay)
     return parser
 
 
@@ -180,6 +185,21 @@ async def _bench_attendance(_: Config, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     result = await AttendanceBench(weeks=args.weeks, units=args.units).run()
     report = markdown(result, "giaoban bench attendance " + " ".join(sys.argv[3:]))
+    print(report)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        args.json.with_suffix(".md").write_text(report)
+    return 0
+
+
+async def _bench_relay(_: Config, args: argparse.Namespace) -> int:
+    from web.bench.relay import bench, free_port, markdown
+
+    if not (1 <= args.subscribers <= 200 and 2 <= args.seconds <= 600):
+        print("giaoban: --subscribers must be 1-200 and --seconds 2-600", file=sys.stderr)
+        return EXIT_USAGE
+    result = await bench(args.subscribers, args.seconds, free_port())
+    report = markdown(result, "giaoban bench relay " + " ".join(sys.argv[3:]))
     print(report)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
