@@ -54,7 +54,9 @@ async def decoding(page: Page, slot: str, timeout: float = 15.0) -> int:
         now = await frames_decoded(page, slot)
         if now > max(first, 10):
             return now
-    raise AssertionError(f"{slot} decoded {await frames_decoded(page, slot)} frames in {timeout} s")
+    state = await page.evaluate("window.giaobanConnection()")
+    stats = await page.evaluate("window.giaobanStats()")
+    raise AssertionError(f"{slot} decoded {await frames_decoded(page, slot)} frames in {timeout} s ({state}, {stats})")
 
 
 async def attendance(context: BrowserContext, server: Server, meeting_id: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@
   var ws = null;
   var pc = null;
   var slotTracks = {};     // slot name → MediaStreamTrack
+  var slotReceivers = {};  // slot name → RTCRtpReceiver (our own map: expandos on browser objects do not last)
   var attempt = 0;
   var stopped = false;
   var me = { connection: null, name: "", position: "" };
@@ -126,10 +127,11 @@
       if (track) transceiver.sender.replaceTrack(track);
     });
     slotTracks = {};
+    slotReceivers = {};
     welcome.slots.forEach(function (name) {
       var transceiver = pc.addTransceiver(name.indexOf("audio") >= 0 ? "audio" : "video", { direction: "recvonly" });
       slotTracks[name] = transceiver.receiver.track;
-      transceiver.slot = name;
+      slotReceivers[name] = transceiver.receiver;
     });
     preferRelayCodecs();
     attachSlots();
@@ -228,11 +230,11 @@
   window.giaobanStats = function () {
     if (!pc) return Promise.resolve({});
     var result = {};
-    return Promise.all(pc.getTransceivers().filter(function (t) { return t.slot; }).map(function (t) {
-      return t.receiver.getStats().then(function (report) {
+    return Promise.all(Object.keys(slotReceivers).map(function (slot) {
+      return slotReceivers[slot].getStats().then(function (report) {
         report.forEach(function (s) {
           if (s.type === "inbound-rtp") {
-            result[t.slot] = { framesDecoded: s.framesDecoded || 0, packetsReceived: s.packetsReceived || 0,
+            result[slot] = { framesDecoded: s.framesDecoded || 0, packetsReceived: s.packetsReceived || 0,
                                packetsLost: s.packetsLost || 0, bytesReceived: s.bytesReceived || 0 };
           }
         });
@@ -339,7 +341,7 @@
     me.position = $("join-position").value.trim();
     if (!me.name) { showJoinError(text.name_needed); return; }
     $("join-error").hidden = true;
-    connect();
+    devicesAsked.then(connect);  // publish the camera and microphone from the first offer, not an empty sender
   });
   on("raise-hand", function () {
     var up = $("raise-hand").getAttribute("aria-pressed") === "true";
@@ -377,5 +379,5 @@
   });
 
   setInterval(measureLink, 2000);
-  startPreview();
+  var devicesAsked = startPreview();
 })();
