@@ -202,3 +202,30 @@ async def test_media_negotiated_over_the_socket_carries_the_chairs_picture(clien
     finally:
         for endpoint in endpoints:
             await endpoint.close()
+
+
+async def test_a_silent_client_is_dropped_within_ten_seconds(client: Client, live: LiveMeeting) -> None:
+    chair = await joined(client, live, "laocai")
+    silent = await client.ws_connect("/ws", autoping=False)  # will not answer the server's pings
+    await silent.send_json({"type": "join", "token": live.tokens["sa-pa"], "name": "Đặng Quốc Việt"})
+    await next_of(silent, "welcome")
+    started = asyncio.get_running_loop().time()
+    console = await next_of(chair, "console", timeout=12)
+    while {e["unit"]: e["state"] for e in console["endpoints"]}["sa-pa"] != "dropped":
+        console = await next_of(chair, "console", timeout=12)
+    assert asyncio.get_running_loop().time() - started < 10
+    assert ("dropped", "sa-pa") in await attendance_of(client, live.id, 3)
+    await chair.close()
+
+
+async def test_a_reconnect_is_recorded_as_a_drop_and_a_rejoin(client: Client, live: LiveMeeting) -> None:
+    await joined(client, live, "laocai")
+    first = await joined(client, live, "bac-ha")
+    await first.close()
+    again = await client.ws_connect("/ws")
+    await again.send_json({"type": "join", "token": live.tokens["bac-ha"], "name": "Lý Thị Hoa", "rejoin": True})
+    await next_of(again, "welcome")
+    events = await attendance_of(client, live.id, 4)
+    assert [e for e in events if e[1] == "bac-ha"] == [("joined", "bac-ha"), ("dropped", "bac-ha"),
+                                                       ("rejoined", "bac-ha")]  # fmt: skip
+    await again.close()
