@@ -98,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     relay.add_argument("--seconds", type=float, default=10.0)
     relay.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
     relay.set_defaults(run=_bench_relay)
+    province = bench.add_parser("province", help="a chair and every district and commune joining at once")
+    province.add_argument("--districts", type=int, default=10)
+    province.add_argument("--communes", type=int, default=150)
+    province.add_argument("--seconds", type=float, default=10.0)
+    province.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
+    province.set_defaults(run=_bench_province)
     return parser
 
 
@@ -200,6 +206,21 @@ async def _bench_relay(_: Config, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     result = await bench(args.subscribers, args.seconds, free_port())
     report = markdown(result, "giaoban bench relay " + " ".join(sys.argv[3:]))
+    print(report)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        args.json.with_suffix(".md").write_text(report)
+    return 0
+
+
+async def _bench_province(_: Config, args: argparse.Namespace) -> int:
+    from web.bench.province import bench, markdown
+
+    if not (1 <= args.districts <= 50 and 0 <= args.communes <= 500 and 2 <= args.seconds <= 600):
+        print("giaoban: --districts must be 1-50, --communes 0-500, --seconds 2-600", file=sys.stderr)
+        return EXIT_USAGE
+    result = await bench(args.districts, args.communes, args.seconds)
+    report = markdown(result, "giaoban bench province " + " ".join(sys.argv[3:]))
     print(report)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

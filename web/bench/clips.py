@@ -36,7 +36,8 @@ class Clip:
 
 
 def video_clip(*, width: int = 320, height: int = 240, fps: int = 30, seconds: float = 4.0,
-               keyframe_every: int = 60, bitrate_kbps: int = 600) -> Clip:  # fmt: skip
+               keyframe_every: int = 60, bitrate_kbps: int = 600, noise: bool = False) -> Clip:  # fmt: skip
+    """``noise`` adds camera-like grain, so the encoder really spends the bitrate it is given."""
     codec = av.CodecContext.create("libvpx", "w")
     codec.width, codec.height = width, height
     codec.pix_fmt = "yuv420p"
@@ -45,9 +46,13 @@ def video_clip(*, width: int = 320, height: int = 240, fps: int = 30, seconds: f
     codec.gop_size = keyframe_every
     codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0", "kf-max-dist": str(keyframe_every)}
     time_base = fractions.Fraction(1, VIDEO_CLOCK)
+    grain = np.random.default_rng(7)
     frames: list[EncodedFrame] = []
     for index in range(int(fps * seconds)):
-        picture = av.VideoFrame.from_ndarray(_pattern(index, width, height), format="rgb24").reformat(format="yuv420p")
+        pixels = _pattern(index, width, height)
+        if noise:
+            pixels = (pixels ^ grain.integers(0, 24, pixels.shape, dtype=np.uint8)).astype(np.uint8)
+        picture = av.VideoFrame.from_ndarray(pixels, format="rgb24").reformat(format="yuv420p")
         picture.pts = index
         for packet in codec.encode(picture):
             data = bytes(packet)

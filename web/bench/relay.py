@@ -148,9 +148,9 @@ class Child:
         self.process = process
 
     @classmethod
-    async def start(cls, *args: str) -> Child:
+    async def start(cls, *args: str, module: str = "web.bench.relay") -> Child:
         pipe = asyncio.subprocess.PIPE
-        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "web.bench.relay", *args,
+        process = await asyncio.create_subprocess_exec(sys.executable, "-m", module, *args,
                                                        stdin=pipe, stdout=pipe)  # fmt: skip
         child = cls(process)
         await child.expect("ready", timeout=120)

@@ -1,0 +1,235 @@
+"""``giaoban bench province``: a chair and every district and commune joining one meeting at once.
+
+It runs the real service (``giaoban serve`` on a temporary data directory and its own embedded Valkey), imports a
+synthetic province, plans a meeting over the API and takes every unit's join link. A chair process publishes
+~1 Mbit/s of pre-encoded VP8 and Opus; participant processes (25 endpoints each) join through ``/ws`` exactly as
+browsers do, all at once, and count the chair's frames without decoding. The service's own CPU and memory are read
+from /proc. Everything stops by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp import ClientSession, ClientWebSocketResponse, CookieJar, WSMsgType
+
+from scheduler.meetings.model import VIETNAM
+from web.bench.clips import audio_clip, video_clip
+from web.bench.endpoint import SyntheticEndpoint
+from web.bench.relay import Child, free_port
+
+PER_PROCESS = 25
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+
+
+def province_csv(districts: int, communes: int) -> str:
+    rows = ["code,name,kind,parent_code,lat,lon,emails", "tinh,UBND tỉnh,province,,22.43,104.00,"]
+    for d in range(districts):
+        rows.append(f"h{d:02},UBND huyện {d + 1},district,tinh,{22.0 + d / 20:.3f},{104.0 + d / 20:.3f},")
+    for c in range(communes):
+        rows.append(f"h{c % districts:02}.x{c:03},UBND xã {c + 1},commune,h{c % districts:02},"
+                    f"{22.0 + c / 200:.3f},{103.8 + c / 300:.3f},")  # fmt: skip
+    return "\n".join(rows) + "\n"
+
+
+# --- endpoint processes: join through /ws ------------------------------------------------------------------------
+
+
+async def join_by_link(http: ClientSession, base: str, url: str, role: str, endpoint: SyntheticEndpoint) -> Any:
+    ws = await http.ws_connect(base.replace("http", "ws") + "/ws", heartbeat=None)
+    await ws.send_json({"type": "join", "token": url.rsplit("/", 1)[1], "name": "Cán bộ", "position": role})
+    answers: asyncio.Queue[str] = asyncio.Queue()
+    welcomed = asyncio.get_running_loop().create_future()
+
+    async def read(ws: ClientWebSocketResponse) -> None:
+        async for frame in ws:
+            if frame.type != WSMsgType.TEXT:
+                break
+            message = json.loads(frame.data)
+            if message["type"] == "welcome" and not welcomed.done():
+                welcomed.set_result(message)
+            elif message["type"] == "answer":
+                answers.put_nowait(message["sdp"])
+            elif message["type"] == "error" and not welcomed.done():
+                welcomed.set_exception(RuntimeError(message["message"]))
+
+    reader = asyncio.create_task(read(ws))
+    await asyncio.wait_for(welcomed, 30)
+
+    async def answer(sdp: str) -> str:
+        await ws.send_json({"type": "offer", "sdp": sdp})
+        return await asyncio.wait_for(answers.get(), 60)
+
+    await endpoint.connect(answer)
+    return ws, reader
+
+
+async def run_endpoints(role: str, base: str, links: list[str]) -> None:
+    clips = {"audio": audio_clip(), "video": video_clip(width=640, height=480, seconds=4, keyframe_every=120,
+                                                        bitrate_kbps=1000, noise=True)}  # fmt: skip
+    endpoints = [SyntheticEndpoint(role, clips, publish=role == "chair") for _ in links]
+    print("ready", flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.readline)  # "go": everyone at once
+    started = time.monotonic()
+    async with ClientSession() as http:
+        pairs = zip(links, endpoints, strict=True)
+        attempts = await asyncio.gather(*(join_by_link(http, base, url, role, e) for url, e in pairs),
+                                        return_exceptions=True)  # fmt: skip
+        connected = await asyncio.gather(*(e.wait_connected(60) for e in endpoints), return_exceptions=True)
+        joined_after = time.monotonic() - started
+        failures = [repr(r) for r in (*attempts, *connected) if isinstance(r, BaseException)]
+        sockets = [a for a in attempts if not isinstance(a, BaseException)]
+        endpoints = [e for e, c in zip(endpoints, connected, strict=True) if not isinstance(c, BaseException)]
+        print(json.dumps({"joined": len(endpoints), "seconds": joined_after, "failures": failures[:3]}), flush=True)
+        await loop.run_in_executor(None, sys.stdin.readline)  # "mark": the window opens
+        before = [(e.received.get("chair-video", 0), e.tracks["video"].sent if e.tracks else 0) for e in endpoints]
+        await loop.run_in_executor(None, sys.stdin.readline)  # "stop": the window closes
+        result = []
+        for endpoint, (frames_before, sent_before) in zip(endpoints, before, strict=True):
+            lost, got = await _loss(endpoint)
+            result.append({"frames": endpoint.received.get("chair-video", 0) - frames_before,
+                           "sent": (endpoint.tracks["video"].sent - sent_before) if endpoint.tracks else 0,
+                           "lost": lost, "packets": got})  # fmt: skip
+        print(json.dumps(result), flush=True)
+        for endpoint in endpoints:
+            await endpoint.close()
+        for ws, reader in sockets:
+            await ws.close()
+            reader.cancel()
+
+
+async def _loss(endpoint: SyntheticEndpoint) -> tuple[int, int]:
+    lost = received = 0
+    for transceiver in endpoint.pc.getTransceivers():
+        if transceiver.direction == "recvonly":
+            for stats in (await transceiver.receiver.getStats()).values():
+                if stats.type == "inbound-rtp" and stats.kind == "video":
+                    lost, received = lost + max(0, stats.packetsLost), received + stats.packetsReceived
+    return lost, received
+
+
+# --- the bench ----------------------------------------------------------------------------------------------------
+
+
+def process_figures(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) and resident megabytes of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES / 2**20
+    return cpu, rss
+
+
+async def plan(base: str, districts: int, communes: int) -> dict[str, str]:
+    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:  # unsafe: keep cookies of an IP address
+        admin = await (
+            await http.post(f"{base}/api/session", json={"username": "admin", "password": "demo-admin"})
+        ).json()
+        csv_headers = {"X-CSRF-Token": admin["csrf_token"], "Content-Type": "text/csv"}
+        imported = await http.post(f"{base}/api/units/import", data=province_csv(districts, communes).encode(),
+                                   headers=csv_headers)  # fmt: skip
+        if imported.status != 200:
+            raise RuntimeError(f"importing the synthetic province failed: {await imported.text()}")
+        host = await (await http.post(f"{base}/api/session", json={"username": "host", "password": "demo-host"})).json()
+        start = datetime.now(VIETNAM) + timedelta(minutes=5)
+        units = [f"h{d:02}" for d in range(districts)] + [f"h{c % districts:02}.x{c:03}" for c in range(communes)]
+        body = {"title": "Giao ban toàn tỉnh", "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+                "ends_at": (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"), "chair_unit": "tinh",
+                "invited_units": units}  # fmt: skip
+        headers = {"X-CSRF-Token": host["csrf_token"]}
+        meeting = await (await http.post(f"{base}/api/meetings", json=body, headers=headers)).json()
+        if "id" not in meeting:
+            raise RuntimeError(f"planning the meeting failed: {meeting}")
+        rows = (await (await http.get(f"{base}/api/meetings/{meeting['id']}/invitations")).json())["invitations"]
+        return {row["unit"]: row["join_url"] for row in rows}
+
+
+async def bench(districts: int, communes: int, seconds: float) -> dict[str, Any]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as data_dir:
+        server = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", data_dir, "--port", str(port),
+            "--log-level", "WARNING", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
+        children: list[Child] = []
+        try:
+            await _wait_healthy(base)
+            links = await plan(base, districts, communes)
+            chair_link = links.pop("tinh")
+            groups = [[chair_link]] + [list(links.values())[i : i + PER_PROCESS]
+                                       for i in range(0, len(links), PER_PROCESS)]  # fmt: skip
+            for index, group in enumerate(groups):
+                path = Path(data_dir) / f"links-{index}.json"
+                path.write_text(json.dumps(group))
+                role = "chair" if index == 0 else "participant"
+                children.append(await Child.start("endpoints", role, base, str(path), module="web.bench.province"))
+            _, rss_before = process_figures(server.pid)
+            children[0].say("go")
+            await children[0].expect("{", timeout=60)
+            started = time.monotonic()
+            for child in children[1:]:
+                child.say("go")
+            joins = [json.loads(await child.expect("{", timeout=120)) for child in children[1:]]
+            join_seconds = time.monotonic() - started
+            await asyncio.sleep(3)  # settle: keyframes reach everyone
+            cpu_before, _ = process_figures(server.pid)
+            window_start = time.monotonic()
+            for child in children:
+                child.say("mark")
+            await asyncio.sleep(seconds)
+            for child in children:
+                child.say("stop")
+            cpu_after, rss_after = process_figures(server.pid)
+            elapsed = time.monotonic() - window_start
+            results = [json.loads(await child.expect("[", timeout=120)) for child in children]
+        finally:
+            for child in children:
+                await child.stop()
+            server.terminate()
+            await server.wait()
+    sent = results[0][0]["sent"] or 1
+    participants = [r for group in results[1:] for r in group]
+    lost = max((r["lost"] / max(1, r["lost"] + r["packets"]) for r in participants), default=0.0)
+    endpoints = 1 + districts + communes
+    return {
+        "endpoints": endpoints,
+        "joined": 1 + sum(j["joined"] for j in joins),
+        "join_seconds": round(max(join_seconds, *(j["seconds"] for j in joins)), 2),
+        "min_frames_ratio": round(min((r["frames"] for r in participants), default=0) / sent, 3),
+        "max_loss": round(lost, 4),
+        "relay_cpu_percent": round(100 * (cpu_after - cpu_before) / elapsed, 1),
+        "rss_mb_per_endpoint": round((rss_after - rss_before) / endpoints, 2),
+        "chair_frames": sent,
+        "seconds": seconds,
+        "join_failures": [failure for j in joins for failure in j["failures"]][:5],
+    }
+
+
+async def _wait_healthy(base: str) -> None:
+    async with ClientSession() as http:
+        for _ in range(300):
+            try:
+                if (await http.get(f"{base}/healthz")).status == 200:
+                    return
+            except OSError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the service did not start")
+
+
+def markdown(result: dict[str, Any], command: str) -> str:
+    rows = "\n".join(f"| {key} | {value} |" for key, value in result.items())
+    return f"# {command}\n\n| figure | value |\n|---|---|\n{rows}\n"
+
+
+if __name__ == "__main__":
+    asyncio.run(run_endpoints(sys.argv[2], sys.argv[3], json.loads(Path(sys.argv[4]).read_text())))
