@@ -12,21 +12,27 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from scheduler.store.embedded import EmbeddedValkey, ping, socket_path_for
 
 __all__ = ["EmbeddedValkey", "Store", "open_store"]
 
+MAX_CONNECTIONS = 64
+
 
 class Store:
     def __init__(self, *, redis_url: str | None, data_dir: Path, appendfsync: str = "everysec") -> None:
         self.embedded = None if redis_url else EmbeddedValkey(data_dir, appendfsync)
         url = redis_url or f"unix://{socket_path_for(data_dir)}"
-        self.redis = Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
-        )
+        # A bounded pool that makes callers wait for a free connection: 160 units joining at once must queue for
+        # the store, not fail with "Too many connections" as redis-py's default pool does when it is full.
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=MAX_CONNECTIONS, timeout=10, decode_responses=True,
+            socket_connect_timeout=2, socket_timeout=5, health_check_interval=30,
+        )  # fmt: skip
+        self.redis = Redis.from_pool(pool)
         self.description = f"embedded valkey at {socket_path_for(data_dir)}" if self.embedded else describe_url(url)
 
     async def start(self) -> None:

@@ -159,7 +159,7 @@ async def bench(districts: int, communes: int, seconds: float) -> dict[str, Any]
     with tempfile.TemporaryDirectory() as data_dir:
         server = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", data_dir, "--port", str(port),
-            "--log-level", "WARNING", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
+            "--log-level", "WARNING", stdout=asyncio.subprocess.DEVNULL, stderr=None)  # fmt: skip
         children: list[Child] = []
         try:
             await _wait_healthy(base)
