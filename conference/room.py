@@ -80,6 +80,8 @@ class Room:
         self.locked = False
         self.discussion = False
         self.recording = False
+        self.recording_problem = ""  # why the service stopped the last recording (disk_full...), for the chair
+        self.recorder: Member | None = None  # planned like a participant; not a member, never shown
         self.ended = False
         self.roll_call: str | None = None
         self.roll_call_answers: dict[str, str] = {}  # unit → when it answered (ISO time)
@@ -234,17 +236,40 @@ class Room:
         chair.grid_page = page
         self._changed()
 
-    def set_recording(self, by: str, recording: bool) -> None:
-        """The recording issue plugs its recorder in here; the room keeps the banner and the record."""
+    def start_recording(self, by: str, recorder: Peer) -> None:
+        """The recorder joins as a listener that never speaks: it is planned like a participant, shown nowhere."""
         chair = self._chair(by)
-        if recording != self.recording:
-            self.recording = recording
-            self._note("recording_started" if recording else "recording_stopped", chair)
-            self._changed()
+        if self.recording:
+            raise Conflict("The meeting is already being recorded")
+        self.recording, self.recording_problem = True, ""
+        self.recorder = Member("recorder", "", PARTICIPANT, "", "", recorder, admitted=True)
+        self._note("recording_started", chair)
+        self._changed()
+
+    def stop_recording(self, by: str | None, problem: str = "") -> None:
+        """``by`` the chair, or ``None`` when the service stops it (``problem`` says why: e.g. the disk is full)."""
+        chair = self._chair(by) if by is not None else self.chair
+        if self.recorder is None:
+            return
+        recorder, self.recorder = self.recorder, None
+        self.recording, self.recording_problem = False, problem
+        recorder.peer.close(problem or "stopped")
+        self._record(AttendanceEvent(type="recording_stopped", at=self._now(), unit=self.facts.chair_unit,
+                                     connection=chair.connection if chair else "", detail=problem))  # fmt: skip
+        self._changed()
+
+    def describe(self, connection: str) -> tuple[str, str] | None:
+        """Whose connection this is, for the recorder's file names: (unit, name as typed)."""
+        member = self.members.get(connection)
+        return (member.unit, member.name) if member else None
 
     def end(self, by: str) -> None:
         self._chair(by)
         self.ended = True
+        if self.recorder is not None:
+            self.recorder.peer.close("ended")
+            self._note_unit("recording_stopped", self.facts.chair_unit)
+            self.recorder, self.recording = None, False
         for member in list(self.members.values()):
             self._note(LEFT, member, detail="meeting ended")
             member.peer.close("ended")
@@ -268,6 +293,7 @@ class Room:
             "locked": self.locked,
             "discussion": self.discussion,
             "recording": self.recording,
+            "recording_problem": self.recording_problem,
             "roll_call": self.roll_call,
             "names": {m.unit: m.name for m in self.members.values()},
         }
@@ -344,6 +370,9 @@ class Room:
             member.peer.send({**state, "admitted": member.admitted})
             if member.is_chair:
                 member.peer.send(self.console_state(member))
+        if self.recorder is not None and (plan := self.plan_for(self.recorder)) != self.recorder.forwarded:
+            self.recorder.forwarded = plan
+            self.recorder.peer.forward(plan)
 
     def _grid_members(self) -> list[Member]:
         return [m for m in self.members.values() if m.admitted and not m.is_chair]

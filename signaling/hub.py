@@ -1,7 +1,8 @@
 """The live side of one process: a room per meeting, the media relay, and the tasks that serve them.
 
-It owns three background tasks, all stopped by ``close``: the attendance writer (the room only enqueues events),
-the link sampler (RTCP → link quality → the room and the chair's console), and nothing else. Rooms live in memory
+It owns its background tasks, all stopped by ``close``: the attendance writer (the room only enqueues events),
+the link sampler (RTCP → link quality → the room and the chair's console), and the recordings (see
+``signaling/recordings.py``). Rooms live in memory
 in this process; the note in docs/signaling-protocol.md says what multi-node routing will add.
 """
 
@@ -25,7 +26,10 @@ from scheduler.clock import Clock
 from scheduler.invitations.tokens import JoinGrant, JoinLinks, check_window
 from scheduler.meetings.model import Meeting
 from scheduler.meetings.store import MeetingStore
+from scheduler.recordings.catalogue import RecordingCatalogue
+from scheduler.recordings.jobs import ProgramJobs
 from signaling.connection import Connection
+from signaling.recordings import Recordings, RecordingSettings
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +58,14 @@ class IceSettings:
 
 class LiveMeetings:
     def __init__(self, *, links: JoinLinks, meetings: MeetingStore, attendance: AttendanceLog, clock: Clock,
-                 ice: IceSettings) -> None:  # fmt: skip
+                 ice: IceSettings, recording: RecordingSettings, catalogue: RecordingCatalogue,
+                 jobs: ProgramJobs) -> None:  # fmt: skip
         self.links = links
         self.meetings = meetings
         self.clock = clock
         self.ice = ice
         self.relay = Relay()
+        self.recordings = Recordings(self.relay, recording, catalogue=catalogue, jobs=jobs, clock=clock)
         self.rooms: dict[str, Room] = {}
         self.connections: dict[str, Connection] = {}
         self.judges: dict[str, LinkJudge] = {}
@@ -98,6 +104,7 @@ class LiveMeetings:
         for connection in list(self.connections.values()):
             connection.close("ended")
         await asyncio.gather(*(c.finish() for c in list(self.connections.values())), return_exceptions=True)
+        await self.recordings.close()  # before the attendance writer stops: it records the recording's end
         self._stop.set()
         self._events.put_nowait(None)
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -125,6 +125,11 @@ async def join(session: Session, message: dict[str, Any]) -> None:
     room.resend(member)
     if member.is_chair and meeting.live_state != "live":
         await session.hub.mark_live(meeting.id, "live")
+    if member.is_chair and meeting.auto_record and not room.recording:
+        try:
+            session.hub.recordings.start(room, member.connection)
+        except GiaobanError as error:  # e.g. no disk space: the chair hears why, and the meeting goes on
+            session.connection.send(error_message(error, session.translate(error), request_type="record"))
 
 
 async def offer(session: Session, message: dict[str, Any]) -> None:
@@ -160,6 +165,14 @@ def _participant_action(act: Callable[[Room, str, dict[str, Any]], object]) -> H
     return handle
 
 
+async def record(session: Session, message: dict[str, Any]) -> None:
+    room, member = session.joined()
+    if message["on"]:
+        session.hub.recordings.start(room, member.connection)
+    else:
+        session.hub.recordings.stop(room, member.connection)
+
+
 async def end(session: Session, _: dict[str, Any]) -> None:
     room, member = session.joined()
     if not member.is_chair:
@@ -185,6 +198,6 @@ HANDLERS: Mapping[str, Handler] = {
     "discussion": _participant_action(lambda room, c, m: room.open_discussion(c, m["open"])),
     "roll-call": _participant_action(lambda room, c, m: room.start_roll_call(c)),
     "grid-page": _participant_action(lambda room, c, m: room.set_grid_page(c, m["page"])),
-    "record": _participant_action(lambda room, c, m: room.set_recording(c, m["on"])),
+    "record": record,
     "end": end,
 }

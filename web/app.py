@@ -15,6 +15,8 @@ from scheduler.invitations.tokens import JoinLinks
 from scheduler.mail.outbox import Outbox
 from scheduler.mail.sender import MailSender, SmtpSettings
 from scheduler.meetings.store import RedisMeetingStore
+from scheduler.recordings.catalogue import RecordingCatalogue
+from scheduler.recordings.jobs import ProgramJobs
 from scheduler.reports.signing import Signer
 from scheduler.store import Store
 from web import keys
@@ -78,6 +80,8 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     app[keys.CLOCK] = Clock()
     app[keys.ATTENDANCE] = RedisAttendanceLog(store.redis)
     app[keys.SIGNER] = Signer(store.redis)
+    app[keys.RECORDINGS] = RecordingCatalogue(store.redis)
+    app[keys.PROGRAM_JOBS] = ProgramJobs(store.redis)
     app[keys.OUTBOX] = Outbox(store.redis, first_retry_seconds=config.mail_retry_seconds)
     app[keys.MAIL_SENDER] = MailSender(app[keys.OUTBOX], smtp_settings(config)) if config.smtp_host else None
     app[keys.I18N] = I18n(config.default_language)

@@ -53,6 +53,13 @@ class Config:
     ice_urls: tuple[str, ...] = ()
     turn_username: str = ""
     turn_password: str = ""
+    recordings_dir: Path | None = None  # default: <data_dir>/recordings
+    recording_retention_days: int = 365
+    recording_min_free_mb: int = 2048  # refuse to record below this; stop a recording below half of it
+
+    @property
+    def recordings_path(self) -> Path:
+        return self.recordings_dir or self.data_dir / "recordings"
 
     @property
     def base_url(self) -> str:
@@ -209,6 +216,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ice_urls", ("GIAOBAN_ICE_URLS",), _ice_urls, "STUN/TURN URLs for media, comma-separated"),
     Setting("turn_username", ("GIAOBAN_TURN_USERNAME",), str, "TURN user name"),
     Setting("turn_password", ("GIAOBAN_TURN_PASSWORD",), str, "TURN password"),
+    Setting("recordings_dir", ("GIAOBAN_RECORDINGS_DIR",), _path, "where recordings go (default: data dir/recordings)"),
+    Setting("recording_retention_days", ("GIAOBAN_RECORDING_RETENTION_DAYS",), _int_between(1, 36500),
+            "delete recordings this many days old"),
+    Setting("recording_min_free_mb", ("GIAOBAN_RECORDING_MIN_FREE_MB",), _int_between(0, 10_000_000),
+            "free disk (MB) needed to start recording"),
     Setting("trusted_proxies", ("GIAOBAN_TRUSTED_PROXIES",), _networks,
             "proxies whose X-Forwarded-For/-Proto are believed"),
 )  # fmt: skip

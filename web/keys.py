@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from scheduler.mail.outbox import Outbox
     from scheduler.mail.sender import MailSender
     from scheduler.meetings.store import MeetingStore
+    from scheduler.recordings.catalogue import RecordingCatalogue
+    from scheduler.recordings.jobs import ProgramJobs
     from scheduler.reports.signing import Signer
     from scheduler.store import Store
     from signaling.hub import LiveMeetings
@@ -44,4 +46,6 @@ METRICS_REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("metrics_registry")
 HTTP_METRICS: web.AppKey[HttpMetrics] = web.AppKey("http_metrics")
 SHUTDOWN: web.AppKey[Shutdown] = web.AppKey("shutdown")
 LIVE: web.AppKey[LiveMeetings] = web.AppKey("live")
+RECORDINGS: web.AppKey[RecordingCatalogue] = web.AppKey("recordings")
+PROGRAM_JOBS: web.AppKey[ProgramJobs] = web.AppKey("program_jobs")
 OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")

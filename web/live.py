@@ -11,14 +11,17 @@ from prometheus_client.registry import Collector
 from scheduler.errors import GiaobanError
 from signaling import session
 from signaling.hub import IceSettings, LiveMeetings
+from signaling.recordings import RecordingSettings
+from web import keys
 from web.keys import ATTENDANCE, CLOCK, CONFIG, I18N, INVITATIONS, LIVE, MEETINGS, METRICS_REGISTRY
 
 
 async def live_lifecycle(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     hub = LiveMeetings(links=app[INVITATIONS].links, meetings=app[MEETINGS], attendance=app[ATTENDANCE],
-                       clock=app[CLOCK], ice=IceSettings(config.ice_urls, config.turn_username,
-                                                         config.turn_password))  # fmt: skip
+                       clock=app[CLOCK], ice=IceSettings(config.ice_urls, config.turn_username, config.turn_password),
+                       recording=RecordingSettings(config.recordings_path, config.recording_min_free_mb),
+                       catalogue=app[keys.RECORDINGS], jobs=app[keys.PROGRAM_JOBS])  # fmt: skip
     app[LIVE] = hub
     app[METRICS_REGISTRY].register(RelayCollector(hub))
     try:

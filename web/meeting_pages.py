@@ -104,6 +104,7 @@ def meeting_body(form: MultiDictProxy[Any], *, with_recurrence: bool) -> dict[st
         "starts_at": f"{day}T{start}", "ends_at": f"{day}T{end}", "chair_unit": str(form.get("chair_unit", "")),
         "invited_units": [str(code) for code in form.getall("invited_units", [])],
         "lobby_opens_minutes": _small_int(form.get("lobby_opens_minutes"), 30, 0, 240),
+        "auto_record": bool(form.get("auto_record")),
     }  # fmt: skip
     if with_recurrence and form.get("weekly"):
         body["recurrence"] = {"frequency": "weekly", "count": _small_int(form.get("weeks"), 1, 1, 104)}

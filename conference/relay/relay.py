@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiortc import RTCRtpReceiver
 
@@ -29,12 +30,18 @@ class RelayStats:
         self.frames_dropped += count
 
 
+class FrameSink(Protocol):
+    """Anything fed a publication's frames: a browser's slot, or the recorder's file."""
+
+    def push(self, frame: EncodedFrame) -> None: ...
+
+
 class Publication:
-    """One published track and the slots it feeds."""
+    """One published track and the slots (and recorder files) it feeds."""
 
     def __init__(self, key: Source, stats: RelayStats, tasks: set[asyncio.Task[None]]) -> None:
         self.key = key
-        self.subscribers: set[SlotTrack] = set()
+        self.subscribers: set[FrameSink] = set()
         self.receiver: RTCRtpReceiver | None = None
         self._stats = stats
         self._tasks = tasks
@@ -99,21 +106,29 @@ class Relay:
         self.unsubscribe(slot)
         slot.restart(key)
         if key is not None:
-            publication = self._publication(key)
-            publication.subscribers.add(slot)
-            if slot.kind == "video":
-                publication.request_keyframe()
+            self.attach(key, slot, keyframe=slot.kind == "video")
 
     def unsubscribe(self, slot: SlotTrack) -> None:
-        old = self._publications.get(slot.source_key) if isinstance(slot.source_key, Source) else None
-        if old is not None:
-            old.subscribers.discard(slot)
-            self._forget_if_idle(old)
+        if slot.source_key is not None:
+            self.detach(slot.source_key, slot)
 
     def request_keyframe(self, slot: SlotTrack) -> None:
-        publication = self._publications.get(slot.source_key) if isinstance(slot.source_key, Source) else None
+        publication = self._publications.get(slot.source_key) if slot.source_key is not None else None
         if publication is not None:
             publication.request_keyframe()
+
+    def attach(self, key: Source, sink: FrameSink, *, keyframe: bool) -> None:
+        """Feed ``sink`` every frame of ``key`` from now on; ask the publisher for a keyframe if it needs one."""
+        publication = self._publication(key)
+        publication.subscribers.add(sink)
+        if keyframe:
+            publication.request_keyframe()
+
+    def detach(self, key: Source, sink: FrameSink) -> None:
+        publication = self._publications.get(key)
+        if publication is not None:
+            publication.subscribers.discard(sink)
+            self._forget_if_idle(publication)
 
     def subscriber_count(self, key: Source) -> int:
         publication = self._publications.get(key)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from conference.layout import Source
 from conference.relay.frames import EncodedFrame
 
 QUEUE_FRAMES = {"audio": 25, "video": 15}  # ~0.5 s: beyond that a frame is too late to be worth sending
@@ -24,7 +25,7 @@ class SlotTrack(MediaStreamTrack):
                  want_keyframe: Callable[[SlotTrack], None]) -> None:  # fmt: skip
         super().__init__()
         self.kind = kind
-        self.source_key: object = None
+        self.source_key: Source | None = None
         self.frames_in = 0
         self._queue: deque[EncodedFrame] = deque()
         self._limit = QUEUE_FRAMES[kind]
@@ -35,7 +36,7 @@ class SlotTrack(MediaStreamTrack):
         self._offset: int | None = None
         self._last_pts = 0
 
-    def restart(self, source_key: object) -> None:
+    def restart(self, source_key: Source | None) -> None:
         """A new source: forget the old one's frames and timing; wait for the new one's keyframe."""
         self.source_key = source_key
         self._queue.clear()

@@ -46,6 +46,7 @@ class Meeting:
     sequence: int = 0  # bumped by every change that calendars must show (RFC 5545 SEQUENCE)
     cancelled: bool = False
     live_state: str | None = None  # "live" or "ended", set by the live meeting
+    auto_record: bool = False  # recording starts when the chair joins
     created_by: str = ""
 
     @property
@@ -110,7 +111,8 @@ def plan_meetings(
     return [
         Meeting(id=new_meeting_id(), title=fields["title"], agenda=fields["agenda"], starts_at=start,
                 ends_at=start + duration, chair_unit=fields["chair_unit"], invited_units=fields["invited_units"],
-                lobby_opens_minutes=fields["lobby_opens_minutes"], series_id=series_id, created_by=created_by)
+                lobby_opens_minutes=fields["lobby_opens_minutes"], auto_record=fields["auto_record"],
+                series_id=series_id, created_by=created_by)
         for start in occurrences
     ]  # fmt: skip
 
@@ -139,7 +141,16 @@ def cancel(meeting: Meeting, *, now: datetime) -> Meeting:
 # --- checks --------------------------------------------------------------------------------------------------------
 
 
-EDITABLE = ("title", "agenda", "starts_at", "ends_at", "chair_unit", "invited_units", "lobby_opens_minutes")
+EDITABLE = (
+    "title",
+    "agenda",
+    "starts_at",
+    "ends_at",
+    "chair_unit",
+    "invited_units",
+    "lobby_opens_minutes",
+    "auto_record",
+)
 
 
 def _editable(meeting: Meeting) -> dict[str, Any]:
@@ -186,7 +197,8 @@ def _checked_fields(
     _check_invitees(invited, chair_unit, units, field_problem)
     return {"title": title, "agenda": agenda, "starts_at": starts_at, "ends_at": ends_at, "chair_unit": chair_unit,
             "invited_units": tuple(invited),
-            "lobby_opens_minutes": int(body.get("lobby_opens_minutes", DEFAULT_LOBBY_MINUTES))}  # fmt: skip
+            "lobby_opens_minutes": int(body.get("lobby_opens_minutes", DEFAULT_LOBBY_MINUTES)),
+            "auto_record": bool(body.get("auto_record", False))}  # fmt: skip
 
 
 def _check_invitees(invited: list[str], chair_unit: str, units: Mapping[str, Unit], field_problem: Any) -> None:

@@ -26,9 +26,8 @@ def clips() -> dict[str, Clip]:
             "video-small": video_clip(width=160, height=120, seconds=6, keyframe_every=150)}  # fmt: skip
 
 
-@pytest.fixture
-def codec_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Count every aiortc encode and decode in this process; the relay path must make none."""
+def count_codec_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Count every aiortc encode and decode in this process from now on; the relay path must make none."""
     calls = {"encode": 0, "decode": 0}
 
     def counting(kind: str, original: Any) -> Any:
@@ -43,6 +42,11 @@ def codec_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     for decoder in (vpx.Vp8Decoder, opus.OpusDecoder):
         monkeypatch.setattr(decoder, "decode", counting("decode", decoder.decode))
     return calls
+
+
+@pytest.fixture
+def codec_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    return count_codec_calls(monkeypatch)
 
 
 class Relayed:

@@ -276,9 +276,57 @@ def test_ending_closes_everyone_and_refuses_new_joins(meeting: Meeting) -> None:
 def test_recording_shows_a_banner_and_is_recorded(meeting: Meeting) -> None:
     meeting.join("TINH", "chair")
     peer = meeting.join("X01")
-    meeting.room.set_recording("c-TINH", True)
+    recorder = RecordingPeer()
+    meeting.room.start_recording("c-TINH", recorder)
     assert peer.last("state")["recording"] is True
     assert ("recording_started", "TINH") in meeting.event_types()
+    meeting.room.stop_recording("c-TINH")
+    assert peer.last("state")["recording"] is False
+    assert recorder.closed == "stopped"
+    assert ("recording_stopped", "TINH") in meeting.event_types()
+
+
+def test_the_recorder_receives_the_chair_and_the_floor_and_is_shown_nowhere(meeting: Meeting) -> None:
+    chair = meeting.join("TINH", "chair")
+    meeting.join("X01")
+    recorder = RecordingPeer()
+    meeting.room.start_recording("c-TINH", recorder)
+    assert recorder.fed() == {"chair-audio": Source("c-TINH", "audio"), "chair-video": Source("c-TINH", "video")}
+    meeting.room.give_floor("c-TINH", "X01")
+    assert recorder.fed() == {
+        "chair-audio": Source("c-TINH", "audio"),
+        "chair-video": Source("c-TINH", "video"),
+        "floor-audio-0": Source("c-X01", "audio"),
+        "floor-video": Source("c-X01", "video"),
+    }
+    assert "" not in chair.last("state")["names"]
+    assert [e["unit"] for e in chair.last("console")["endpoints"] if e["state"] == "connected"] == ["TINH", "X01"]
+    assert chair.last("console")["grid"] == ["X01"]
+    with pytest.raises(Conflict):
+        meeting.room.start_recording("c-TINH", RecordingPeer())
+
+
+def test_only_the_chair_records_and_the_service_can_stop_it_with_a_reason(meeting: Meeting) -> None:
+    chair = meeting.join("TINH", "chair")
+    meeting.join("X01")
+    with pytest.raises(NotAuthorised):
+        meeting.room.start_recording("c-X01", RecordingPeer())
+    recorder = RecordingPeer()
+    meeting.room.start_recording("c-TINH", recorder)
+    meeting.room.stop_recording(None, "disk_full")
+    assert recorder.closed == "disk_full"
+    assert chair.last("state")["recording"] is False
+    assert chair.last("state")["recording_problem"] == "disk_full"
+    assert meeting.events[-1].type == "recording_stopped" and meeting.events[-1].detail == "disk_full"
+
+
+def test_ending_the_meeting_stops_the_recorder(meeting: Meeting) -> None:
+    meeting.join("TINH", "chair")
+    recorder = RecordingPeer()
+    meeting.room.start_recording("c-TINH", recorder)
+    meeting.room.end("c-TINH")
+    assert recorder.closed == "ended"
+    assert ("recording_stopped", "TINH") in meeting.event_types()
 
 
 def test_giving_the_floor_to_an_absent_unit_is_refused(meeting: Meeting) -> None:

@@ -38,6 +38,7 @@ FIELDS: dict[str, Any] = {
     "chair_unit": {"type": "string"},
     "invited_units": {"type": "array", "items": {"type": "string"}, "maxItems": MAX_INVITED_UNITS},
     "lobby_opens_minutes": {"type": "integer", "minimum": 0, "maximum": 240},
+    "auto_record": {"type": "boolean", "description": "start recording when the chair joins"},
 }
 CREATE_SCHEMA = {
     "type": "object",

@@ -36,8 +36,10 @@ class Clip:
 
 
 def video_clip(*, width: int = 320, height: int = 240, fps: int = 30, seconds: float = 4.0,
-               keyframe_every: int = 60, bitrate_kbps: int = 600, noise: bool = False) -> Clip:  # fmt: skip
-    """``noise`` adds camera-like grain, so the encoder really spends the bitrate it is given."""
+               keyframe_every: int = 60, bitrate_kbps: int = 600, noise: bool = False,
+               shade: float = 1.0) -> Clip:  # fmt: skip
+    """``noise`` adds camera-like grain, so the encoder really spends the bitrate it is given; ``shade`` below 1
+    darkens the picture, so that tests can tell two publishers apart at a glance."""
     codec = av.CodecContext.create("libvpx", "w")
     codec.width, codec.height = width, height
     codec.pix_fmt = "yuv420p"
@@ -50,6 +52,8 @@ def video_clip(*, width: int = 320, height: int = 240, fps: int = 30, seconds: f
     frames: list[EncodedFrame] = []
     for index in range(int(fps * seconds)):
         pixels = _pattern(index, width, height)
+        if shade != 1.0:
+            pixels = (pixels * shade).astype(np.uint8)
         if noise:
             pixels = (pixels ^ grain.integers(0, 24, pixels.shape, dtype=np.uint8)).astype(np.uint8)
         picture = av.VideoFrame.from_ndarray(pixels, format="rgb24").reformat(format="yuv420p")

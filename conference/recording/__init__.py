@@ -1,0 +1,1 @@
+"""Recording a live meeting: the recorder (a silent participant), its files, and the composed program video."""

@@ -1,0 +1,166 @@
+"""Recording a meeting of real aiortc peers: track files written without codecs, a program that follows the floor."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+
+from conference.layout import Source
+from conference.recording.manifest import Manifest
+from conference.recording.program import HEIGHT, INSET_WIDTH, MARGIN, WIDTH, compose
+from conference.recording.recorder import Recorder
+from conference.relay.peer import MediaPeer
+from conference.room import MeetingFacts, Room
+from tests.media.test_relay import Relayed, count_codec_calls
+from web.bench.clips import Clip, audio_clip, video_clip
+
+CHAIR_SHOWN, FLOOR_GIVEN_AT, STOP_AT = 0.0, 5.0, 10.0  # seconds into the recording
+
+
+class MediaOnly:
+    """A room peer that only switches its media slots (these tests have no signaling)."""
+
+    def __init__(self, media: MediaPeer) -> None:
+        self._media = media
+
+    def send(self, message: Mapping[str, Any]) -> None: ...
+
+    def forward(self, slots: Mapping[str, Source | None]) -> None:
+        self._media.forward(slots)
+
+    def close(self, reason: str) -> None: ...
+
+
+@dataclass
+class Recorded:
+    directory: Path
+    manifest: Manifest
+    floor_given_ms: int
+    codec_calls: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+def chair_clips() -> dict[str, Clip]:
+    return {"audio": audio_clip(), "video": video_clip(width=640, height=480, seconds=4),
+            "video-small": video_clip(width=160, height=120, seconds=4)}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def commune_clips() -> dict[str, Clip]:
+    return {"audio": audio_clip(tone_hz=660), "video": video_clip(seconds=4, shade=0.25)}
+
+
+@pytest.fixture(scope="module")
+async def recorded(tmp_path_factory: pytest.TempPathFactory, chair_clips: dict[str, Clip],
+                   commune_clips: dict[str, Clip]) -> AsyncIterator[Recorded]:  # fmt: skip
+    relayed = Relayed()
+    try:
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            codec_calls = count_codec_calls(monkeypatch)
+            await relayed.attach("chair", "chair", chair_clips)
+            await relayed.attach("x01", "participant", commune_clips)
+            directory, manifest, floor_given_ms = await record_meeting(relayed, tmp_path_factory.mktemp("rec"))
+        yield Recorded(directory, manifest, floor_given_ms, dict(codec_calls))
+    finally:
+        await relayed.close()
+
+
+async def record_meeting(relayed: Relayed, directory: Path) -> tuple[Path, Manifest, int]:
+    """Ten seconds of a chair and a commune; the commune gets the floor halfway through."""
+    room = Room(MeetingFacts("m1", "Giao ban", "TINH", ("X01",)), now=lambda: datetime.now(UTC),
+                record=lambda event: None)  # fmt: skip
+    room.join(MediaOnly(relayed.peers["chair"]), connection="chair", unit="TINH", role="chair", name="Chủ trì")
+    room.join(MediaOnly(relayed.peers["x01"]), connection="x01", unit="X01", role="participant", name="Xã Một")
+    closed = asyncio.Event()
+    recorder = Recorder(relayed.relay, directory / "s1", meeting_id="m1", now=lambda: datetime.now(UTC),
+                        describe=room.describe, on_failure=lambda problem: room.stop_recording(None, problem),
+                        on_closed=lambda _: closed.set())  # fmt: skip
+    room.start_recording("chair", recorder)
+    started = time.monotonic()
+    await asyncio.sleep(FLOOR_GIVEN_AT)
+    room.give_floor("chair", "X01")
+    floor_given_ms = int((time.monotonic() - started) * 1000)
+    await asyncio.sleep(STOP_AT - FLOOR_GIVEN_AT)
+    room.stop_recording("chair")
+    await closed.wait()
+    manifest = await recorder.finish("s1")
+    manifest.save(recorder.directory)
+    return recorder.directory, manifest, floor_given_ms
+
+
+def decode_all(path: Path) -> tuple[int, int, float]:
+    """(packets, decoded frames, duration in seconds) of a one-track file."""
+    with av.open(str(path)) as container:
+        stream = container.streams[0]
+        packets = frames = 0
+        for packet in container.demux(stream):
+            if packet.size:
+                packets += 1
+                frames += len(packet.decode())
+        return packets, frames, float(container.duration or 0) / av.time_base
+
+
+async def test_track_files_are_written_without_codecs_and_every_frame_decodes(recorded: Recorded) -> None:
+    assert recorded.codec_calls == {"encode": 0, "decode": 0}
+    tracks = {(t.unit, t.role, t.kind): t for t in recorded.manifest.tracks}
+    assert set(tracks) == {("TINH", "chair", "audio"), ("TINH", "chair", "video"),
+                           ("X01", "floor", "audio"), ("X01", "floor", "video")}  # fmt: skip
+    for (_, _, kind), entry in tracks.items():
+        packets, frames, duration = decode_all(recorded.directory / entry.file)
+        expected = (entry.intervals[-1][1] - entry.intervals[0][0]) / 1000  # first to last frame, gaps and all
+        assert abs(duration - expected) <= 0.1 * expected + 0.1, (entry.file, duration, expected)
+        assert packets > (20 if kind == "video" else 40) * expected
+        assert frames == packets, (entry.file, frames, packets)  # every frame written decodes
+        assert entry.bytes == (recorded.directory / entry.file).stat().st_size
+    chair_interval = tracks["TINH", "chair", "video"].intervals
+    assert len(chair_interval) == 1 and abs(chair_interval[0][1] / 1000 - STOP_AT) < 0.5
+
+
+async def test_the_manifest_says_who_held_the_floor_in_wall_clock_time(recorded: Recorded) -> None:
+    [held] = recorded.manifest.floor_timeline()
+    assert (held["unit"], held["name"]) == ("X01", "Xã Một")
+    started = recorded.manifest.started_at
+    assert abs((datetime.fromisoformat(held["from"]) - started).total_seconds() - FLOOR_GIVEN_AT) < 0.5
+    assert abs((datetime.fromisoformat(held["to"]) - started).total_seconds() - STOP_AT) < 0.5
+    assert Manifest.load(recorded.directory) == recorded.manifest
+
+
+def inset_luma(picture: av.VideoFrame) -> tuple[float, float]:
+    """Mean brightness of the inset's place, and of its white border's top edge."""
+    luma = picture.to_ndarray(format="gray")
+    bottom, right = HEIGHT - MARGIN, WIDTH - MARGIN
+    region = luma[bottom - 100 : bottom, right - INSET_WIDTH + 20 : right]
+    border = luma[bottom - 243 : bottom - 241, right - INSET_WIDTH + 4 : right - 4]  # a 320x240 inset's top edge
+    return float(region.mean()), float(border.mean())
+
+
+async def test_the_program_shows_the_chair_and_insets_the_floor_holder(recorded: Recorded) -> None:
+    output = recorded.directory / "program.mp4"
+    reported: list[float] = []
+    compose(recorded.directory, output, reported.append)
+    assert reported and reported == sorted(reported) and reported[-1] > 0.9
+    with av.open(str(output)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert (video.codec_context.name, audio.codec_context.name) == ("h264", "aac")
+        assert (video.codec_context.width, video.codec_context.height) == (WIDTH, HEIGHT)
+        assert abs(float(container.duration or 0) / av.time_base - STOP_AT) < 1.0
+        pictures = [(float(f.time), f) for f in container.decode(video=0)]
+    given = recorded.floor_given_ms / 1000
+    before = [inset_luma(p) for t, p in pictures if 1.0 <= t <= given - 0.5]
+    after = [inset_luma(p) for t, p in pictures if given + 1.0 <= t <= 9.0]
+    assert len(before) > 50 and len(after) > 50
+    # The chair's bright gradient, then the commune's dark picture framed in white.
+    assert np.mean([r for r, _ in before]) - np.mean([r for r, _ in after]) > 40, (before[:3], after[:3])
+    assert np.mean([b for _, b in after]) > 200 > np.mean([b for _, b in before])
+    with av.open(str(output)) as container:
+        sound = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
+    assert np.abs(sound).max() > 0.05  # the tones are there
