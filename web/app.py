@@ -24,6 +24,7 @@ from web.accounts import AccountStore
 from web.api import attendance as attendance_api
 from web.api import invitations as invitations_api
 from web.api import meetings as meetings_api
+from web.api import recordings as recordings_api
 from web.api import reports as reports_api
 from web.api import session as session_api
 from web.api import units as units_api
@@ -40,6 +41,8 @@ from web.live import add_live_routes, live_lifecycle
 from web.meeting_pages import add_meeting_page_routes
 from web.metrics import HttpMetrics, metrics_middleware
 from web.pages import add_page_routes
+from web.recording_pages import add_recording_page_routes
+from web.recordings import recordings_lifecycle
 from web.sessions import LoginThrottle, SessionStore
 
 VERSION = "0.1.0"
@@ -52,6 +55,7 @@ API_ENDPOINTS: tuple[Endpoint, ...] = (
     *invitations_api.ENDPOINTS,
     *attendance_api.ENDPOINTS,
     *reports_api.ENDPOINTS,
+    *recordings_api.ENDPOINTS,
     *META_ENDPOINTS,
 )
 
@@ -104,10 +108,12 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     add_health_routes(app)
     add_page_routes(app)
     add_meeting_page_routes(app)
+    add_recording_page_routes(app)
     add_live_routes(app)
     app.router.add_static("/static/", STATIC_DIR)
     app.cleanup_ctx.append(store_lifecycle)
     app.cleanup_ctx.append(mail_lifecycle)  # after the store: stops before it
+    app.cleanup_ctx.append(recordings_lifecycle)  # the program worker gives its job back before the store stops
     app.cleanup_ctx.append(live_lifecycle)  # rooms end (and write their attendance) before the store stops
     return app
 

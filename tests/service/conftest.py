@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from aiohttp import ClientWebSocketResponse, WSMsgType
 
 from scheduler.attendance.events import AttendanceEvent
 from scheduler.directory.demo import demo_units
 from tests.conftest import Client, signed_in
-from web.keys import ATTENDANCE, CLOCK, UNITS
+from web.bench.clips import Clip
+from web.bench.endpoint import SyntheticEndpoint
+from web.keys import ATTENDANCE, CLOCK, INVITATIONS, MEETINGS, UNITS
 
 PLANNED_AT = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 START = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # 08:00 Vietnam time
@@ -45,3 +52,79 @@ async def held_meeting(client: Client) -> dict:
     client.app[CLOCK].set(START + timedelta(hours=3))  # the meeting is over
     await signed_in(client, "secretary")
     return created
+
+
+# --- a meeting under way, joined over /ws ------------------------------------------------------------------------
+
+LIVE_INVITED = ["bac-ha", "bac-ha.na-hoi", "sa-pa"]
+
+
+@dataclass
+class LiveMeeting:
+    id: str
+    tokens: dict[str, str]
+
+
+@pytest.fixture
+async def live(client: Client) -> LiveMeeting:
+    return await plan_live_meeting(client)
+
+
+async def plan_live_meeting(client: Client, **fields: Any) -> LiveMeeting:
+    """A meeting of the demo province, planned by a host, with the clock a minute after its start."""
+    await client.app[UNITS].import_units(demo_units())
+    client.app[CLOCK].set(PLANNED_AT)
+    csrf = await signed_in(client, "host")
+    body = {"title": "Giao ban rét đậm", "starts_at": "2026-11-30T08:00", "ends_at": "2026-11-30T10:00",
+            "chair_unit": "laocai", "invited_units": LIVE_INVITED, **fields}  # fmt: skip
+    created = await (await client.post("/api/meetings", json=body, headers={"X-CSRF-Token": csrf})).json()
+    meeting = await client.app[MEETINGS].get(created["id"])
+    links = client.app[INVITATIONS].links
+    tokens = {unit: (await links.url_for(meeting, unit)).rsplit("/", 1)[1] for unit in ["laocai", *LIVE_INVITED]}
+    client.app[CLOCK].set(START + timedelta(minutes=1))
+    return LiveMeeting(created["id"], tokens)
+
+
+async def next_of(ws: ClientWebSocketResponse, kind: str, timeout: float = 5) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = await ws.receive()
+            if frame.type != WSMsgType.TEXT:
+                raise AssertionError(f"socket closed ({frame.type}, {ws.close_code}) waiting for {kind}")
+            message = json.loads(frame.data)
+            if message["type"] == kind:
+                return message
+
+
+async def closed(ws: ClientWebSocketResponse) -> int | None:
+    async with asyncio.timeout(5):
+        while not ws.closed:
+            await ws.receive()
+    return ws.close_code
+
+
+async def joined(client: Client, live: LiveMeeting, unit: str, name: str = "Lý Thị Hoa") -> ClientWebSocketResponse:
+    ws = await client.ws_connect("/ws")
+    await ws.send_json({"type": "join", "token": live.tokens[unit], "name": name, "position": "Chánh Văn phòng"})
+    welcome = await next_of(ws, "welcome")
+    assert welcome["unit"] == unit
+    return ws
+
+
+Joined = tuple[ClientWebSocketResponse, SyntheticEndpoint]
+
+
+async def media_joined(client: Client, live: LiveMeeting, unit: str, clips: dict[str, Clip],
+                       endpoints: list[SyntheticEndpoint]) -> Joined:  # fmt: skip
+    """Join by link, then negotiate media over the socket as a browser would; the endpoint joins ``endpoints``."""
+    ws = await joined(client, live, unit)
+    endpoint = SyntheticEndpoint("chair" if unit == "laocai" else "participant", clips)
+    endpoints.append(endpoint)
+
+    async def answer(sdp: str) -> str:
+        await ws.send_json({"type": "offer", "sdp": sdp})
+        return str((await next_of(ws, "answer", timeout=10))["sdp"])
+
+    await endpoint.connect(answer)
+    await endpoint.wait_connected()
+    return ws, endpoint

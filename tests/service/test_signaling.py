@@ -4,68 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from aiohttp import ClientWebSocketResponse, WSMsgType
+from aiohttp import ClientWebSocketResponse
 
-from scheduler.directory.demo import demo_units
-from tests.conftest import Client, signed_in
-from tests.service.conftest import PLANNED_AT, START
+from tests.conftest import Client
+from tests.service.conftest import START, LiveMeeting, closed, joined, media_joined, next_of
 from web.bench.clips import audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
-from web.keys import ATTENDANCE, CLOCK, INVITATIONS, MEETINGS, UNITS
-
-INVITED = ["bac-ha", "bac-ha.na-hoi", "sa-pa"]
-
-
-@dataclass
-class LiveMeeting:
-    id: str
-    tokens: dict[str, str]
-
-
-@pytest.fixture
-async def live(client: Client) -> LiveMeeting:
-    await client.app[UNITS].import_units(demo_units())
-    client.app[CLOCK].set(PLANNED_AT)
-    csrf = await signed_in(client, "host")
-    body = {"title": "Giao ban rét đậm", "starts_at": "2026-11-30T08:00", "ends_at": "2026-11-30T10:00",
-            "chair_unit": "laocai", "invited_units": INVITED}  # fmt: skip
-    created = await (await client.post("/api/meetings", json=body, headers={"X-CSRF-Token": csrf})).json()
-    meeting = await client.app[MEETINGS].get(created["id"])
-    links = client.app[INVITATIONS].links
-    tokens = {unit: (await links.url_for(meeting, unit)).rsplit("/", 1)[1] for unit in ["laocai", *INVITED]}
-    client.app[CLOCK].set(START + timedelta(minutes=1))
-    return LiveMeeting(created["id"], tokens)
-
-
-async def next_of(ws: ClientWebSocketResponse, kind: str, timeout: float = 5) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            frame = await ws.receive()
-            if frame.type != WSMsgType.TEXT:
-                raise AssertionError(f"socket closed ({frame.type}, {ws.close_code}) waiting for {kind}")
-            message = json.loads(frame.data)
-            if message["type"] == kind:
-                return message
-
-
-async def closed(ws: ClientWebSocketResponse) -> int | None:
-    async with asyncio.timeout(5):
-        while not ws.closed:
-            await ws.receive()
-    return ws.close_code
-
-
-async def joined(client: Client, live: LiveMeeting, unit: str, name: str = "Lý Thị Hoa") -> ClientWebSocketResponse:
-    ws = await client.ws_connect("/ws")
-    await ws.send_json({"type": "join", "token": live.tokens[unit], "name": name, "position": "Chánh Văn phòng"})
-    welcome = await next_of(ws, "welcome")
-    assert welcome["unit"] == unit
-    return ws
+from web.keys import ATTENDANCE, CLOCK, INVITATIONS, MEETINGS
 
 
 async def attendance_of(client: Client, meeting_id: str, wanted: int) -> list[tuple[str, str]]:
@@ -130,7 +78,9 @@ async def test_chair_controls_reach_participants_and_attendance(client: Client, 
     assert (await next_of(commune, "state"))["admitted"] is False  # the lobby
     chair = await joined(client, live, "laocai", "Nguyễn Văn Hải")
     assert (await next_of(commune, "state"))["admitted"] is True
-    assert (await client.app[MEETINGS].get(live.id)).live_state == "live"
+    async with asyncio.timeout(5):  # written to the store just after the room admits everyone
+        while (await client.app[MEETINGS].get(live.id)).live_state != "live":  # noqa: ASYNC110  # nobody to tell us
+            await asyncio.sleep(0.02)
     district = await joined(client, live, "bac-ha")
 
     await commune.send_json({"type": "raise-hand"})
@@ -176,20 +126,10 @@ async def test_kick_closes_with_a_reason_and_end_stops_the_links(client: Client,
 async def test_media_negotiated_over_the_socket_carries_the_chairs_picture(client: Client, live: LiveMeeting) -> None:
     clips = {"audio": audio_clip(), "video": video_clip(seconds=2, keyframe_every=30),
              "video-small": video_clip(width=160, height=120, seconds=2, keyframe_every=30)}  # fmt: skip
-    endpoints = []
+    endpoints: list[SyntheticEndpoint] = []
 
     async def connect(unit: str) -> tuple[ClientWebSocketResponse, SyntheticEndpoint]:
-        ws = await joined(client, live, unit)
-        endpoint = SyntheticEndpoint("chair" if unit == "laocai" else "participant", clips)
-        endpoints.append(endpoint)
-
-        async def answer(sdp: str) -> str:
-            await ws.send_json({"type": "offer", "sdp": sdp})
-            return str((await next_of(ws, "answer", timeout=10))["sdp"])
-
-        await endpoint.connect(answer)
-        await endpoint.wait_connected()
-        return ws, endpoint
+        return await media_joined(client, live, unit, clips, endpoints)
 
     try:
         await connect("laocai")
