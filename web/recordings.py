@@ -70,6 +70,8 @@ class ProgramWorker:
         try:
             if outcome == "":
                 partial.replace(output)
+                for stale in output.parent.glob(f"{output.stem}.*.part"):  # earlier attempts, cut off by a crash
+                    stale.unlink(missing_ok=True)
                 await self._catalogue.update(recording_id, status="ready", progress=1.0,
                                              bytes=output.stat().st_size)  # fmt: skip
             else:

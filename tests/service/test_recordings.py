@@ -4,6 +4,7 @@ refusing to record on a full disk, retention."""
 from __future__ import annotations
 
 import asyncio
+import signal
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,12 @@ from typing import Any
 import av
 import pytest
 
-from scheduler.recordings.catalogue import Recording, new_recording_id
+from scheduler.recordings.catalogue import Recording, RecordingCatalogue, new_recording_id
+from scheduler.recordings.jobs import ProgramJobs
+from scheduler.store import EmbeddedValkey, Store
 from tests.conftest import Client, signed_in
+from tests.live import Server, alive, children_of
+from tests.recorded import synthetic_session
 from tests.service.conftest import START, LiveMeeting, joined, media_joined, next_of, plan_live_meeting
 from web.bench.clips import Clip, audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
@@ -170,3 +175,40 @@ async def test_retention_deletes_old_recordings_and_keeps_recent_ones(client: Cl
     assert [r["id"] for r in await recordings_of(client, live.id)] == [recent.id]
     assert not (client.app[CONFIG].recordings_path / old.file).exists()
     assert (client.app[CONFIG].recordings_path / recent.file).exists()
+
+
+async def test_a_restart_during_composition_still_yields_the_program(
+    store: Store, valkey: EmbeddedValkey, tmp_path: Path
+) -> None:
+    """The service is killed (SIGKILL) while it composes; the restarted service takes the job again and ends it."""
+    recordings = tmp_path / "service" / "recordings"
+    manifest = await asyncio.to_thread(synthetic_session, recordings / "m1" / "s1", 60.0)
+    catalogue = RecordingCatalogue(store.redis)
+    program = Recording(new_recording_id(), "m1", "s1", "program", "laocai", "program", manifest.started_at,
+                        60.0, 0, "queued", "m1/s1/program.mp4")  # fmt: skip
+    await catalogue.add(program)
+    await ProgramJobs(store.redis).enqueue(program.id)
+    serve = ("--redis-url", valkey.url)
+
+    first = await asyncio.to_thread(Server, tmp_path / "service", *serve)
+    while (await catalogue.get(program.id)).progress < 0.05:
+        assert first.process.poll() is None
+        await asyncio.sleep(0.1)
+    [composer] = children_of(first.process.pid)
+    first.stop(signal.SIGKILL)
+    async with asyncio.timeout(15):  # the orphaned composer notices and stops by itself
+        while alive(composer):
+            await asyncio.sleep(0.1)
+    assert (await catalogue.get(program.id)).status == "composing"  # nobody is on it now
+
+    second = await asyncio.to_thread(Server, tmp_path / "service", *serve)
+    try:
+        async with asyncio.timeout(120):  # the dead worker's lease runs out, then the job is done again
+            while (done := await catalogue.get(program.id)).status not in ("ready", "failed"):
+                await asyncio.sleep(0.3)
+    finally:
+        second.stop()
+    assert done.status == "ready" and done.bytes > 100_000
+    with av.open(str(recordings / done.file)) as container:
+        assert abs(float(container.duration or 0) / av.time_base - 60) < 1
+    assert not list((recordings / "m1" / "s1").glob("*.part"))

@@ -79,7 +79,7 @@ async def test_chair_controls_reach_participants_and_attendance(client: Client, 
     chair = await joined(client, live, "laocai", "Nguyễn Văn Hải")
     assert (await next_of(commune, "state"))["admitted"] is True
     async with asyncio.timeout(5):  # written to the store just after the room admits everyone
-        while (await client.app[MEETINGS].get(live.id)).live_state != "live":  # noqa: ASYNC110  # nobody to tell us
+        while (await client.app[MEETINGS].get(live.id)).live_state != "live":
             await asyncio.sleep(0.02)
     district = await joined(client, live, "bac-ha")
 
