@@ -22,7 +22,7 @@ from conference.recording.recorder import Recorder
 from conference.relay.relay import Relay
 from conference.room import Room
 from scheduler.clock import Clock
-from scheduler.errors import Conflict
+from scheduler.errors import N_, Conflict
 from scheduler.recordings.catalogue import Recording, RecordingCatalogue, new_recording_id
 from scheduler.recordings.jobs import ProgramJobs
 
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 WATCH_SECONDS = 5.0
 MEGABYTE = 1024 * 1024
+NO_ROOM_FOR_PROGRAM = N_("The disk was full: the video could not be made. The tracks are kept.")
 
 
 @dataclass(frozen=True)
@@ -107,22 +108,29 @@ class Recordings:
             return
         try:
             manifest.save(recorder.directory)
-            await self._catalogue(manifest, recorder.directory)
-        except Exception:  # the files and what we know stay on disk; say loudly that the catalogue misses them
+            composable = True
+        except OSError:  # a full disk: the tracks are kept and listed, but no program can be made from them
+            log.exception("recording %s of %s: the manifest could not be written", session, recorder.meeting_id)
+            composable = False
+        try:
+            await self._catalogue(manifest, recorder.directory, composable)
+        except Exception:  # the files stay on disk; say loudly that the catalogue misses them
             log.exception("recording %s of %s could not be filed (files kept in %s)", session,
                           recorder.meeting_id, recorder.directory)  # fmt: skip
 
-    async def _catalogue(self, manifest: Manifest, directory: Path) -> None:
+    async def _catalogue(self, manifest: Manifest, directory: Path, composable: bool) -> None:
         relative = directory.relative_to(self.settings.directory)
         tracks = [Recording(new_recording_id(), manifest.meeting_id, manifest.session, "track", t.unit, t.kind,
                             manifest.started_at, t.duration_seconds, t.bytes, "ready", str(relative / t.file))
                   for t in manifest.tracks]  # fmt: skip
         chair_unit = next((t.unit for t in manifest.tracks if t.role == "chair"), "")
         program = Recording(new_recording_id(), manifest.meeting_id, manifest.session, "program", chair_unit,
-                            "program", manifest.started_at, manifest.duration_ms / 1000, 0, "queued",
-                            str(relative / "program.mp4"))  # fmt: skip
+                            "program", manifest.started_at, manifest.duration_ms / 1000, 0,
+                            "queued" if composable else "failed", str(relative / "program.mp4"),
+                            problem="" if composable else NO_ROOM_FOR_PROGRAM)  # fmt: skip
         await self.catalogue.add(*tracks, program)
-        await self._jobs.enqueue(program.id)
+        if composable:
+            await self._jobs.enqueue(program.id)
         log.info("recording %s of %s: %d tracks filed, program queued", manifest.session, manifest.meeting_id,
                  len(tracks))  # fmt: skip
 

@@ -112,6 +112,8 @@ CLIENT_TEXT = {
     "page": N_("Page {page} of {pages}"),
     "confirm_end": N_("End the meeting for everyone?"),
     "answered": N_("present"),
+    "recording_disk_full": N_("Recording stopped: the server's disk is full. What was recorded is kept."),
+    "recording_write_failed": N_("Recording stopped: the server could not write the files. What was recorded is kept."),
 }
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from scheduler.errors import NotFound
+from scheduler.errors import N_, NotFound
 from scheduler.recordings.catalogue import Recording, RecordingCatalogue
 from scheduler.recordings.jobs import ProgramJobs
 from web.keys import CLOCK, CONFIG, PROGRAM_JOBS, RECORDINGS
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
 RETENTION_SCAN_SECONDS = 3600.0
 MEDIA_SUFFIXES = (".webm", ".mp4")
+COMPOSER_FAILED = N_("The video could not be made: the composer stopped with an error (see program.log).")
 
 
 class ProgramWorker:
@@ -113,7 +114,7 @@ class ProgramWorker:
         code = await child.wait()
         if code != 0:
             log.error("composing %s failed with exit code %s; see %s", recording_id, code, session / "program.log")
-            return f"The program could not be composed (exit code {code})"
+            return COMPOSER_FAILED
         return ""
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import errno
 import logging
 import queue
+import shutil
 import threading
+import time
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -24,6 +26,13 @@ from conference.relay.frames import EncodedFrame
 log = logging.getLogger(__name__)
 
 QUEUE_PACKETS = 3000  # ~20 s of a chair and a floor holder; a disk that far behind has stalled
+# The muxer holds a cluster in memory until it is complete: small clusters reach the disk within a second (a crash
+# loses at most that) and keep what closing a file still has to write small.
+CLUSTER_OPTIONS = {"cluster_time_limit": "1000", "cluster_size_limit": str(128 * 1024)}
+# Stop while this much is still free: closing writes each file's last cluster, duration and cues, and after ENOSPC
+# ffmpeg's writer refuses every later write (the file still plays, but without a duration).
+KEEP_FREE_BYTES = 2 * 1024 * 1024
+DISK_CHECK_SECONDS = 0.25
 MILLISECOND = Fraction(1, 1000)
 RTP_WRAP = 1 << 32
 DISK_FULL, WRITE_FAILED = "disk_full", "write_failed"
@@ -80,7 +89,7 @@ class TrackFile:
         if size is None:
             return False  # a decoder can only start at a key frame
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        container = av.open(str(self.path), "w", format="webm")
+        container = av.open(str(self.path), "w", format="webm", options=CLUSTER_OPTIONS)
         stream: av.stream.Stream
         if self.kind == "video":
             video = stream = container.add_stream("libvpx", rate=30)
@@ -114,13 +123,17 @@ _Item = tuple[TrackFile, EncodedFrame, int] | None
 class DiskWriter:
     """The thread that writes a recording's files. ``on_failure`` is called once, from that thread."""
 
-    def __init__(self, name: str, on_failure: Callable[[str], None]) -> None:
+    def __init__(self, directory: Path, on_failure: Callable[[str], None], *,
+                 keep_free_bytes: int = KEEP_FREE_BYTES) -> None:  # fmt: skip
         self.dropped = 0
+        self._directory = directory
+        self._keep_free = keep_free_bytes
+        self._checked_at = 0.0
         self.failure: str | None = None
         self._files: list[TrackFile] = []
         self._queue: queue.Queue[_Item] = queue.Queue(QUEUE_PACKETS)
         self._on_failure = on_failure
-        self._thread = threading.Thread(target=self._run, name=f"recorder-{name}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"recorder-{directory.name}", daemon=True)
         self._thread.start()
 
     def add(self, track: TrackFile) -> None:
@@ -146,6 +159,7 @@ class DiskWriter:
                 continue  # stopped writing; drain until finish
             track, frame, arrived_ms = item
             try:
+                self._check_disk()
                 track.write(frame, arrived_ms)
             except (OSError, av.FFmpegError) as error:
                 self._fail(DISK_FULL if getattr(error, "errno", None) == errno.ENOSPC else WRITE_FAILED, error)
@@ -154,6 +168,16 @@ class DiskWriter:
                 track.close()
             except (OSError, av.FFmpegError) as error:
                 log.warning("closing %s: %s (what was written stays playable)", track.path, error)
+
+    def _check_disk(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < DISK_CHECK_SECONDS:
+            return
+        self._checked_at = now
+        self._directory.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(self._directory).free
+        if free < self._keep_free:
+            raise OSError(errno.ENOSPC, f"only {free} bytes left; stopping while the files can still be closed")
 
     def _fail(self, failure: str, error: Exception) -> None:
         log.error("recording stopped writing: %s (%s)", failure, error)

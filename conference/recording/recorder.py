@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from conference.layout import Source, kind_of
-from conference.recording.files import DiskWriter, TrackFile
+from conference.recording.files import KEEP_FREE_BYTES, DiskWriter, TrackFile
 from conference.recording.manifest import CHAIR, FLOOR, Manifest, TrackEntry
 from conference.relay.frames import EncodedFrame
 from conference.relay.relay import Relay
@@ -57,8 +57,8 @@ class Recorder:
     """A room ``Peer``. ``on_failure`` hears that the disk failed; ``on_closed`` that the room let it go."""
 
     def __init__(self, relay: Relay, directory: Path, *, meeting_id: str, now: Callable[[], datetime],
-                 describe: Describe, on_failure: Callable[[str], None],
-                 on_closed: Callable[[Recorder], None]) -> None:  # fmt: skip
+                 describe: Describe, on_failure: Callable[[str], None], on_closed: Callable[[Recorder], None],
+                 keep_free_bytes: int = KEEP_FREE_BYTES) -> None:  # fmt: skip
         self.directory = directory
         self.meeting_id = meeting_id
         self.started_at = now()
@@ -76,7 +76,7 @@ class Recorder:
         def failed(problem: str) -> None:  # on the writer's thread: the room lives on the event loop's
             loop.call_soon_threadsafe(on_failure, problem)
 
-        self._writer = DiskWriter(directory.name, failed)
+        self._writer = DiskWriter(directory, failed, keep_free_bytes=keep_free_bytes)
 
     @property
     def dropped_frames(self) -> int:

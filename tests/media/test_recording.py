@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,3 +165,41 @@ async def test_the_program_shows_the_chair_and_insets_the_floor_holder(recorded:
     with av.open(str(output)) as container:
         sound = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
     assert np.abs(sound).max() > 0.05  # the tones are there
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 700 KB file system of its own (tmpfs): fills in a few seconds of video. Needs root, as CI has."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=700k", "tmpfs", str(mount_point)], check=True)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=True)
+
+
+async def test_a_full_disk_stops_the_recording_cleanly_and_what_was_written_plays(
+    small_disk: Path, chair_clips: dict[str, Clip]
+) -> None:
+    relayed = Relayed()
+    try:
+        await relayed.attach("chair", "chair", chair_clips)
+        room = Room(MeetingFacts("m1", "Giao ban", "TINH", ()), now=lambda: datetime.now(UTC), record=lambda e: None)
+        room.join(MediaOnly(relayed.peers["chair"]), connection="chair", unit="TINH", role="chair", name="Chủ trì")
+        closed = asyncio.Event()
+        recorder = Recorder(relayed.relay, small_disk / "s1", meeting_id="m1", now=lambda: datetime.now(UTC),
+                            describe=room.describe, on_failure=lambda problem: room.stop_recording(None, problem),
+                            on_closed=lambda _: closed.set(), keep_free_bytes=400 * 1024)  # fmt: skip
+        room.start_recording("chair", recorder)
+        await asyncio.wait_for(closed.wait(), 30)  # ~75 KB/s of video: full well within that
+        manifest = await recorder.finish("s1")
+    finally:
+        await relayed.close()
+    assert manifest.stopped == "disk_full"
+    assert room.recording is False and room.recording_problem == "disk_full"  # what the chair's console shows
+    video = next(t for t in manifest.tracks if t.kind == "video")
+    packets, frames, duration = decode_all(small_disk / "s1" / video.file)
+    assert packets > 30 and duration > 1.0
+    assert frames == packets  # every frame that reached the disk decodes
+    assert abs(duration - video.duration_seconds) < 0.2  # closed properly: the duration is in the file

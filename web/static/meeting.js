@@ -282,6 +282,9 @@
   function drawState(m) {
     status(!m.admitted ? text.lobby : m.floor.indexOf(config.unit) >= 0 ? text.you_have_floor : text.in_meeting);
     $("recording-banner").hidden = !m.recording;
+    if (m.recording_problem && config.role === "chair") {  // stays until the chair records again
+      status(text["recording_" + m.recording_problem] || m.recording_problem);
+    }
     var shown = m.floor.filter(function (u) { return u !== config.unit; });
     $("floor-name").textContent = shown.length ? shown.map(nameOf).join(", ") : text.nobody_has_floor;
     if ($("raise-hand")) {
