@@ -104,6 +104,10 @@ def _parser() -> argparse.ArgumentParser:
     province.add_argument("--seconds", type=float, default=10.0)
     province.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
     province.set_defaults(run=_bench_province)
+    recording = bench.add_parser("recording", help="CPU that recording a meeting adds (chair and floor holder)")
+    recording.add_argument("--seconds", type=float, default=20.0)
+    recording.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
+    recording.set_defaults(run=_bench_recording)
     return parser
 
 
@@ -190,12 +194,7 @@ async def _bench_attendance(_: Config, args: argparse.Namespace) -> int:
         print("giaoban: --weeks must be 1-520 and --units 1-2000", file=sys.stderr)
         return EXIT_USAGE
     result = await AttendanceBench(weeks=args.weeks, units=args.units).run()
-    report = markdown(result, "giaoban bench attendance " + " ".join(sys.argv[3:]))
-    print(report)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-        args.json.with_suffix(".md").write_text(report)
-    return 0
+    return _report(args, result, markdown(result, "giaoban bench attendance " + " ".join(sys.argv[3:])))
 
 
 async def _bench_relay(_: Config, args: argparse.Namespace) -> int:
@@ -205,12 +204,7 @@ async def _bench_relay(_: Config, args: argparse.Namespace) -> int:
         print("giaoban: --subscribers must be 1-200 and --seconds 2-600", file=sys.stderr)
         return EXIT_USAGE
     result = await bench(args.subscribers, args.seconds, free_port())
-    report = markdown(result, "giaoban bench relay " + " ".join(sys.argv[3:]))
-    print(report)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-        args.json.with_suffix(".md").write_text(report)
-    return 0
+    return _report(args, result, markdown(result, "giaoban bench relay " + " ".join(sys.argv[3:])))
 
 
 async def _bench_province(_: Config, args: argparse.Namespace) -> int:
@@ -220,7 +214,21 @@ async def _bench_province(_: Config, args: argparse.Namespace) -> int:
         print("giaoban: --districts must be 1-50, --communes 0-500, --seconds 2-600", file=sys.stderr)
         return EXIT_USAGE
     result = await bench(args.districts, args.communes, args.seconds)
-    report = markdown(result, "giaoban bench province " + " ".join(sys.argv[3:]))
+    return _report(args, result, markdown(result, "giaoban bench province " + " ".join(sys.argv[3:])))
+
+
+async def _bench_recording(_: Config, args: argparse.Namespace) -> int:
+    from web.bench.recording import bench, markdown
+
+    if not 2 <= args.seconds <= 600:
+        print("giaoban: --seconds must be 2-600", file=sys.stderr)
+        return EXIT_USAGE
+    result = await bench(args.seconds)
+    return _report(args, result, markdown(result, "giaoban bench recording " + " ".join(sys.argv[3:])))
+
+
+def _report(args: argparse.Namespace, result: dict[str, Any], report: str) -> int:
+    """Every benchmark prints its markdown and, with --json FILE, writes FILE and FILE.md."""
     print(report)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

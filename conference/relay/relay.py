@@ -88,7 +88,8 @@ class Relay:
         self._publications: dict[Source, Publication] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def publish(self, key: Source, receiver: RTCRtpReceiver) -> Publication:
+    def publish(self, key: Source, receiver: RTCRtpReceiver | None) -> Publication:
+        """``receiver`` takes keyframe requests; None when the caller delivers frames itself (benchmarks)."""
         publication = self._publication(key)
         publication.receiver = receiver
         return publication

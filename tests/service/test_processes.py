@@ -136,3 +136,12 @@ def test_the_attendance_benchmark_writes_its_reports(tmp_path: Path) -> None:
     assert figures["weeks"] == 2 and figures["units"] == 5 and figures["events_total"] > 10
     assert figures["store_report_seconds"]["median"] > 0 and figures["http_report_seconds"]["median"] > 0
     assert "| store + report, one meeting |" in (tmp_path / "bench.md").read_text()
+
+
+def test_the_recording_benchmark_writes_real_files_and_reports_the_capture_cost(tmp_path: Path) -> None:
+    result = run("bench", "recording", "--seconds", "3", "--json", str(tmp_path / "bench.json"))
+    assert result.returncode == 0, result.stderr
+    figures = json.loads((tmp_path / "bench.json").read_text())
+    assert figures["files"] == 4 and figures["frames_dropped"] == 0
+    assert figures["bytes_written"] > 3 * figures["video_kbps"] * 1000 / 8 * 0.7  # ~3 s of both pictures on disk
+    assert "| **capture cost** |" in (tmp_path / "bench.md").read_text()
