@@ -138,7 +138,7 @@ async def _form_page(request: web.Request, meeting: Meeting | None, body: dict[s
     )
     blank: dict[str, Any] = {
         "title": "", "agenda": "", "chair_unit": chairs[0].code if chairs else "", "invited_units": [],
-        "lobby_opens_minutes": DEFAULT_LOBBY_MINUTES,
+        "lobby_opens_minutes": DEFAULT_LOBBY_MINUTES, "auto_record": False,
     }  # fmt: skip
     values = body or (meeting.to_json() if meeting else blank)
     problems = {str(p.where).split("/")[0]: i18n.format(language, p.message, p.params)
