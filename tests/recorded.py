@@ -9,8 +9,6 @@ from conference.recording.files import TrackFile
 from conference.recording.manifest import Manifest, TrackEntry
 from web.bench.clips import Clip, audio_clip, video_clip
 
-FRAME_STEP = {"video": 3000, "audio": 960}
-
 
 def synthetic_session(directory: Path, seconds: float, *, meeting_id: str = "m1",
                       started_at: datetime | None = None) -> Manifest:  # fmt: skip
@@ -20,9 +18,7 @@ def synthetic_session(directory: Path, seconds: float, *, meeting_id: str = "m1"
     for kind, clip in clips.items():
         track = TrackFile(directory / f"laocai-chair-{kind}.webm", kind)
         for index in range(int(seconds / clip.frame_seconds)):
-            loop, frame = divmod(index, len(clip.frames))
-            track.write(clip.frames[frame].shifted(loop * len(clip.frames) * FRAME_STEP[kind]),
-                        round(index * clip.frame_seconds * 1000))  # fmt: skip
+            track.write(clip.looped(index), round(index * clip.frame_seconds * 1000))
         track.close()
         whole = ((0, int(seconds * 1000)),)
         entries.append(TrackEntry(track.path.name, "laocai", "Nguyễn Văn Hải", "chair", kind, whole,

@@ -30,6 +30,16 @@ class Clip:
     frame_seconds: float
 
     @property
+    def step(self) -> int:
+        """One frame in RTP clock units."""
+        return self.frames[1].pts - self.frames[0].pts if len(self.frames) > 1 else 1
+
+    def looped(self, index: int) -> EncodedFrame:
+        """Frame ``index`` of the clip played in a loop, its timestamp running on past the clip's end."""
+        frame = self.frames[index % len(self.frames)]
+        return EncodedFrame(frame.data, index * self.step, frame.time_base, frame.keyframe)
+
+    @property
     def bitrate_kbps(self) -> float:
         total = sum(len(f.data) for f in self.frames)
         return total * 8 / 1000 / (len(self.frames) * self.frame_seconds)
@@ -110,7 +120,6 @@ class ClipTrack(MediaStreamTrack):
         self._index = 0
         self._start: float | None = None
         self._skip_to_keyframe = False
-        self._step = clip.frames[1].pts - clip.frames[0].pts if len(clip.frames) > 1 else 1
 
     def request_keyframe(self) -> None:
         self.keyframe_requests += 1
@@ -131,6 +140,6 @@ class ClipTrack(MediaStreamTrack):
                 self._index += 1
         frame = frames[self._index % len(frames)]
         self._index += 1
-        pts = self.sent * self._step
+        pts = self.sent * self._clip.step
         self.sent += 1
         return EncodedFrame(frame.data, pts, frame.time_base, frame.keyframe)

@@ -27,7 +27,6 @@ PLAN = {
     "floor-audio-0": Source("floor", "audio"),
     "floor-video": Source("floor", "video"),
 }  # what the room plans
-FRAME_STEP = {"audio": 960, "video": 3000}
 
 
 def cpu_seconds() -> float:
@@ -41,8 +40,7 @@ async def play(publication: Publication, clip: Clip, seconds: float) -> int:
     index = 0
     while (due := index * clip.frame_seconds) < seconds:
         await asyncio.sleep(max(0.0, started + due - time.monotonic()))
-        loop, frame = divmod(index, len(clip.frames))
-        publication.deliver(clip.frames[frame].shifted(loop * len(clip.frames) * FRAME_STEP[clip.kind]))
+        publication.deliver(clip.looped(index))
         index += 1
     return index
 
