@@ -48,12 +48,14 @@ class RelayCollector(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         stats = self._hub.relay.stats
-        yield CounterMetricFamily("giaoban_relay_frames_received", "Encoded frames received from publishers",
+        yield CounterMetricFamily("giaoban_relay_packets_received", "RTP packets received from publishers",
+                                  value=stats.packets_received)  # fmt: skip
+        yield CounterMetricFamily("giaoban_relay_frames_received", "Encoded frames reassembled from publishers",
                                   value=stats.frames_received)  # fmt: skip
-        yield CounterMetricFamily("giaoban_relay_frames_forwarded", "Encoded frames handed to subscriber slots",
-                                  value=stats.frames_forwarded)  # fmt: skip
-        yield CounterMetricFamily("giaoban_relay_frames_dropped", "Frames dropped from full subscriber queues",
-                                  value=stats.frames_dropped)  # fmt: skip
+        yield CounterMetricFamily("giaoban_relay_packets_forwarded", "RTP packets sent to subscribers",
+                                  value=stats.packets_forwarded)  # fmt: skip
+        yield CounterMetricFamily("giaoban_relay_packets_dropped", "Packets not sent: a subscriber socket was full",
+                                  value=stats.packets_dropped)  # fmt: skip
         yield CounterMetricFamily("giaoban_relay_keyframe_requests", "Keyframe requests sent to publishers",
                                   value=stats.keyframe_requests)  # fmt: skip
         dropped_messages = sum(c.dropped_messages for c in self._hub.connections.values())

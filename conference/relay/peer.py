@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription, sdp
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+    sdp,
+)
 
 from conference.layout import Source, kind_of, publishes, slots
+from conference.relay.outlet import SenderOutlet, SilentTrack
 from conference.relay.relay import Relay
+from conference.relay.rtp import ABS_SEND_TIME_URI, MID_URI, HeaderWriter
+from conference.relay.slot import Slot
 from conference.relay.tap import tap
-from conference.relay.track import SlotTrack
 from scheduler.errors import Conflict, ProtocolError
 
 log = logging.getLogger(__name__)
@@ -40,7 +51,7 @@ class MediaPeer:
         self.connection = connection
         self.role = role
         self.pc = RTCPeerConnection(media_configuration(ice_servers))
-        self.slots: dict[str, SlotTrack] = {}
+        self.slots: dict[str, Slot] = {}
         self._relay = relay
         self._plan: dict[str, Source | None] = {}
         self._published: list[Source] = []
@@ -90,8 +101,7 @@ class MediaPeer:
 
     async def close(self) -> None:
         for slot in self.slots.values():
-            self._relay.unsubscribe(slot)
-            slot.stop()
+            self._relay.close_slot(slot)
         for key in self._published:
             self._relay.unpublish(key)
         await self.pc.close()
@@ -116,15 +126,32 @@ class MediaPeer:
         if [t.kind for t in transceivers] != [kind_of(name) for name in names]:
             raise ProtocolError("The media offer must list {tracks}", tracks=", ".join(names))
         for name, transceiver in zip(names, transceivers, strict=True):
+            if not transceiver._codecs or transceiver._codecs[0].payloadType is None:
+                raise ProtocolError("The media offer has no codec we can forward for {track}", track=name)
             if name in published:
-                key = Source(self.connection, name)
-                tap(transceiver.receiver, self._relay.publish(key, transceiver.receiver).deliver)
-                self._published.append(key)
-                continue
-            slot = SlotTrack(transceiver.kind, on_drop=self._relay.stats.dropped,
-                             want_keyframe=self._relay.request_keyframe)  # fmt: skip
-            transceiver.sender.replaceTrack(slot)
-            transceiver.direction = "sendonly"
-            # A PLI/FIR from the browser asks our sender for a keyframe it cannot make: pass it to the publisher.
-            transceiver.sender._send_keyframe = slot.request_keyframe  # type: ignore[method-assign]
-            self.slots[name] = slot
+                self._publish(Source(self.connection, name), transceiver)
+            else:
+                self.slots[name] = self._slot(transceiver)
+
+    def _publish(self, key: Source, transceiver: RTCRtpTransceiver) -> None:
+        mime_types = {c.payloadType: c.mimeType for c in transceiver._codecs if c.payloadType is not None}
+        publication = self._relay.publish(key, transceiver.receiver, transceiver._codecs[0].mimeType)
+        tap(transceiver.receiver, publication.deliver, publication.forward, mime_types)
+        self._published.append(key)
+
+    def _slot(self, transceiver: RTCRtpTransceiver) -> Slot:
+        """A receiving slot sends through its ``RTCRtpSender``'s stream (SSRC, payload type, extensions)."""
+        codec, sender = transceiver._codecs[0], transceiver.sender
+        assert codec.payloadType is not None  # checked with the offer
+        extensions = {extension.uri: extension.id for extension in transceiver._headerExtensions}
+        writer = HeaderWriter(codec.payloadType, sender._ssrc, mid=transceiver.mid or "",
+                              mid_id=extensions.get(MID_URI, 0),
+                              abs_send_time_id=extensions.get(ABS_SEND_TIME_URI, 0))  # fmt: skip
+        slot = Slot(transceiver.kind, writer, SenderOutlet(sender), mime_type=codec.mimeType,
+                    clock_rate=codec.clockRate, want_keyframe=self._relay.request_keyframe,
+                    first_sequence_number=secrets.randbits(16))  # fmt: skip
+        sender.replaceTrack(SilentTrack(transceiver.kind))
+        transceiver.direction = "sendonly"
+        # A PLI/FIR from the browser asks our sender for a keyframe it cannot make: pass it to the publisher.
+        sender._send_keyframe = slot.request_keyframe  # type: ignore[method-assign]
+        return slot

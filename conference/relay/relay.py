@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from aiortc import RTCRtpReceiver
 
 from conference.layout import Source
 from conference.relay.frames import EncodedFrame
-from conference.relay.track import SlotTrack
+from conference.relay.rtp import ForwardedPacket
+from conference.relay.slot import Slot
 
 log = logging.getLogger(__name__)
 
@@ -21,13 +22,30 @@ KEYFRAME_REQUEST_INTERVAL = 0.4  # seconds; a burst of late joiners costs the pu
 
 @dataclass
 class RelayStats:
-    frames_received: int = 0
-    frames_forwarded: int = 0
-    frames_dropped: int = 0  # pushed out of a full slot queue: a subscriber too slow to keep up
+    frames_received: int = 0  # reassembled from publishers (what the recorder gets)
+    packets_received: int = 0
     keyframe_requests: int = 0  # sent to publishers, after rate limiting
+    _slots: set[Slot] = field(default_factory=set)
+    _gone_forwarded: int = 0
+    _gone_dropped: int = 0
 
-    def dropped(self, count: int) -> None:
-        self.frames_dropped += count
+    @property
+    def packets_forwarded(self) -> int:
+        return self._gone_forwarded + sum(slot.forwarded for slot in self._slots)
+
+    @property
+    def packets_dropped(self) -> int:
+        """Not sent: a subscriber's socket the kernel would not take more from (or not connected yet)."""
+        return self._gone_dropped + sum(slot.dropped for slot in self._slots)
+
+    def count(self, slot: Slot) -> None:
+        self._slots.add(slot)
+
+    def forget(self, slot: Slot) -> None:
+        if slot in self._slots:
+            self._slots.discard(slot)
+            self._gone_forwarded += slot.forwarded
+            self._gone_dropped += slot.dropped
 
 
 class FrameSink(Protocol):
@@ -37,22 +55,28 @@ class FrameSink(Protocol):
 
 
 class Publication:
-    """One published track and the slots (and recorder files) it feeds."""
+    """One published track: its packets go to subscribers' slots, its reassembled frames to the recorder's files."""
 
     def __init__(self, key: Source, stats: RelayStats, tasks: set[asyncio.Task[None]]) -> None:
         self.key = key
-        self.subscribers: set[FrameSink] = set()
+        self.slots: set[Slot] = set()
+        self.sinks: set[FrameSink] = set()
         self.receiver: RTCRtpReceiver | None = None
+        self.mime_type = ""
         self._stats = stats
         self._tasks = tasks
         self._last_request = -KEYFRAME_REQUEST_INTERVAL
         self._pending: asyncio.TimerHandle | None = None
 
+    def forward(self, packet: ForwardedPacket) -> None:
+        self._stats.packets_received += 1
+        for slot in self.slots:
+            slot.push(packet)
+
     def deliver(self, frame: EncodedFrame) -> None:
         self._stats.frames_received += 1
-        for subscriber in self.subscribers:
-            subscriber.push(frame)
-        self._stats.frames_forwarded += len(self.subscribers)
+        for sink in self.sinks:
+            sink.push(frame)
 
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe now, or as soon as the rate limit allows; never drop the request."""
@@ -88,10 +112,11 @@ class Relay:
         self._publications: dict[Source, Publication] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def publish(self, key: Source, receiver: RTCRtpReceiver | None) -> Publication:
+    def publish(self, key: Source, receiver: RTCRtpReceiver | None, mime_type: str = "") -> Publication:
         """``receiver`` takes keyframe requests; None when the caller delivers frames itself (benchmarks)."""
         publication = self._publication(key)
         publication.receiver = receiver
+        publication.mime_type = mime_type.lower()
         return publication
 
     def unpublish(self, key: Source) -> None:
@@ -100,20 +125,34 @@ class Relay:
             publication.receiver = None
             self._forget_if_idle(publication)
 
-    def subscribe(self, slot: SlotTrack, key: Source | None) -> None:
+    def subscribe(self, slot: Slot, key: Source | None) -> None:
         """Feed ``slot`` from ``key`` (nothing when ``None``); the slot starts at the source's next keyframe."""
         if slot.source_key == key:
             return
         self.unsubscribe(slot)
         slot.restart(key)
-        if key is not None:
-            self.attach(key, slot, keyframe=slot.kind == "video")
+        self.stats.count(slot)
+        if key is None:
+            return
+        publication = self._publication(key)
+        if publication.mime_type and publication.mime_type != slot.mime_type:
+            log.warning("%s publishes %s; a %s slot cannot carry it", key, publication.mime_type, slot.mime_type)
+            return
+        publication.slots.add(slot)
+        if slot.kind == "video":
+            publication.request_keyframe()
 
-    def unsubscribe(self, slot: SlotTrack) -> None:
-        if slot.source_key is not None:
-            self.detach(slot.source_key, slot)
+    def unsubscribe(self, slot: Slot) -> None:
+        publication = self._publications.get(slot.source_key) if slot.source_key is not None else None
+        if publication is not None:
+            publication.slots.discard(slot)
+            self._forget_if_idle(publication)
 
-    def request_keyframe(self, slot: SlotTrack) -> None:
+    def close_slot(self, slot: Slot) -> None:
+        self.unsubscribe(slot)
+        self.stats.forget(slot)
+
+    def request_keyframe(self, slot: Slot) -> None:
         publication = self._publications.get(slot.source_key) if slot.source_key is not None else None
         if publication is not None:
             publication.request_keyframe()
@@ -121,19 +160,19 @@ class Relay:
     def attach(self, key: Source, sink: FrameSink, *, keyframe: bool) -> None:
         """Feed ``sink`` every frame of ``key`` from now on; ask the publisher for a keyframe if it needs one."""
         publication = self._publication(key)
-        publication.subscribers.add(sink)
+        publication.sinks.add(sink)
         if keyframe:
             publication.request_keyframe()
 
     def detach(self, key: Source, sink: FrameSink) -> None:
         publication = self._publications.get(key)
         if publication is not None:
-            publication.subscribers.discard(sink)
+            publication.sinks.discard(sink)
             self._forget_if_idle(publication)
 
     def subscriber_count(self, key: Source) -> int:
         publication = self._publications.get(key)
-        return len(publication.subscribers) if publication else 0
+        return len(publication.slots) + len(publication.sinks) if publication else 0
 
     async def close(self) -> None:
         for publication in self._publications.values():
@@ -149,6 +188,6 @@ class Relay:
         return publication
 
     def _forget_if_idle(self, publication: Publication) -> None:
-        if publication.receiver is None and not publication.subscribers:
+        if publication.receiver is None and not publication.slots and not publication.sinks:
             publication.close()
             self._publications.pop(publication.key, None)

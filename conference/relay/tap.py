@@ -1,10 +1,12 @@
-"""Take encoded frames out of an aiortc receiver before they reach a decoder.
+"""Take a publisher's packets, and its encoded frames, out of an aiortc receiver before they reach a decoder.
 
-aiortc's ``RTCRtpReceiver`` reassembles each frame in its jitter buffer and puts ``(codec, frame)`` on a queue that a
-decoder thread reads. We put our own object in place of that queue before the receiver starts: frames reach us on the
-event loop, in order, as bytes, and the decoder thread (which would read the queue) finds it empty and ends at once.
-No decoder is ever created. This relies on one private attribute, checked at import so an aiortc upgrade that moves
-it fails loudly instead of silently decoding.
+aiortc's ``RTCRtpReceiver`` decrypts each packet, answers it with NACKs and receiver reports, unwraps retransmissions
+and hands it to its jitter buffer, which reassembles frames and puts ``(codec, frame)`` on a queue that a decoder
+thread reads. We stand in two places. In front of the jitter buffer, each packet goes to the subscribers' slots as it
+arrives (the relay forwards packets: nothing waits for a whole frame). In place of the decoder queue, each
+reassembled frame goes to the recorder; the decoder thread finds that queue empty and ends at once, so no decoder is
+ever created. This relies on two private attributes, checked at import so an aiortc upgrade that moves them fails
+loudly instead of silently decoding.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from typing import Any
 from aiortc import RTCRtpReceiver
 
 from conference.relay.frames import EncodedFrame, is_keyframe
+from conference.relay.rtp import ForwardedPacket, ntp_now, picture_start
 
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
+_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 
 
 class FrameTap:
@@ -42,14 +46,43 @@ class FrameTap:
         return None
 
 
-def tap(receiver: RTCRtpReceiver, deliver: Callable[[EncodedFrame], None]) -> None:
-    """Route ``receiver``'s frames to ``deliver``. Call before the receiver starts (right after negotiation)."""
+class PacketTap:
+    """Stands in front of the receiver's jitter buffer: every packet goes to ``forward`` first, then on as before."""
+
+    def __init__(self, jitter_buffer: Any, mime_types: dict[int, str],
+                 forward: Callable[[ForwardedPacket], None]) -> None:  # fmt: skip
+        self._jitter_buffer = jitter_buffer
+        self._mime_types = mime_types
+        self._forward = forward
+
+    def add(self, packet: Any) -> Any:
+        mime_type = self._mime_types.get(packet.payload_type)
+        if mime_type is not None:
+            payload = packet.payload
+            self._forward(ForwardedPacket(packet.sequence_number, packet.timestamp, packet.marker, payload,
+                                          picture_start=bool(payload) and picture_start(mime_type, payload),
+                                          ntp=ntp_now()))  # fmt: skip
+        return self._jitter_buffer.add(packet)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._jitter_buffer, name)
+
+
+def tap(receiver: RTCRtpReceiver, deliver: Callable[[EncodedFrame], None],
+        forward: Callable[[ForwardedPacket], None] | None = None,
+        mime_types: dict[int, str] | None = None) -> None:  # fmt: skip
+    """Route ``receiver``'s frames to ``deliver`` and, given ``forward``, its packets (of the payload types in
+    ``mime_types``) to ``forward``. Call before the receiver starts (right after negotiation)."""
     setattr(receiver, _DECODER_QUEUE, FrameTap(deliver))
+    if forward is not None:
+        jitter_buffer = getattr(receiver, _JITTER_BUFFER)
+        setattr(receiver, _JITTER_BUFFER, PacketTap(jitter_buffer, mime_types or {}, forward))
 
 
 def _check_aiortc() -> None:
-    if _DECODER_QUEUE not in RTCRtpReceiver.__init__.__code__.co_names:
-        raise ImportError("this aiortc no longer has RTCRtpReceiver.__decoder_queue; the relay needs updating")
+    names = RTCRtpReceiver.__init__.__code__.co_names
+    if _DECODER_QUEUE not in names or _JITTER_BUFFER not in names:
+        raise ImportError("this aiortc's RTCRtpReceiver has changed (decoder queue, jitter buffer); update the relay")
 
 
 _check_aiortc()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket as pysocket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,9 +13,9 @@ import pytest
 from aiortc.codecs import opus, vpx
 
 from conference.layout import Source
+from conference.relay.outlet import MAX_BUFFERED_BYTES
 from conference.relay.peer import MediaPeer
 from conference.relay.relay import Relay
-from conference.relay.track import QUEUE_FRAMES, SlotTrack
 from web.bench.clips import Clip, audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
 
@@ -107,7 +108,7 @@ async def test_frames_cross_the_relay_undecoded_and_decode_at_the_subscriber(
         assert pictures >= viewer.received["chair-video"] - 2  # every frame we forwarded decodes
         assert viewer.kept["chair-video"][0].keyframe  # and the first one was a keyframe
     assert codec_calls == {"encode": 0, "decode": 0}
-    assert relayed.relay.stats.frames_forwarded > 0
+    assert relayed.relay.stats.packets_forwarded > 0
 
 
 async def test_a_late_joiner_gets_a_keyframe_within_a_second(relayed: Relayed, clips: dict[str, Clip]) -> None:
@@ -142,14 +143,42 @@ async def test_switching_a_slot_to_another_publisher_starts_at_its_keyframe(
     assert relayed.relay.subscriber_count(Source("x01", "video")) == 0
 
 
-async def test_a_stalled_subscriber_holds_bounded_memory_and_drops_are_counted(
-    relayed: Relayed, clips: dict[str, Clip]
-) -> None:
+def media_socket(endpoint: SyntheticEndpoint) -> Any:
+    """The UDP transport under an endpoint's selected ICE pair (all its media is bundled on it)."""
+    connection = endpoint.pc.getTransceivers()[0].receiver.transport.transport._connection
+    return connection._nominated[1].protocol.transport
+
+
+async def test_a_stalled_subscriber_holds_nobody_back_and_recovers(relayed: Relayed, clips: dict[str, Clip]) -> None:
     await relayed.attach("chair", "chair", clips)
-    stalled = SlotTrack("video", on_drop=relayed.relay.stats.dropped, want_keyframe=relayed.relay.request_keyframe)
-    relayed.relay.subscribe(stalled, Source("chair", "video"))  # nobody ever reads it
+    healthy = await relayed.attach("ok", "participant", clips)
+    stalled = await relayed.attach("stall", "participant", clips, keep_video=True)
+    for name in ("ok", "stall"):
+        relayed.peers[name].forward({"chair-video": Source("chair", "video")})
+    await asyncio.sleep(1)
+    socket = media_socket(stalled)
+    socket.get_extra_info("socket").setsockopt(pysocket.SOL_SOCKET, pysocket.SO_RCVBUF, 4096)
+    socket.pause_reading()  # the subscriber's machine stops taking packets: its kernel drops them
+    healthy_before, stalled_before = healthy.received["chair-video"], stalled.received["chair-video"]
+    slot = relayed.peers["stall"].slots["chair-video"]
+    sent_before = slot.forwarded + slot.dropped
     await asyncio.sleep(2)
-    assert stalled.frames_in > QUEUE_FRAMES["video"]
-    assert len(stalled._queue) == QUEUE_FRAMES["video"]
-    assert relayed.relay.stats.frames_dropped == stalled.frames_in - QUEUE_FRAMES["video"]
-    relayed.relay.unsubscribe(stalled)
+    assert healthy.received["chair-video"] - healthy_before >= 50  # ~60 frames in 2 s: nobody waited
+    assert stalled.received["chair-video"] == stalled_before
+    assert slot.forwarded + slot.dropped - sent_before >= 50  # the relay went on, holding nothing back for it
+    relay_socket = media_socket_of_peer(relayed.peers["stall"])
+    assert relay_socket.get_write_buffer_size() <= MAX_BUFFERED_BYTES
+
+    socket.get_extra_info("socket").setsockopt(pysocket.SOL_SOCKET, pysocket.SO_RCVBUF, 1 << 18)
+    socket.resume_reading()
+    resumed = time.monotonic()
+    while stalled.received["chair-video"] - stalled_before < 30 and time.monotonic() - resumed < 3:
+        await asyncio.sleep(0.05)
+    assert time.monotonic() - resumed < 1.5  # NACKs answered from the slot's history, or a new key frame
+    kept = stalled.kept["chair-video"]
+    assert decoded_pictures(kept) >= len(kept) - 2  # and every frame it got decodes
+
+
+def media_socket_of_peer(peer: MediaPeer) -> Any:
+    connection = peer.pc.getTransceivers()[0].receiver.transport.transport._connection
+    return connection._nominated[1].protocol.transport

@@ -138,7 +138,7 @@ async def test_media_negotiated_over_the_socket_carries_the_chairs_picture(clien
         assert viewer.received["chair-video"] > 20 and viewer.keyframes["chair-video"] >= 1
         assert viewer.received["chair-audio"] > 40
         metrics = await (await client.get("/metrics")).text()
-        assert "giaoban_relay_frames_forwarded_total" in metrics
+        assert "giaoban_relay_packets_forwarded_total" in metrics
     finally:
         for endpoint in endpoints:
             await endpoint.close()

@@ -2,7 +2,9 @@
 
 It negotiates exactly as the browser client does (its published tracks first, then the role's receiving slots), so
 tests and benchmarks go through the real relay path. Frames received are counted without decoding; a test can ask
-for every video frame to be kept and decode them itself.
+for every video frame to be kept and decode them itself. A benchmark's endpoint can count from RTP headers alone
+(SRTP leaves them in the clear): a hundred such endpoints fit in one process, which a full aiortc receive path
+(decryption, jitter buffer, reports) per endpoint would not allow on a small machine.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription, sdp
 
 from conference.layout import kind_of, publishes, slots
 from conference.relay.frames import EncodedFrame
@@ -22,9 +25,11 @@ from web.bench.clips import Clip, ClipTrack
 
 
 class SyntheticEndpoint:
-    def __init__(self, role: str, clips: dict[str, Clip], *, keep_video: bool = False,
-                 publish: bool = True) -> None:  # fmt: skip
+    def __init__(self, role: str, clips: dict[str, Clip], *, keep_video: bool = False, publish: bool = True,
+                 count_headers: bool = False) -> None:  # fmt: skip
         self.role = role
+        self.headers: HeaderCounter | None = None
+        self._count_headers = count_headers
         self.pc = RTCPeerConnection(media_configuration([]))
         self.tracks: dict[str, ClipTrack] = {}
         self.received: dict[str, int] = defaultdict(int)
@@ -55,9 +60,29 @@ class SyntheticEndpoint:
             if time.monotonic() > deadline or self.pc.connectionState in ("failed", "closed"):
                 raise TimeoutError(f"media connection {self.pc.connectionState}")
             await asyncio.sleep(0.05)
+        if self._count_headers and self.headers is None:
+            self.headers = HeaderCounter(self._slot_ssrcs(), self.received)
+            self.headers.install(self.pc.getTransceivers()[0].receiver.transport.transport._connection)
+
+    def loss(self) -> tuple[int, int]:
+        """Packets lost and received on the receiving slots so far (only when counting headers)."""
+        return self.headers.loss() if self.headers is not None else (0, 0)
 
     async def close(self) -> None:
         await self.pc.close()
+
+    def _slot_ssrcs(self) -> dict[int, str]:
+        """Which SSRC the relay sends each of our slots on, from its answer."""
+        by_mid = {t.mid: name for t, name in zip(self.pc.getTransceivers(), self._names(), strict=True)}
+        ssrcs = {}
+        for media in sdp.SessionDescription.parse(self.pc.remoteDescription.sdp).media:
+            name = by_mid.get(media.rtp.muxId)
+            if name in slots(self.role) and media.ssrc:
+                ssrcs[media.ssrc[0].ssrc] = name
+        return ssrcs
+
+    def _names(self) -> list[str]:
+        return [*publishes(self.role), *slots(self.role)]
 
     def _counter(self, name: str) -> Callable[[EncodedFrame], None]:
         def count(frame: EncodedFrame) -> None:
@@ -70,3 +95,47 @@ class SyntheticEndpoint:
                 self.kept[name].append(frame)
 
         return count
+
+
+class HeaderCounter:
+    """Counts frames (video: packets that end a frame; audio: packets) and losses from clear-text RTP headers, at the
+    socket, before any decryption. RTCP, DTLS and STUN go on to aiortc as before."""
+
+    def __init__(self, names: dict[int, str], frames: dict[str, int]) -> None:
+        self._names = names
+        self._frames = frames
+        self._streams: dict[int, list[int]] = {}  # ssrc -> [first, highest (extended), received]
+
+    def install(self, connection: Any) -> None:
+        protocol = connection._nominated[1].protocol
+        deliver = protocol.datagram_received
+
+        def datagram_received(data: bytes, addr: tuple[str, int]) -> None:
+            if len(data) >= 12 and 127 < data[0] < 192 and not 192 <= data[1] <= 223:
+                self.count(data)
+            else:
+                deliver(data, addr)
+
+        protocol.datagram_received = datagram_received
+
+    def count(self, data: bytes) -> None:
+        ssrc = int.from_bytes(data[8:12], "big")
+        name = self._names.get(ssrc)
+        if name is None:
+            return
+        sequence_number = int.from_bytes(data[2:4], "big")
+        stream = self._streams.get(ssrc)
+        if stream is None:
+            stream = self._streams[ssrc] = [sequence_number, sequence_number, 0]
+        else:
+            step = (sequence_number - stream[1]) & 0xFFFF
+            if step < 0x8000:
+                stream[1] += step
+        stream[2] += 1
+        if kind_of(name) == "audio" or data[1] & 0x80:
+            self._frames[name] += 1
+
+    def loss(self) -> tuple[int, int]:
+        received = sum(stream[2] for stream in self._streams.values())
+        expected = sum(stream[1] - stream[0] + 1 for stream in self._streams.values())
+        return max(0, expected - received), received

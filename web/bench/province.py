@@ -76,7 +76,7 @@ async def join_by_link(http: ClientSession, base: str, url: str, role: str, endp
 async def run_endpoints(role: str, base: str, links: list[str]) -> None:
     clips = {"audio": audio_clip(), "video": video_clip(width=640, height=480, seconds=4, keyframe_every=120,
                                                         bitrate_kbps=1000, noise=True)}  # fmt: skip
-    endpoints = [SyntheticEndpoint(role, clips, publish=role == "chair") for _ in links]
+    endpoints = [SyntheticEndpoint(role, clips, publish=role == "chair", count_headers=role != "chair") for _ in links]
     print("ready", flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.readline)  # "go": everyone at once
@@ -96,7 +96,7 @@ async def run_endpoints(role: str, base: str, links: list[str]) -> None:
         await loop.run_in_executor(None, sys.stdin.readline)  # "stop": the window closes
         result = []
         for endpoint, (frames_before, sent_before) in zip(endpoints, before, strict=True):
-            lost, got = await _loss(endpoint)
+            lost, got = endpoint.loss()
             result.append({"frames": endpoint.received.get("chair-video", 0) - frames_before,
                            "sent": (endpoint.tracks["video"].sent - sent_before) if endpoint.tracks else 0,
                            "lost": lost, "packets": got})  # fmt: skip
@@ -106,16 +106,6 @@ async def run_endpoints(role: str, base: str, links: list[str]) -> None:
         for ws, reader in sockets:
             await ws.close()
             reader.cancel()
-
-
-async def _loss(endpoint: SyntheticEndpoint) -> tuple[int, int]:
-    lost = received = 0
-    for transceiver in endpoint.pc.getTransceivers():
-        if transceiver.direction == "recvonly":
-            for stats in (await transceiver.receiver.getStats()).values():
-                if stats.type == "inbound-rtp" and stats.kind == "video":
-                    lost, received = lost + max(0, stats.packetsLost), received + stats.packetsReceived
-    return lost, received
 
 
 # --- the bench ----------------------------------------------------------------------------------------------------
@@ -159,7 +149,7 @@ async def bench(districts: int, communes: int, seconds: float) -> dict[str, Any]
     with tempfile.TemporaryDirectory() as data_dir:
         server = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", data_dir, "--port", str(port),
-            "--log-level", "WARNING", stdout=asyncio.subprocess.DEVNULL, stderr=None)  # fmt: skip
+            "--log-level", "WARNING", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
         children: list[Child] = []
         try:
             await _wait_healthy(base)

@@ -99,7 +99,7 @@ async def run_endpoints(role: str, count: int, port: int, first: int) -> None:
     endpoints = []
     async with ClientSession() as http:
         for index in range(first, first + count):
-            endpoint = SyntheticEndpoint(role, clips, publish=role == "chair")
+            endpoint = SyntheticEndpoint(role, clips, publish=role == "chair", count_headers=role != "chair")
             name = "chair" if role == "chair" else f"s{index}"
 
             async def answer(sdp: str, name: str = name) -> str:
@@ -115,29 +115,17 @@ async def run_endpoints(role: str, count: int, port: int, first: int) -> None:
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.readline)  # "go"
     start = [dict(e.received) for e in endpoints]
-    start_loss = [await _loss(e) for e in endpoints]
+    start_loss = [e.loss() for e in endpoints]
     await loop.run_in_executor(None, sys.stdin.readline)  # "stop"
     result = []
     for endpoint, before, (lost_before, got_before) in zip(endpoints, start, start_loss, strict=True):
-        lost, got = await _loss(endpoint)
+        lost, got = endpoint.loss()
         frames = endpoint.received.get("chair-video", 0) - before.get("chair-video", 0)
         sent = endpoint.tracks["video"].sent if role == "chair" else None
         result.append({"frames": frames, "lost": lost - lost_before, "packets": got - got_before, "sent": sent})
     print(json.dumps(result), flush=True)
     for endpoint in endpoints:
         await endpoint.close()
-
-
-async def _loss(endpoint: SyntheticEndpoint) -> tuple[int, int]:
-    lost = received = 0
-    for transceiver in endpoint.pc.getTransceivers():
-        if transceiver.direction != "recvonly":
-            continue
-        for stats in (await transceiver.receiver.getStats()).values():
-            if stats.type == "inbound-rtp":
-                lost += max(0, stats.packetsLost)
-                received += stats.packetsReceived
-    return lost, received
 
 
 # --- the bench ----------------------------------------------------------------------------------------------------

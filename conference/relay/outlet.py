@@ -1,0 +1,110 @@
+"""Sending a subscriber's packets through aiortc without a task, an encoder or a packetizer per packet.
+
+aiortc's ``RTCRtpSender`` turns each frame into new packets in a task per sender, which costs more than everything
+else the relay does. A slot already has finished packets (the publisher's payloads under the slot's own header), so
+its outlet only protects them with the subscriber's SRTP session and writes them to the selected ICE pair's socket,
+all in the call that received them from the publisher. The ``RTCRtpSender`` stays for what it does well: its SSRC in
+the SDP, its sender reports (fed the counters it would have kept) and the RTCP it receives (NACK and PLI come here).
+
+Everything private to aiortc and aioice that this needs is in this module and checked at import, so an upgrade that
+moves it fails loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aioice import Connection
+from aiortc import RTCRtpSender
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+log = logging.getLogger(__name__)
+
+HISTORY = 512  # packets kept for retransmission; ~2 s of a 1 Mbit/s picture, as far back as a NACK is useful
+MAX_BUFFERED_BYTES = 256 * 1024  # a socket the kernel will not take more from: drop rather than queue without end
+_SENDER = "_RTCRtpSender__"
+
+
+class SenderOutlet:
+    """Writes a slot's packets for one ``RTCRtpSender`` and answers that subscriber's NACKs from a short history."""
+
+    def __init__(self, sender: RTCRtpSender) -> None:
+        self._sender = sender
+        self._history: list[tuple[int, bytes] | None] = [None] * HISTORY
+        self.packets = 0
+        self.octets = 0
+        sender._retransmit = self.retransmit  # type: ignore[method-assign]
+
+    def send(self, data: bytes, sequence_number: int, timestamp: int, ntp: int, payload_size: int) -> bool:
+        """Protect and send one RTP packet; False when it could not go (not connected yet, or a full socket)."""
+        dtls = self._sender.transport
+        if dtls.state != "connected":
+            return False
+        protected = dtls._tx_srtp.protect(data)
+        if not self._write(protected):
+            return False
+        self._history[sequence_number % HISTORY] = (sequence_number, protected)
+        self.packets += 1
+        self.octets += payload_size
+        self._report(timestamp, ntp)
+        return True
+
+    async def retransmit(self, sequence_number: int) -> None:
+        """A NACK: send the same protected bytes again (a receiver that has them drops the copy as a replay)."""
+        entry = self._history[sequence_number % HISTORY]
+        if entry is not None and entry[0] == sequence_number:
+            self._write(entry[1])
+
+    def _write(self, data: bytes) -> bool:
+        connection: Connection = self._sender.transport.transport._connection
+        pair = connection._nominated.get(1)
+        if pair is None:
+            return False
+        transport = pair.protocol.transport
+        if transport is None:
+            return False
+        buffered = getattr(transport, "get_write_buffer_size", None)  # a TURN relay's transport keeps no buffer
+        if buffered is not None and buffered() > MAX_BUFFERED_BYTES:
+            return False
+        transport.sendto(data, pair.remote_addr)
+        return True
+
+    def _report(self, timestamp: int, ntp: int) -> None:
+        """What the sender's RTCP sender reports and getStats() read (it would have counted them itself)."""
+        sender = self._sender
+        setattr(sender, _SENDER + "ntp_timestamp", ntp)
+        setattr(sender, _SENDER + "rtp_timestamp", timestamp)
+        setattr(sender, _SENDER + "packet_count", self.packets)
+        setattr(sender, _SENDER + "octet_count", self.octets)
+
+
+class SilentTrack(MediaStreamTrack):
+    """The track a slot's ``RTCRtpSender`` reads: nothing, until it stops. Without a track the sender would poll
+    every 20 ms; with this one its RTP task just waits."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self._stopped = asyncio.Event()
+
+    async def recv(self) -> None:  # type: ignore[override]
+        await self._stopped.wait()
+        raise MediaStreamError
+
+    def stop(self) -> None:
+        super().stop()
+        self._stopped.set()
+
+
+def _check_aiortc() -> None:
+    names = RTCRtpSender.__init__.__code__.co_names
+    wanted = ["ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count"]
+    missing = [name for name in wanted if _SENDER + name not in names]
+    if missing or "_retransmit" not in RTCRtpSender._handle_rtcp_packet.__code__.co_names:
+        raise ImportError(f"this aiortc's RTCRtpSender has changed ({missing}); the relay's outlet needs updating")
+    if "_nominated" not in Connection.__init__.__code__.co_names:
+        raise ImportError("this aioice's Connection no longer has _nominated; the relay's outlet needs updating")
+
+
+_check_aiortc()

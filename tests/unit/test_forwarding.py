@@ -1,0 +1,110 @@
+"""How a slot rewrites a publisher's packets as its subscriber's stream: headers, numbering, joining, switching."""
+
+from __future__ import annotations
+
+import itertools
+
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket
+
+from conference.layout import Source
+from conference.relay.rtp import ABS_SEND_TIME_URI, MID_URI, ForwardedPacket, HeaderWriter, vp8_starts_keyframe
+from conference.relay.slot import Slot
+from web.bench.clips import video_clip
+
+NTP_SECOND = 1 << 32
+
+
+def parse(data: bytes) -> RtpPacket:
+    extensions = HeaderExtensionsMap()
+    ids = [RTCRtpHeaderExtensionParameters(id=4, uri=MID_URI),
+           RTCRtpHeaderExtensionParameters(id=3, uri=ABS_SEND_TIME_URI)]  # fmt: skip
+    extensions.configure(RTCRtpParameters(headerExtensions=ids))
+    return RtpPacket.parse(data, extensions)
+
+
+def test_headers_parse_back_with_every_field_and_extension() -> None:
+    writer = HeaderWriter(96, 0xDEADBEEF, mid="12", mid_id=4, abs_send_time_id=3)
+    packet = parse(writer.header(65535, 0xFFFFFFFF, 1, 0xABCDEF) + b"payload")
+    assert (packet.payload_type, packet.ssrc, packet.sequence_number, packet.timestamp, packet.marker) == (
+        96, 0xDEADBEEF, 65535, 0xFFFFFFFF, 1)  # fmt: skip
+    assert (packet.extensions.mid, packet.extensions.abs_send_time, packet.payload) == ("12", 0xABCDEF, b"payload")
+    bare = parse(HeaderWriter(111, 7).header(1, 2, 0, 5) + b"x")
+    assert (bare.extensions.mid, bare.extensions.abs_send_time, bare.payload) == (None, None, b"x")
+
+
+def test_keyframe_starts_are_found_in_aiortcs_own_vp8_packets() -> None:
+    clip = video_clip(width=320, height=240, seconds=1, keyframe_every=10)
+    encoder = Vp8Encoder()
+    for frame in clip.frames[:12]:
+        payloads, _ = encoder.pack(frame)
+        assert vp8_starts_keyframe(payloads[0]) == frame.keyframe
+        assert not any(vp8_starts_keyframe(p) for p in payloads[1:])
+    assert sum(f.keyframe for f in clip.frames[:12]) == 2
+
+
+class Wire:
+    """Stands for the subscriber's socket: what the slot sent, decoded back; ``full`` refuses everything."""
+
+    def __init__(self) -> None:
+        self.packets: list[RtpPacket] = []
+        self.full = False
+
+    def send(self, data: bytes, sequence_number: int, timestamp: int, ntp: int, payload_size: int) -> bool:
+        if self.full:
+            return False
+        self.packets.append(parse(data))
+        return True
+
+
+def packets(first_seq: int, first_ts: int, count: int, *, at: float, key_at: int = 0) -> list[ForwardedPacket]:
+    """A publisher's video: one packet a frame (33 ms), a key frame at ``key_at``."""
+    return [ForwardedPacket((first_seq + i) & 0xFFFF, (first_ts + 3000 * i) & 0xFFFFFFFF, 1, b"frame%d" % i,
+                            picture_start=i == key_at, ntp=int((at + i / 30) * NTP_SECOND))
+            for i in range(count)]  # fmt: skip
+
+
+def slot(wire: Wire, requests: list[Slot]) -> Slot:
+    return Slot("video", HeaderWriter(96, 42), wire, mime_type="video/VP8", clock_rate=90_000,
+                want_keyframe=requests.append, first_sequence_number=65530)  # fmt: skip
+
+
+def test_a_slot_starts_at_a_key_frame_and_numbers_on_across_a_change_of_source() -> None:
+    wire, requests = Wire(), []
+    forwarding = slot(wire, requests)
+    forwarding.restart(Source("a", "video"))
+    for packet in packets(100, 5000, 10, at=1000.0, key_at=3):
+        forwarding.push(packet)
+    assert [p.payload for p in wire.packets] == [b"frame%d" % i for i in range(3, 10)]
+    forwarding.restart(Source("b", "video"))
+    for packet in packets(40000, 2**32 - 6000, 10, at=1001.0, key_at=2):  # another publisher's numbers and clock
+        forwarding.push(packet)
+    sent = wire.packets
+    assert [p.payload for p in sent[7:]] == [b"frame%d" % i for i in range(2, 10)]
+    assert [p.sequence_number for p in sent] == [(65530 + i) & 0xFFFF for i in range(len(sent))]  # wraps, no gap
+    assert {p.ssrc for p in sent} == {42}
+    steps = [(b.timestamp - a.timestamp) & 0xFFFFFFFF for a, b in itertools.pairwise(sent)]
+    assert steps[:6] == [3000] * 6 and steps[7:] == [3000] * 7
+    assert 90_000 * 0.7 < steps[6] < 90_000 * 0.8  # the switch: the wall-clock time that passed (~0.77 s)
+    forwarding.request_keyframe()
+    assert requests == [forwarding]
+
+
+def test_late_and_padding_packets_leave_no_holes_and_refused_sends_are_counted() -> None:
+    wire, requests = Wire(), []
+    forwarding = slot(wire, requests)
+    forwarding.restart(Source("a", "video"))
+    stream = packets(10, 0, 6, at=0.0, key_at=1)
+    for packet in [stream[1], stream[0], stream[2]]:  # the packet before the key frame arrives late
+        forwarding.push(packet)
+    padding = ForwardedPacket(13, stream[2].timestamp, 0, b"", picture_start=False, ntp=stream[2].ntp)
+    forwarding.push(padding)
+    for packet in stream[4:]:  # 14, 15: numbered on from 12 as if 13 never was
+        forwarding.push(packet)
+    assert [p.payload for p in wire.packets] == [b"frame1", b"frame2", b"frame4", b"frame5"]
+    numbers = [p.sequence_number for p in wire.packets]
+    assert numbers == [65530, 65531, 65532, 65533]
+    wire.full = True
+    forwarding.push(packets(16, 18000, 1, at=0.2)[0])
+    assert (forwarding.forwarded, forwarding.dropped) == (4, 1)
