@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from aioice import Connection
 from aiortc import RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcdtlstransport import State as DtlsState
+from pylibsrtp import Error as SrtpError
 
 log = logging.getLogger(__name__)
 
 HISTORY = 512  # packets kept for retransmission; ~2 s of a 1 Mbit/s picture, as far back as a NACK is useful
 MAX_BUFFERED_BYTES = 256 * 1024  # a socket the kernel will not take more from: drop rather than queue without end
 _SENDER = "_RTCRtpSender__"
+_NTP_TIMESTAMP, _RTP_TIMESTAMP = _SENDER + "ntp_timestamp", _SENDER + "rtp_timestamp"
+_PACKET_COUNT, _OCTET_COUNT = _SENDER + "packet_count", _SENDER + "octet_count"
 
 
 class SenderOutlet:
@@ -31,17 +36,23 @@ class SenderOutlet:
 
     def __init__(self, sender: RTCRtpSender) -> None:
         self._sender = sender
+        self._counters = vars(sender)  # where its name-mangled counters live
         self._history: list[tuple[int, bytes] | None] = [None] * HISTORY
         self.packets = 0
         self.octets = 0
+        self._send_rtcp = sender._send_rtcp
         sender._retransmit = self.retransmit  # type: ignore[method-assign]
+        sender._send_rtcp = self._send_reports  # type: ignore[method-assign]
 
     def send(self, data: bytes, sequence_number: int, timestamp: int, ntp: int, payload_size: int) -> bool:
         """Protect and send one RTP packet; False when it could not go (not connected yet, or a full socket)."""
         dtls = self._sender.transport
-        if dtls.state != "connected":
+        if dtls._state is not DtlsState.CONNECTED:
             return False
-        protected = dtls._tx_srtp.protect(data)
+        try:
+            protected = dtls._tx_srtp.protect(data)
+        except SrtpError:  # a number sent before: a duplicate from the publisher, or one too late to matter
+            return False
         if not self._write(protected):
             return False
         self._history[sequence_number % HISTORY] = (sequence_number, protected)
@@ -72,11 +83,16 @@ class SenderOutlet:
 
     def _report(self, timestamp: int, ntp: int) -> None:
         """What the sender's RTCP sender reports and getStats() read (it would have counted them itself)."""
-        sender = self._sender
-        setattr(sender, _SENDER + "ntp_timestamp", ntp)
-        setattr(sender, _SENDER + "rtp_timestamp", timestamp)
-        setattr(sender, _SENDER + "packet_count", self.packets)
-        setattr(sender, _SENDER + "octet_count", self.octets)
+        counters = self._counters
+        counters[_NTP_TIMESTAMP] = ntp
+        counters[_RTP_TIMESTAMP] = timestamp
+        counters[_PACKET_COUNT] = self.packets
+        counters[_OCTET_COUNT] = self.octets
+
+    async def _send_reports(self, packets: list[Any]) -> None:
+        """A slot nobody has fed yet has nothing to report: most of a commune's slots (the floor's) sit idle."""
+        if self.packets:
+            await self._send_rtcp(packets)
 
 
 class SilentTrack(MediaStreamTrack):
@@ -101,7 +117,8 @@ def _check_aiortc() -> None:
     names = RTCRtpSender.__init__.__code__.co_names
     wanted = ["ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count"]
     missing = [name for name in wanted if _SENDER + name not in names]
-    if missing or "_retransmit" not in RTCRtpSender._handle_rtcp_packet.__code__.co_names:
+    if (missing or "_retransmit" not in RTCRtpSender._handle_rtcp_packet.__code__.co_names
+            or "_send_rtcp" not in RTCRtpSender._run_rtcp.__code__.co_names):  # fmt: skip
         raise ImportError(f"this aiortc's RTCRtpSender has changed ({missing}); the relay's outlet needs updating")
     if "_nominated" not in Connection.__init__.__code__.co_names:
         raise ImportError("this aioice's Connection no longer has _nominated; the relay's outlet needs updating")
