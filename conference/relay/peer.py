@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from conference.relay.tap import tap
 from scheduler.errors import Conflict, ProtocolError
 
 log = logging.getLogger(__name__)
+SOCKET_RECEIVE_BUFFER = 2 * 1024 * 1024  # bytes; ~1 s of a busy publisher and its subscribers' reports
 MAX_SDP_CHARS = 48_000  # 160 slots would be ~40 KB; ours has at most 19 m-lines
 
 
@@ -73,6 +75,7 @@ class MediaPeer:
         await self.pc.addIceCandidate(None)  # browsers' SDP carries no end-of-candidates
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)
+        self._enlarge_socket_buffers()
         self.forward(self._plan)
         return self.pc.localDescription.sdp
 
@@ -118,6 +121,16 @@ class MediaPeer:
                     seen.add((candidate.ip, candidate.port, candidate.protocol))
                     candidate.sdpMid = primary_mid
                     await self.pc.addIceCandidate(candidate)
+
+    def _enlarge_socket_buffers(self) -> None:
+        """A publisher's packets wait in the kernel while the relay forwards the ones before them to every
+        subscriber; the default buffer (~90 packets) overflows during one busy moment. The kernel caps the size at
+        net.core.rmem_max."""
+        connection = self.pc.getTransceivers()[0].receiver.transport.transport._connection
+        for protocol in connection._protocols:
+            sock = protocol.transport.get_extra_info("socket") if protocol.transport is not None else None
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_RECEIVE_BUFFER)
 
     def _take_transceivers(self) -> None:
         transceivers = self.pc.getTransceivers()

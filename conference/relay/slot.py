@@ -13,6 +13,8 @@ from typing import Protocol
 from conference.layout import Source
 from conference.relay.rtp import ForwardedPacket, HeaderWriter, seq_after
 
+JOIN_HORIZON = 4096  # packets after a join; a packet that late is refused by SRTP's replay window anyway
+
 
 class Outlet(Protocol):
     def send(self, data: bytes, sequence_number: int, timestamp: int, ntp: int, payload_size: int) -> bool: ...
@@ -34,6 +36,7 @@ class Slot:
         self._seq_offset = 0
         self._ts_offset = 0
         self._first_in = 0  # the source's first sequence number we forwarded; anything older is not ours
+        self._joining = False  # still close enough to _first_in for "older" to mean something
         self._last_in = 0
         self._next_out = first_sequence_number & 0xFFFF
         self._last_ts = 0
@@ -52,7 +55,7 @@ class Slot:
         elif not packet.payload:
             self._skip_padding(packet)
             return
-        elif packet.sequence_number != self._first_in and not seq_after(packet.sequence_number, self._first_in):
+        elif self._joining and self._before_join(packet.sequence_number):
             return  # a late packet from before we joined this source
         sequence_number = (packet.sequence_number + self._seq_offset) & 0xFFFF
         timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
@@ -74,11 +77,19 @@ class Slot:
     def _join(self, packet: ForwardedPacket) -> None:
         """Number the new source's packets on from ours, and its clock on from ours by the time that has passed."""
         self._waiting = False
+        self._joining = True
         self._first_in = packet.sequence_number
         self._last_in = (packet.sequence_number - 1) & 0xFFFF
         self._seq_offset = (self._next_out - packet.sequence_number) & 0xFFFF
         elapsed = (packet.ntp - self._last_ntp) * self._clock_rate >> 32 if self._last_ntp else 0
         self._ts_offset = (self._last_ts + max(1, elapsed) - packet.timestamp) & 0xFFFFFFFF
+
+    def _before_join(self, sequence_number: int) -> bool:
+        """Sequence numbers wrap: "before the join" only means something for the first few thousand packets."""
+        if (self._last_in - self._first_in) & 0xFFFF > JOIN_HORIZON:
+            self._joining = False
+            return False
+        return sequence_number != self._first_in and not seq_after(sequence_number, self._first_in)
 
     def _skip_padding(self, packet: ForwardedPacket) -> None:
         """A padding-only packet carries nothing for the subscriber: close the gap it would leave in the numbers."""

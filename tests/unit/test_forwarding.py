@@ -108,3 +108,15 @@ def test_late_and_padding_packets_leave_no_holes_and_refused_sends_are_counted()
     wire.full = True
     forwarding.push(packets(16, 18000, 1, at=0.2)[0])
     assert (forwarding.forwarded, forwarding.dropped) == (4, 1)
+
+
+def test_a_long_stream_keeps_flowing_past_half_the_sequence_space() -> None:
+    wire, requests = Wire(), []
+    forwarding = slot(wire, requests)
+    forwarding.restart(Source("a", "video"))
+    for packet in packets(60000, 0, 40000, at=0.0):  # wraps at 65536 and runs far past 60000 + 32768
+        forwarding.push(packet)
+    assert forwarding.forwarded == 40000 and forwarding.dropped == 0
+    assert len(wire.packets) == 40000
+    forwarding.push(packets(60000 + 39999 - 10, 0, 1, at=0.0)[0])  # a late (reordered) recent packet still goes
+    assert forwarding.forwarded == 40001

@@ -23,7 +23,7 @@ from aiohttp import ClientSession, ClientWebSocketResponse, CookieJar, WSMsgType
 
 from scheduler.meetings.model import VIETNAM
 from web.bench.clips import audio_clip, video_clip
-from web.bench.endpoint import SyntheticEndpoint
+from web.bench.endpoint import SocketReader, SyntheticEndpoint
 from web.bench.relay import Child, free_port
 
 PER_PROCESS = 25
@@ -76,7 +76,8 @@ async def join_by_link(http: ClientSession, base: str, url: str, role: str, endp
 async def run_endpoints(role: str, base: str, links: list[str]) -> None:
     clips = {"audio": audio_clip(), "video": video_clip(width=640, height=480, seconds=4, keyframe_every=120,
                                                         bitrate_kbps=1000, noise=True)}  # fmt: skip
-    endpoints = [SyntheticEndpoint(role, clips, publish=role == "chair", count_headers=role != "chair") for _ in links]
+    counting = SocketReader() if role != "chair" else None
+    endpoints = [SyntheticEndpoint(role, clips, publish=role == "chair", count_headers=counting) for _ in links]
     print("ready", flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.readline)  # "go": everyone at once
@@ -106,6 +107,8 @@ async def run_endpoints(role: str, base: str, links: list[str]) -> None:
         for ws, reader in sockets:
             await ws.close()
             reader.cancel()
+    if counting is not None:
+        counting.close()
 
 
 # --- the bench ----------------------------------------------------------------------------------------------------

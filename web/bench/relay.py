@@ -23,7 +23,7 @@ from conference.layout import Source, kind_of, publishes, slots
 from conference.relay.peer import MediaPeer, media_configuration
 from conference.relay.relay import Relay
 from web.bench.clips import audio_clip, video_clip
-from web.bench.endpoint import SyntheticEndpoint
+from web.bench.endpoint import SocketReader, SyntheticEndpoint
 
 FPS = 30
 SUBSCRIBERS_PER_PROCESS = 25
@@ -97,9 +97,10 @@ async def run_endpoints(role: str, count: int, port: int, first: int) -> None:
     clips = {"audio": audio_clip(), "video": video_clip(width=640, height=480, seconds=4, keyframe_every=120,
                                                         bitrate_kbps=900)}  # fmt: skip
     endpoints = []
+    counting = SocketReader() if role != "chair" else None
     async with ClientSession() as http:
         for index in range(first, first + count):
-            endpoint = SyntheticEndpoint(role, clips, publish=role == "chair", count_headers=role != "chair")
+            endpoint = SyntheticEndpoint(role, clips, publish=role == "chair", count_headers=counting)
             name = "chair" if role == "chair" else f"s{index}"
 
             async def answer(sdp: str, name: str = name) -> str:
@@ -126,6 +127,8 @@ async def run_endpoints(role: str, count: int, port: int, first: int) -> None:
     print(json.dumps(result), flush=True)
     for endpoint in endpoints:
         await endpoint.close()
+    if counting is not None:
+        counting.close()
 
 
 # --- the bench ----------------------------------------------------------------------------------------------------
@@ -232,8 +235,11 @@ def markdown(result: dict[str, Any], command: str) -> str:
         r = result[name]
         lines.append(f"| {name} | {r['cpu_percent']} | {r['cpu_per_subscriber']} | {r['min_frames_ratio']} | "
                      f"{r['mean_frames_ratio']} | {r['cpu_per_subscriber_full_rate']} | {r['loss']} |")  # fmt: skip
-    lines += ["", f"MediaRelay needs **{result['ratio']}×** the CPU per subscriber of the decode-free relay "
-              f"({result['ratio_full_rate']}× to feed every frame: a relay that cannot keep up delivers fewer)."]
+    lines += [
+        "",
+        f"MediaRelay needs **{result['ratio']}×** the CPU per subscriber of the decode-free relay "
+        f"({result['ratio_full_rate']}× to feed every frame: a relay that cannot keep up delivers fewer).",
+    ]
     return "\n".join(lines) + "\n"
 
 
