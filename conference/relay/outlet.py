@@ -25,7 +25,9 @@ from pylibsrtp import Error as SrtpError
 log = logging.getLogger(__name__)
 
 HISTORY = 512  # packets kept for retransmission; ~2 s of a 1 Mbit/s picture, as far back as a NACK is useful
-MAX_BUFFERED_BYTES = 256 * 1024  # a socket the kernel will not take more from: drop rather than queue without end
+# When the kernel will not take more (a slow link's queue is full), asyncio keeps what we send in its own buffer,
+# and everything after it, voice included, waits behind it. Media that late is useless: drop beyond a few packets.
+MAX_BUFFERED_BYTES = 16 * 1024
 _SENDER = "_RTCRtpSender__"
 _NTP_TIMESTAMP, _RTP_TIMESTAMP = _SENDER + "ntp_timestamp", _SENDER + "rtp_timestamp"
 _PACKET_COUNT, _OCTET_COUNT = _SENDER + "packet_count", _SENDER + "octet_count"

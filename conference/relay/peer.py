@@ -88,9 +88,11 @@ class MediaPeer:
     async def sample(self) -> LinkSample:
         report = await self.pc.getStats()
         rtts = [s.roundTripTime for s in report.values() if s.type == "remote-inbound-rtp" and s.roundTripTime]
-        losses = [s.fractionLost for s in report.values() if s.type == "remote-inbound-rtp"]
+        # RTCP carries "fraction lost" as 8-bit fixed point (RFC 3550 §6.4.1): 64 means a quarter.
+        losses = [s.fractionLost / 256 for s in report.values() if s.type == "remote-inbound-rtp"]
         sent = sum(s.bytesSent for s in report.values() if s.type == "outbound-rtp")
-        received = sum(s.bytesReceived for s in report.values() if s.type == "inbound-rtp")
+        # aiortc's inbound-rtp stats count packets, not bytes; its transport counts the bytes it received
+        received = sum(s.bytesReceived for s in report.values() if s.type == "transport")
         now = time.monotonic()
         sent_kbps = received_kbps = 0.0
         if self._last_sample is not None:

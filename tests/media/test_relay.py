@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket as pysocket
 import time
+import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -182,3 +183,28 @@ async def test_a_stalled_subscriber_holds_nobody_back_and_recovers(relayed: Rela
 def media_socket_of_peer(peer: MediaPeer) -> Any:
     connection = peer.pc.getTransceivers()[0].receiver.transport.transport._connection
     return connection._nominated[1].protocol.transport
+
+
+async def test_link_samples_read_the_loss_a_subscriber_reports(relayed: Relayed, clips: dict[str, Clip]) -> None:
+    await relayed.attach("chair", "chair", clips)
+    viewer = await relayed.attach("lossy", "participant", clips)
+    relayed.peers["lossy"].forward({"chair-audio": Source("chair", "audio"), "chair-video": Source("chair", "video")})
+    connection = viewer.pc.getTransceivers()[0].receiver.transport.transport._connection
+
+    def losing_every_third(deliver: Any) -> Any:
+        def datagram_received(data: bytes, addr: tuple[str, int]) -> None:
+            # RTP: lose a third before aiortc sees it, chosen by content so that a retransmitted copy is lost too
+            if 127 < data[0] < 192 and not 192 <= data[1] <= 223 and zlib.crc32(data) % 3 == 0:
+                return
+            deliver(data, addr)
+
+        return datagram_received
+
+    for protocol in connection._protocols:
+        protocol.datagram_received = losing_every_third(protocol.datagram_received)
+    peer = relayed.peers["lossy"]
+    await peer.sample()
+    await asyncio.sleep(3)  # a receiver report or two
+    sample = await peer.sample()
+    assert 0.2 < sample.loss < 0.5  # RTCP's 8-bit fraction, read as a fraction (a third lost)
+    assert sample.sent_kbps > 50 and sample.rtt_ms is not None

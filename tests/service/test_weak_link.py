@@ -1,0 +1,191 @@
+"""A commune on a bad line: the relay notices from RTCP, drops it to audio only, tells it, and brings the picture
+back when the line recovers. The line is real: the commune's media endpoint runs in a network namespace of its
+own, joined to this one by a veth pair on which ``tc`` holds what we send to a slow line's rate (a token bucket:
+what does not fit is lost, as on a shared commune line; this kernel has no netem). Needs root, as CI has."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientWebSocketResponse, WSMsgType
+
+from tests.conftest import Client
+from tests.service.conftest import LiveMeeting, joined, media_joined, next_of
+from web.bench.clips import Clip, audio_clip, video_clip
+from web.bench.endpoint import SyntheticEndpoint
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def run(*command: str) -> None:
+    subprocess.run(command, check=True, capture_output=True)
+
+
+@pytest.fixture
+def commune_line() -> Iterator[tuple[str, str]]:
+    """A namespace behind a veth pair; yields (namespace, our end of the pair), where ``tc`` shapes what we send."""
+    suffix = os.getpid() % 100_000
+    namespace, near, far = f"gb-weak-{suffix}", f"gbw{suffix}a", f"gbw{suffix}b"
+    subnet = f"10.{suffix % 200 + 20}.{suffix // 200 % 250}"
+    run("ip", "netns", "add", namespace)
+    try:
+        run("ip", "link", "add", near, "type", "veth", "peer", "name", far)
+        run("ip", "link", "set", far, "netns", namespace)
+        run("ip", "addr", "add", f"{subnet}.1/24", "dev", near)
+        run("ip", "link", "set", near, "up")
+        run("ip", "netns", "exec", namespace, "ip", "addr", "add", f"{subnet}.2/24", "dev", far)
+        run("ip", "netns", "exec", namespace, "ip", "link", "set", far, "up")
+        yield namespace, near
+    finally:
+        subprocess.run(["ip", "link", "del", near], capture_output=True)
+        subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+
+
+def slow_line(device: str, kbps: int | None) -> None:
+    """Hold what we send on ``device`` to ``kbps`` (drop the rest), or lift the limit."""
+    if kbps is None:
+        run("tc", "qdisc", "del", "dev", device, "root")
+    else:
+        run("tc", "qdisc", "replace", "dev", device, "root", "tbf", "rate", f"{kbps}kbit", "burst", "4kb",
+            "latency", "50ms")  # fmt: skip
+
+
+class Listener:
+    """Keeps reading a signaling socket, as a browser does: the server's pings are answered only while someone
+    reads, and a socket nobody reads for 10 s is dropped as silent."""
+
+    def __init__(self, ws: ClientWebSocketResponse) -> None:
+        self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._task = asyncio.create_task(self._read(ws))
+
+    async def next(self, kind: str, timeout: float) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self.messages.get()
+                if message["type"] == kind:
+                    return message
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+    async def _read(self, ws: ClientWebSocketResponse) -> None:
+        async for frame in ws:
+            if frame.type == WSMsgType.TEXT:
+                self.messages.put_nowait(json.loads(frame.data))
+
+
+class NamespacedCommune:
+    """The commune's media endpoint in its namespace; its signaling goes over ``/ws`` here, as a browser's would."""
+
+    def __init__(self, process: asyncio.subprocess.Process, ws: ClientWebSocketResponse) -> None:
+        self.process = process
+        self.ws = ws
+        self.received: dict[str, int] = {}
+        self.listener = Listener(ws)
+
+    @classmethod
+    async def join(cls, client: Client, live: LiveMeeting, unit: str, namespace: str) -> NamespacedCommune:
+        ws = await joined(client, live, unit)
+        process = await asyncio.create_subprocess_exec(
+            "ip", "netns", "exec", namespace, sys.executable, "-m", "tests.netns_endpoint", cwd=REPOSITORY,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)  # fmt: skip
+        offer = json.loads((await asyncio.wait_for(process.stdout.readline(), 30)) or b"{}")["offer"]  # type: ignore[union-attr]
+        await ws.send_json({"type": "offer", "sdp": offer})
+        answer = (await next_of(ws, "answer", timeout=10))["sdp"]
+        commune = cls(process, ws)
+        assert process.stdin is not None
+        process.stdin.write((json.dumps({"answer": answer}) + "\n").encode())
+        await commune.frames_after(0, "chair-audio", timeout=30)  # media flows
+        return commune
+
+    async def frames_after(self, count: int, slot: str, timeout: float) -> int:
+        """Wait until more than ``count`` frames reached ``slot``; returns how many have."""
+        async with asyncio.timeout(timeout):
+            while self.received.get(slot, 0) <= count:
+                self.received = (await self._line(timeout))["received"]
+        return self.received.get(slot, 0)
+
+    async def frames_now(self, seconds: float = 1.0) -> dict[str, int]:
+        async with asyncio.timeout(seconds + 2):
+            loop = asyncio.get_running_loop()
+            until = loop.time() + seconds
+            while loop.time() < until:
+                self.received = (await self._line(2))["received"]
+        return dict(self.received)
+
+    async def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), 10)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+        self.listener.stop()
+        await self.ws.close()
+
+    async def _line(self, timeout: float) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+        if not line:
+            raise AssertionError(f"the namespaced endpoint ended (exit {await self.process.wait()})")
+        return dict(json.loads(line))
+
+
+async def chair_sees_loss(chair: Listener, unit: str, *, above_percent: float) -> bool:
+    async with asyncio.timeout(10):
+        while True:
+            figures = (await chair.next("quality", timeout=10))["units"].get(unit)
+            if figures is not None and figures["loss"] > above_percent:
+                return figures["kbps"] > 0 and figures["rtt_ms"] is not None
+
+
+@pytest.fixture
+def clips() -> dict[str, Clip]:
+    return {"audio": audio_clip(), "video": video_clip(seconds=2, keyframe_every=30)}
+
+
+@pytest.fixture
+async def endpoints() -> AsyncIterator[list[SyntheticEndpoint]]:
+    created: list[SyntheticEndpoint] = []
+    yield created
+    for endpoint in created:
+        await endpoint.close()
+
+
+async def test_a_lossy_line_goes_audio_only_and_comes_back(
+    client: Client, live: LiveMeeting, clips: dict[str, Clip], endpoints: list[SyntheticEndpoint],
+    commune_line: tuple[str, str],
+) -> None:  # fmt: skip
+    namespace, device = commune_line
+    chair_ws, _ = await media_joined(client, live, "laocai", clips, endpoints)
+    chair = Listener(chair_ws)
+    commune = await NamespacedCommune.join(client, live, "bac-ha.na-hoi", namespace)
+    try:
+        await commune.frames_after(10, "chair-video", timeout=15)
+
+        slow_line(device, 100)  # the picture no longer fits: sustained loss, audio only, and the commune is told
+        assert (await commune.listener.next("link", timeout=20))["quality"] == "poor"
+        assert await chair_sees_loss(chair, "bac-ha.na-hoi", above_percent=10)  # the console's figure shows it
+        before = await commune.frames_now()
+        after = await commune.frames_now(2)
+        assert after["chair-video"] == before["chair-video"]  # the relay stopped sending the picture
+        assert after["chair-audio"] > before["chair-audio"] + 60  # the voice goes on (~50 a second)
+
+        slow_line(device, None)  # the line recovers: the picture comes back, and the commune is told
+        assert (await commune.listener.next("link", timeout=30))["quality"] == "good"
+        # aiortc's receiver asks for a key frame only when its jitter buffer gives up on the frames lost before
+        # (~10 s here); a browser asks within a second. Either way the picture must come back by itself.
+        await commune.frames_after(after["chair-video"] + 10, "chair-video", timeout=25)
+    finally:
+        await commune.close()
+        chair.stop()
+        await chair_ws.close()
