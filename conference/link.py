@@ -13,6 +13,11 @@ WEAK_LOSS = 0.04
 POOR_KBPS = 250.0  # below this a participant's own upstream cannot carry a picture either
 SAMPLES_TO_DOWNGRADE = 3
 SAMPLES_TO_UPGRADE = 5
+# A line too slow for video is loss-free on audio alone; going back to video then fails again. Each relapse soon
+# after an upgrade doubles the wait before the next try (up to ~2 min of samples); a long steady spell forgets it.
+RELAPSE_SAMPLES = 15
+MAX_SAMPLES_TO_UPGRADE = 60
+STEADY_SAMPLES = 150
 
 
 class LinkJudge:
@@ -20,6 +25,9 @@ class LinkJudge:
         self.level = LINK_GOOD
         self._streak_level = LINK_GOOD
         self._streak = 0
+        self._samples_to_upgrade = SAMPLES_TO_UPGRADE
+        self._since_change = 0
+        self._last_change_was_upgrade = False
 
     def add(self, loss: float, received_kbps: float | None = None) -> str:
         seen = LINK_GOOD
@@ -31,10 +39,15 @@ class LinkJudge:
             self._streak += 1
         else:
             self._streak_level, self._streak = seen, 1
+        self._since_change += 1
         worse = _rank(seen) > _rank(self.level)
-        needed = SAMPLES_TO_DOWNGRADE if worse else SAMPLES_TO_UPGRADE
+        needed = SAMPLES_TO_DOWNGRADE if worse else self._samples_to_upgrade
         if seen != self.level and self._streak >= needed:
-            self.level = seen
+            if worse and self._last_change_was_upgrade and self._since_change <= RELAPSE_SAMPLES:
+                self._samples_to_upgrade = min(2 * self._samples_to_upgrade, MAX_SAMPLES_TO_UPGRADE)
+            self.level, self._since_change, self._last_change_was_upgrade = seen, 0, not worse
+        elif self._since_change >= STEADY_SAMPLES:
+            self._samples_to_upgrade = SAMPLES_TO_UPGRADE
         return self.level
 
 

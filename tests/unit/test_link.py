@@ -17,3 +17,31 @@ def test_one_bad_sample_changes_nothing() -> None:
 def test_moderate_loss_means_weak() -> None:
     judge = LinkJudge()
     assert [judge.add(0.06) for _ in range(3)][-1] == LINK_WEAK
+
+
+def test_a_line_too_slow_for_video_is_retried_ever_more_rarely() -> None:
+    """Audio alone is loss-free on a line that video overloads: each early relapse doubles the wait to retry."""
+    judge = LinkJudge()
+    waits = []
+    for _ in range(5):
+        while judge.add(0.3) != LINK_POOR:  # on video: heavy loss
+            pass
+        wait = 0
+        while judge.add(0.0) == LINK_POOR:  # audio only: clean
+            wait += 1
+        waits.append(wait + 1)
+    assert waits == [5, 10, 20, 40, 60]
+
+
+def test_a_long_steady_spell_forgets_the_relapses() -> None:
+    judge = LinkJudge()
+    for _ in range(2):
+        while judge.add(0.3) != LINK_POOR:
+            pass
+        while judge.add(0.0) == LINK_POOR:
+            pass
+    for _ in range(200):
+        assert judge.add(0.0) == LINK_GOOD
+    while judge.add(0.3) != LINK_POOR:
+        pass
+    assert [judge.add(0.0) for _ in range(5)][-1] == LINK_GOOD  # back to the first wait
