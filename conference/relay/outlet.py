@@ -17,7 +17,7 @@ import logging
 from typing import Any
 
 from aioice import Connection
-from aiortc import RTCRtpSender
+from aiortc import RTCPeerConnection, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcdtlstransport import State as DtlsState
 from pylibsrtp import Error as SrtpError
@@ -70,8 +70,7 @@ class SenderOutlet:
             self._write(entry[1])
 
     def _write(self, data: bytes) -> bool:
-        connection: Connection = self._sender.transport.transport._connection
-        pair = connection._nominated.get(1)
+        pair = self._sender.transport.transport._connection._nominated.get(1)
         if pair is None:
             return False
         transport = pair.protocol.transport
@@ -95,6 +94,11 @@ class SenderOutlet:
         """A slot nobody has fed yet has nothing to report: most of a commune's slots (the floor's) sit idle."""
         if self.packets:
             await self._send_rtcp(packets)
+
+
+def ice_connection(pc: RTCPeerConnection) -> Connection:
+    """The aioice connection all of a bundled peer connection's media goes through."""
+    return pc.getTransceivers()[0].receiver.transport.transport._connection
 
 
 class SilentTrack(MediaStreamTrack):

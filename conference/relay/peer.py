@@ -20,7 +20,7 @@ from aiortc import (
 )
 
 from conference.layout import Source, kind_of, publishes, slots
-from conference.relay.outlet import SenderOutlet, SilentTrack
+from conference.relay.outlet import SenderOutlet, SilentTrack, ice_connection
 from conference.relay.relay import Relay
 from conference.relay.rtp import ABS_SEND_TIME_URI, MID_URI, HeaderWriter
 from conference.relay.slot import Slot
@@ -128,8 +128,7 @@ class MediaPeer:
         """A publisher's packets wait in the kernel while the relay forwards the ones before them to every
         subscriber; the default buffer (~90 packets) overflows during one busy moment. The kernel caps the size at
         net.core.rmem_max."""
-        connection = self.pc.getTransceivers()[0].receiver.transport.transport._connection
-        for protocol in connection._protocols:
+        for protocol in ice_connection(self.pc)._protocols:
             sock = protocol.transport.get_extra_info("socket") if protocol.transport is not None else None
             if sock is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_RECEIVE_BUFFER)

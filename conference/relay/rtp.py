@@ -38,6 +38,11 @@ class ForwardedPacket:
         self.abs_send_time = (ntp >> 14) & 0xFFFFFF  # 6.18 fixed-point seconds, what abs-send-time carries
 
 
+def is_rtp(datagram: bytes) -> bool:
+    """RTP, as opposed to RTCP, DTLS or STUN sharing the socket (RFC 7983 §7, RFC 5761 §4)."""
+    return len(datagram) >= 12 and 127 < datagram[0] < 192 and not 192 <= datagram[1] <= 223
+
+
 def vp8_starts_keyframe(payload: bytes) -> bool:
     """Whether this VP8 packet is the first of a key frame (RFC 7741 §4.2-4.3): S set, partition 0, P clear."""
     if not payload or not payload[0] & 0x10 or payload[0] & 0x07:

@@ -11,12 +11,14 @@ from typing import Any
 
 import av
 import pytest
+from aiortc import RTCPeerConnection
 from aiortc.codecs import opus, vpx
 
 from conference.layout import Source
-from conference.relay.outlet import MAX_BUFFERED_BYTES
+from conference.relay.outlet import MAX_BUFFERED_BYTES, ice_connection
 from conference.relay.peer import MediaPeer
 from conference.relay.relay import Relay
+from conference.relay.rtp import is_rtp
 from web.bench.clips import Clip, audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
 
@@ -144,10 +146,9 @@ async def test_switching_a_slot_to_another_publisher_starts_at_its_keyframe(
     assert relayed.relay.subscriber_count(Source("x01", "video")) == 0
 
 
-def media_socket(endpoint: SyntheticEndpoint) -> Any:
-    """The UDP transport under an endpoint's selected ICE pair (all its media is bundled on it)."""
-    connection = endpoint.pc.getTransceivers()[0].receiver.transport.transport._connection
-    return connection._nominated[1].protocol.transport
+def media_socket(pc: RTCPeerConnection) -> Any:
+    """The UDP transport under a peer connection's selected ICE pair (all its media is bundled on it)."""
+    return ice_connection(pc)._nominated[1].protocol.transport
 
 
 async def test_a_stalled_subscriber_holds_nobody_back_and_recovers(relayed: Relayed, clips: dict[str, Clip]) -> None:
@@ -157,7 +158,7 @@ async def test_a_stalled_subscriber_holds_nobody_back_and_recovers(relayed: Rela
     for name in ("ok", "stall"):
         relayed.peers[name].forward({"chair-video": Source("chair", "video")})
     await asyncio.sleep(1)
-    socket = media_socket(stalled)
+    socket = media_socket(stalled.pc)
     socket.get_extra_info("socket").setsockopt(pysocket.SOL_SOCKET, pysocket.SO_RCVBUF, 4096)
     socket.pause_reading()  # the subscriber's machine stops taking packets: its kernel drops them
     healthy_before, stalled_before = healthy.received["chair-video"], stalled.received["chair-video"]
@@ -167,7 +168,7 @@ async def test_a_stalled_subscriber_holds_nobody_back_and_recovers(relayed: Rela
     assert healthy.received["chair-video"] - healthy_before >= 50  # ~60 frames in 2 s: nobody waited
     assert stalled.received["chair-video"] == stalled_before
     assert slot.forwarded + slot.dropped - sent_before >= 50  # the relay went on, holding nothing back for it
-    relay_socket = media_socket_of_peer(relayed.peers["stall"])
+    relay_socket = media_socket(relayed.peers["stall"].pc)
     assert relay_socket.get_write_buffer_size() <= MAX_BUFFERED_BYTES
 
     socket.get_extra_info("socket").setsockopt(pysocket.SOL_SOCKET, pysocket.SO_RCVBUF, 1 << 18)
@@ -180,27 +181,21 @@ async def test_a_stalled_subscriber_holds_nobody_back_and_recovers(relayed: Rela
     assert decoded_pictures(kept) >= len(kept) - 2  # and every frame it got decodes
 
 
-def media_socket_of_peer(peer: MediaPeer) -> Any:
-    connection = peer.pc.getTransceivers()[0].receiver.transport.transport._connection
-    return connection._nominated[1].protocol.transport
-
-
 async def test_link_samples_read_the_loss_a_subscriber_reports(relayed: Relayed, clips: dict[str, Clip]) -> None:
     await relayed.attach("chair", "chair", clips)
     viewer = await relayed.attach("lossy", "participant", clips)
     relayed.peers["lossy"].forward({"chair-audio": Source("chair", "audio"), "chair-video": Source("chair", "video")})
-    connection = viewer.pc.getTransceivers()[0].receiver.transport.transport._connection
 
     def losing_every_third(deliver: Any) -> Any:
         def datagram_received(data: bytes, addr: tuple[str, int]) -> None:
             # RTP: lose a third before aiortc sees it, chosen by content so that a retransmitted copy is lost too
-            if 127 < data[0] < 192 and not 192 <= data[1] <= 223 and zlib.crc32(data) % 3 == 0:
+            if is_rtp(data) and zlib.crc32(data) % 3 == 0:
                 return
             deliver(data, addr)
 
         return datagram_received
 
-    for protocol in connection._protocols:
+    for protocol in ice_connection(viewer.pc)._protocols:
         protocol.datagram_received = losing_every_third(protocol.datagram_received)
     peer = relayed.peers["lossy"]
     await peer.sample()

@@ -22,8 +22,9 @@ from aiortc import RTCPeerConnection, RTCSessionDescription, sdp
 
 from conference.layout import kind_of, publishes, slots
 from conference.relay.frames import EncodedFrame
-from conference.relay.outlet import SilentTrack
+from conference.relay.outlet import SilentTrack, ice_connection
 from conference.relay.peer import media_configuration
+from conference.relay.rtp import is_rtp
 from conference.relay.tap import tap
 from web.bench.clips import Clip, ClipTrack
 
@@ -68,8 +69,7 @@ class SyntheticEndpoint:
             await asyncio.sleep(0.05)
         if self._count_headers is not None and self.headers is None:
             self.headers = HeaderCounter(self._slot_ssrcs(), self.received)
-            connection = self.pc.getTransceivers()[0].receiver.transport.transport._connection
-            self.headers.install(connection, self._count_headers)
+            self.headers.install(ice_connection(self.pc), self._count_headers)
 
     def loss(self) -> tuple[int, int]:
         """Packets lost and received on the receiving slots so far (only when counting headers)."""
@@ -186,7 +186,7 @@ class SocketReader:
                 return
             except OSError:
                 return
-            if len(data) >= 12 and 127 < data[0] < 192 and not 192 <= data[1] <= 223:
+            if is_rtp(data):
                 counter.count(data)
             else:
                 self._loop.call_soon_threadsafe(protocol.datagram_received, data, addr)
