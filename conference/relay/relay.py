@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiortc import RTCRtpReceiver
 
@@ -68,10 +68,14 @@ class Publication:
         self._last_request = -KEYFRAME_REQUEST_INTERVAL
         self._pending: asyncio.TimerHandle | None = None
 
-    def forward(self, packet: ForwardedPacket) -> None:
+    def forward(self, packet: Any, mime_type: str) -> None:
+        """A publisher's packet (aiortc's ``RtpPacket``): read once, only when some slot will send it."""
         self._stats.packets_received += 1
+        if not self.slots:
+            return  # most communes' pictures: nobody is looking
+        forwarded = ForwardedPacket.read(packet, mime_type)
         for slot in self.slots:
-            slot.push(packet)
+            slot.push(forwarded)
 
     def deliver(self, frame: EncodedFrame) -> None:
         self._stats.frames_received += 1

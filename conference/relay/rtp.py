@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 import time
+from typing import Any
 
 NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900 (NTP) to 1970 (Unix)
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
@@ -26,6 +27,13 @@ class ForwardedPacket:
     """One packet of a publication, read once and shared by every slot it is sent to."""
 
     __slots__ = ("abs_send_time", "marker", "ntp", "payload", "picture_start", "sequence_number", "timestamp")
+
+    @classmethod
+    def read(cls, packet: Any, mime_type: str) -> ForwardedPacket:
+        """From aiortc's parsed ``RtpPacket`` of a codec of ``mime_type``, stamped with the time it is forwarded."""
+        payload = packet.payload
+        return cls(packet.sequence_number, packet.timestamp, packet.marker, payload,
+                   picture_start=bool(payload) and picture_start(mime_type, payload), ntp=ntp_now())  # fmt: skip
 
     def __init__(self, sequence_number: int, timestamp: int, marker: int, payload: bytes, *, picture_start: bool,
                  ntp: int) -> None:  # fmt: skip

@@ -18,7 +18,6 @@ from typing import Any
 from aiortc import RTCRtpReceiver
 
 from conference.relay.frames import EncodedFrame, is_keyframe
-from conference.relay.rtp import ForwardedPacket, ntp_now, picture_start
 
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
@@ -46,11 +45,13 @@ class FrameTap:
         return None
 
 
+Forward = Callable[[Any, str], None]  # (aiortc's RtpPacket, its codec's MIME type)
+
+
 class PacketTap:
     """Stands in front of the receiver's jitter buffer: every packet goes to ``forward`` first, then on as before."""
 
-    def __init__(self, jitter_buffer: Any, mime_types: dict[int, str],
-                 forward: Callable[[ForwardedPacket], None]) -> None:  # fmt: skip
+    def __init__(self, jitter_buffer: Any, mime_types: dict[int, str], forward: Forward) -> None:
         self._jitter_buffer = jitter_buffer
         self._mime_types = mime_types
         self._forward = forward
@@ -58,18 +59,14 @@ class PacketTap:
     def add(self, packet: Any) -> Any:
         mime_type = self._mime_types.get(packet.payload_type)
         if mime_type is not None:
-            payload = packet.payload
-            self._forward(ForwardedPacket(packet.sequence_number, packet.timestamp, packet.marker, payload,
-                                          picture_start=bool(payload) and picture_start(mime_type, payload),
-                                          ntp=ntp_now()))  # fmt: skip
+            self._forward(packet, mime_type)
         return self._jitter_buffer.add(packet)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._jitter_buffer, name)
 
 
-def tap(receiver: RTCRtpReceiver, deliver: Callable[[EncodedFrame], None],
-        forward: Callable[[ForwardedPacket], None] | None = None,
+def tap(receiver: RTCRtpReceiver, deliver: Callable[[EncodedFrame], None], forward: Forward | None = None,
         mime_types: dict[int, str] | None = None) -> None:  # fmt: skip
     """Route ``receiver``'s frames to ``deliver`` and, given ``forward``, its packets (of the payload types in
     ``mime_types``) to ``forward``. Call before the receiver starts (right after negotiation)."""
