@@ -4,9 +4,9 @@ aiortc's ``RTCRtpSender`` turns each frame into new packets in a task per sender
 else the relay does. A slot already has finished packets (the publisher's payloads under the slot's own header), so
 its outlet only protects them with the subscriber's SRTP session and writes them to the selected ICE pair's socket,
 all in the call that received them from the publisher. The ``RTCRtpSender`` stays for what it does well: its SSRC in
-the SDP, its sender reports (fed the counters it would have kept) and the RTCP it receives (NACK and PLI come here).
+the SDP, its sender reports (given our counters as they go out) and the RTCP it receives (NACK and PLI come here).
 
-Everything private to aiortc and aioice that this needs is in this module and checked at import, so an upgrade that
+Everything private to aiortc, aioice and asyncio that this needs is in this module and checked at import, so an upgrade that
 moves it fails loudly.
 """
 
@@ -14,23 +14,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aioice import Connection
+from aioice.ice import CandidatePair
 from aiortc import RTCPeerConnection, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcdtlstransport import State as DtlsState
-from pylibsrtp import Error as SrtpError
+from aiortc.rtp import RtcpSenderInfo, RtcpSrPacket
+
+from conference.relay.srtp import Protector
 
 log = logging.getLogger(__name__)
 
 HISTORY = 512  # packets kept for retransmission; ~2 s of a 1 Mbit/s picture, as far back as a NACK is useful
-# When the kernel will not take more (a slow link's queue is full), asyncio keeps what we send in its own buffer,
-# and everything after it, voice included, waits behind it. Media that late is useless: drop beyond a few packets.
-MAX_BUFFERED_BYTES = 16 * 1024
 _SENDER = "_RTCRtpSender__"
-_NTP_TIMESTAMP, _RTP_TIMESTAMP = _SENDER + "ntp_timestamp", _SENDER + "rtp_timestamp"
+_NTP_TIMESTAMP, _RTP_TIMESTAMP, _LSR = _SENDER + "ntp_timestamp", _SENDER + "rtp_timestamp", _SENDER + "lsr"
 _PACKET_COUNT, _OCTET_COUNT = _SENDER + "packet_count", _SENDER + "octet_count"
+_CONNECTED = DtlsState.CONNECTED
+_NO_PAIR = object()  # not yet looked at the nominated pair
 
 
 class SenderOutlet:
@@ -38,29 +41,35 @@ class SenderOutlet:
 
     def __init__(self, sender: RTCRtpSender) -> None:
         self._sender = sender
-        self._counters = vars(sender)  # where its name-mangled counters live
         self._history: list[tuple[int, bytes] | None] = [None] * HISTORY
         self.packets = 0
         self.octets = 0
+        self._timestamp = 0  # of the latest packet, and when it was sent: what a sender report tells
+        self._ntp = 0
+        self._protector: Protector | None = None  # once DTLS has made the keys
+        self._nominated: dict[int, CandidatePair] = {}
+        self._pair: Any = _NO_PAIR
+        self._sendto: Callable[[bytes, Any], Any] | None = None
+        self._address: Any = None
         self._send_rtcp = sender._send_rtcp
         sender._retransmit = self.retransmit  # type: ignore[method-assign]
         sender._send_rtcp = self._send_reports  # type: ignore[method-assign]
 
-    def send(self, data: bytes, sequence_number: int, timestamp: int, ntp: int, payload_size: int) -> bool:
+    def send(self, header: bytes, payload: bytes, sequence_number: int, timestamp: int, ntp: int) -> bool:
         """Protect and send one RTP packet; False when it could not go (not connected yet, or a full socket)."""
-        dtls = self._sender.transport
-        if dtls._state is not DtlsState.CONNECTED:
-            return False
-        try:
-            protected = dtls._tx_srtp.protect(data)
-        except SrtpError:  # a number sent before: a duplicate from the publisher, or one too late to matter
-            return False
-        if not self._write(protected):
+        protector = self._protector
+        if protector is None or self._sender.transport._state is not _CONNECTED:
+            protector = self._connect()
+            if protector is None:
+                return False
+        protected = protector.protect(header, payload)
+        if protected is None or not self._write(protected):
             return False
         self._history[sequence_number % HISTORY] = (sequence_number, protected)
         self.packets += 1
-        self.octets += payload_size
-        self._report(timestamp, ntp)
+        self.octets += len(payload)
+        self._timestamp = timestamp
+        self._ntp = ntp
         return True
 
     async def retransmit(self, sequence_number: int) -> None:
@@ -69,31 +78,56 @@ class SenderOutlet:
         if entry is not None and entry[0] == sequence_number:
             self._write(entry[1])
 
+    def _connect(self) -> Protector | None:
+        """Once DTLS is up: the subscriber's keys, and the ICE connection whose nominated pair we write to."""
+        dtls = self._sender.transport
+        if dtls._state is not _CONNECTED:
+            self._protector = None
+            return None
+        self._protector = Protector(dtls._tx_srtp)
+        self._nominated = dtls.transport._connection._nominated
+        return self._protector
+
     def _write(self, data: bytes) -> bool:
-        pair = self._sender.transport.transport._connection._nominated.get(1)
-        if pair is None:
+        pair = self._nominated.get(1)
+        if pair is not self._pair:
+            self._route(pair)
+        if self._sendto is None:
             return False
-        transport = pair.protocol.transport
-        if transport is None:
-            return False
-        buffered = getattr(transport, "get_write_buffer_size", None)  # a TURN relay's transport keeps no buffer
-        if buffered is not None and buffered() > MAX_BUFFERED_BYTES:
-            return False
-        transport.sendto(data, pair.remote_addr)
+        try:
+            self._sendto(data, self._address)
+        except OSError:  # mostly BlockingIOError: the kernel holds all it will for this line, and late media is
+            return False  # useless; queueing it would hold the voice behind stale video
         return True
 
-    def _report(self, timestamp: int, ntp: int) -> None:
-        """What the sender's RTCP sender reports and getStats() read (it would have counted them itself)."""
-        counters = self._counters
-        counters[_NTP_TIMESTAMP] = ntp
-        counters[_RTP_TIMESTAMP] = timestamp
-        counters[_PACKET_COUNT] = self.packets
-        counters[_OCTET_COUNT] = self.octets
+    def _route(self, pair: CandidatePair | None) -> None:
+        """Write straight to the pair's UDP socket: asyncio's ``sendto`` is a layer of Python checks per packet, and
+        would keep what the kernel refuses. Through a TURN server the allocation's transport wraps the data."""
+        self._pair = pair
+        self._sendto = None
+        if pair is None or pair.protocol.transport is None:
+            return
+        transport = pair.protocol.transport
+        sock = getattr(transport, "_sock", None)  # asyncio's UDP transport; a TURN transport has none
+        self._sendto = sock.sendto if sock is not None else transport.sendto
+        self._address = pair.remote_addr
 
     async def _send_reports(self, packets: list[Any]) -> None:
-        """A slot nobody has fed yet has nothing to report: most of a commune's slots (the floor's) sit idle."""
-        if self.packets:
-            await self._send_rtcp(packets)
+        """The sender report aiortc built carries counters it keeps per packet, which our packets never passed
+        through: fill in ours now, once a second instead of once a packet. A slot nobody has fed yet has nothing to
+        report: most of a commune's slots (the floor's) sit idle."""
+        if not self.packets:
+            return
+        report = packets[0]
+        if isinstance(report, RtcpSrPacket):
+            report.sender_info = RtcpSenderInfo(ntp_timestamp=self._ntp, rtp_timestamp=self._timestamp,
+                                                packet_count=self.packets & 0xFFFFFFFF,
+                                                octet_count=self.octets & 0xFFFFFFFF)  # fmt: skip
+            counters = vars(self._sender)  # what getStats() reads, and the LSR a receiver report echoes for RTT
+            counters[_NTP_TIMESTAMP], counters[_RTP_TIMESTAMP] = self._ntp, self._timestamp
+            counters[_PACKET_COUNT], counters[_OCTET_COUNT] = self.packets, self.octets
+            counters[_LSR] = (self._ntp >> 16) & 0xFFFFFFFF
+        await self._send_rtcp(packets)
 
 
 def ice_connection(pc: RTCPeerConnection) -> Connection:
@@ -121,13 +155,15 @@ class SilentTrack(MediaStreamTrack):
 
 def _check_aiortc() -> None:
     names = RTCRtpSender.__init__.__code__.co_names
-    wanted = ["ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count"]
+    wanted = ["ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count", "lsr"]
     missing = [name for name in wanted if _SENDER + name not in names]
     if (missing or "_retransmit" not in RTCRtpSender._handle_rtcp_packet.__code__.co_names
             or "_send_rtcp" not in RTCRtpSender._run_rtcp.__code__.co_names):  # fmt: skip
         raise ImportError(f"this aiortc's RTCRtpSender has changed ({missing}); the relay's outlet needs updating")
     if "_nominated" not in Connection.__init__.__code__.co_names:
         raise ImportError("this aioice's Connection no longer has _nominated; the relay's outlet needs updating")
+    if "_sock" not in asyncio.selector_events._SelectorTransport.__init__.__code__.co_names:
+        raise ImportError("this Python's asyncio transports no longer keep _sock; the relay's outlet needs updating")
 
 
 _check_aiortc()

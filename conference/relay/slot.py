@@ -17,7 +17,7 @@ JOIN_HORIZON = 4096  # packets after a join; a packet that late is refused by SR
 
 
 class Outlet(Protocol):
-    def send(self, data: bytes, sequence_number: int, timestamp: int, ntp: int, payload_size: int) -> bool: ...
+    def send(self, header: bytes, payload: bytes, sequence_number: int, timestamp: int, ntp: int) -> bool: ...
 
 
 class Slot:
@@ -59,8 +59,8 @@ class Slot:
             return  # a late packet from before we joined this source
         sequence_number = (packet.sequence_number + self._seq_offset) & 0xFFFF
         timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
-        data = self._writer.header(sequence_number, timestamp, packet.marker, packet.abs_send_time) + packet.payload
-        if not self._outlet.send(data, sequence_number, timestamp, packet.ntp, len(packet.payload)):
+        header = self._writer.header(sequence_number, timestamp, packet.marker, packet.abs_send_time)
+        if not self._outlet.send(header, packet.payload, sequence_number, timestamp, packet.ntp):
             self.dropped += 1
             return
         self.forwarded += 1

@@ -7,10 +7,12 @@ import itertools
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
+from pylibsrtp import Policy, Session
 
 from conference.layout import Source
 from conference.relay.rtp import ABS_SEND_TIME_URI, MID_URI, ForwardedPacket, HeaderWriter, vp8_starts_keyframe
 from conference.relay.slot import Slot
+from conference.relay.srtp import Protector
 from web.bench.clips import video_clip
 
 NTP_SECOND = 1 << 32
@@ -51,10 +53,10 @@ class Wire:
         self.packets: list[RtpPacket] = []
         self.full = False
 
-    def send(self, data: bytes, sequence_number: int, timestamp: int, ntp: int, payload_size: int) -> bool:
+    def send(self, header: bytes, payload: bytes, sequence_number: int, timestamp: int, ntp: int) -> bool:
         if self.full:
             return False
-        self.packets.append(parse(data))
+        self.packets.append(parse(header + payload))
         return True
 
 
@@ -120,3 +122,22 @@ def test_a_long_stream_keeps_flowing_past_half_the_sequence_space() -> None:
     assert len(wire.packets) == 40000
     forwarding.push(packets(60000 + 39999 - 10, 0, 1, at=0.0)[0])  # a late (reordered) recent packet still goes
     assert forwarding.forwarded == 40001
+
+
+def srtp_session(key: bytes, direction: int) -> Session:
+    return Session(Policy(key=key, ssrc_type=direction, srtp_profile=Policy.SRTP_PROFILE_AES128_CM_SHA1_80))
+
+
+def test_the_protector_writes_what_pylibsrtp_would_and_refuses_a_replay() -> None:
+    key = bytes(range(30))
+    ours, theirs = Protector(srtp_session(key, Policy.SSRC_ANY_OUTBOUND)), srtp_session(key, Policy.SSRC_ANY_OUTBOUND)
+    receiver = srtp_session(key, Policy.SSRC_ANY_INBOUND)
+    writer = HeaderWriter(96, 42, mid="1", mid_id=4)
+    for sequence_number in range(5):
+        header, payload = writer.header(sequence_number, 3000 * sequence_number, 1, 0), b"picture %d" % sequence_number
+        protected = ours.protect(header, payload)
+        assert protected is not None and protected == theirs.protect(header + payload)
+        assert payload not in protected and len(protected) == len(header) + len(payload) + 10  # encrypted, tagged
+        assert receiver.unprotect(protected) == header + payload
+    assert ours.protect(writer.header(2, 6000, 1, 0), b"again") is None  # libsrtp's replay check, as None
+    assert ours.protect(writer.header(5, 15000, 1, 0), bytes(1400)) is None  # longer than a packet can be
