@@ -6,8 +6,8 @@ its outlet only protects them with the subscriber's SRTP session and writes them
 all in the call that received them from the publisher. The ``RTCRtpSender`` stays for what it does well: its SSRC in
 the SDP, its sender reports (given our counters as they go out) and the RTCP it receives (NACK and PLI come here).
 
-Everything private to aiortc, aioice and asyncio that this needs is in this module and checked at import, so an upgrade that
-moves it fails loudly.
+Everything private to aiortc, aioice and asyncio that this needs is in this module and checked at import, so an
+upgrade that moves it fails loudly.
 """
 
 from __future__ import annotations
@@ -162,7 +162,8 @@ def _check_aiortc() -> None:
         raise ImportError(f"this aiortc's RTCRtpSender has changed ({missing}); the relay's outlet needs updating")
     if "_nominated" not in Connection.__init__.__code__.co_names:
         raise ImportError("this aioice's Connection no longer has _nominated; the relay's outlet needs updating")
-    if "_sock" not in asyncio.selector_events._SelectorTransport.__init__.__code__.co_names:
+    selector_transport: Any = asyncio.selector_events._SelectorTransport  # type: ignore[attr-defined]
+    if "_sock" not in selector_transport.__init__.__code__.co_names:
         raise ImportError("this Python's asyncio transports no longer keep _sock; the relay's outlet needs updating")
 
 

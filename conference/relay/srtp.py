@@ -42,7 +42,8 @@ class Protector:
         self._length[0] = end
         if lib.srtp_protect(self._context, self._cdata, self._length) != _OK:
             return None
-        return buffer[0 : self._length[0]]
+        protected: bytes = buffer[0 : self._length[0]]
+        return protected
 
 
 def _check_pylibsrtp() -> None:

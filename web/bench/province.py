@@ -202,8 +202,9 @@ async def bench(districts: int, communes: int, seconds: float) -> dict[str, Any]
         "relay_cpu_percent": round(100 * (cpu_after - cpu_before) / elapsed, 1),
         "rss_mb_per_endpoint": round((rss_after - rss_before) / endpoints, 2),
         "chair_frames": sent,
-        "min_frames_ratio_by_process": [round(min((r["frames"] for r in group), default=0) / sent, 3)
-                                        for group in results[1:]],
+        "min_frames_ratio_by_process": [
+            round(min((r["frames"] for r in group), default=0) / sent, 3) for group in results[1:]
+        ],
         "seconds": seconds,
         "join_failures": [failure for j in joins for failure in j["failures"]][:5],
     }
