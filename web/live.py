@@ -54,6 +54,9 @@ class RelayCollector(Collector):
                                   value=stats.frames_received)  # fmt: skip
         yield CounterMetricFamily("giaoban_relay_packets_forwarded", "RTP packets sent to subscribers",
                                   value=stats.packets_forwarded)  # fmt: skip
+        yield CounterMetricFamily("giaoban_relay_packets_late", "Publisher packets skipped: the relay got to them "
+                                  "seconds late (a backlog), forwarding them would show the past",
+                                  value=stats.packets_late)  # fmt: skip
         yield CounterMetricFamily("giaoban_relay_packets_dropped", "Packets not sent: a subscriber socket was full",
                                   value=stats.packets_dropped)  # fmt: skip
         yield CounterMetricFamily("giaoban_relay_keyframe_requests", "Keyframe requests sent to publishers",

@@ -149,7 +149,8 @@ class MediaPeer:
 
     def _publish(self, key: Source, transceiver: RTCRtpTransceiver) -> None:
         mime_types = {c.payloadType: c.mimeType for c in transceiver._codecs if c.payloadType is not None}
-        publication = self._relay.publish(key, transceiver.receiver, transceiver._codecs[0].mimeType)
+        codec = transceiver._codecs[0]
+        publication = self._relay.publish(key, transceiver.receiver, codec.mimeType, codec.clockRate)
         tap(transceiver.receiver, publication.deliver, publication.forward, mime_types)
         self._published.append(key)
 

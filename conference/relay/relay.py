@@ -12,6 +12,7 @@ from aiortc import RTCRtpReceiver
 
 from conference.layout import Source
 from conference.relay.frames import EncodedFrame
+from conference.relay.lateness import Lateness
 from conference.relay.rtp import ForwardedPacket
 from conference.relay.slot import Slot
 
@@ -24,6 +25,7 @@ KEYFRAME_REQUEST_INTERVAL = 0.4  # seconds; a burst of late joiners costs the pu
 class RelayStats:
     frames_received: int = 0  # reassembled from publishers (what the recorder gets)
     packets_received: int = 0
+    packets_late: int = 0  # from publishers, not forwarded: the relay got to them seconds late (see lateness.py)
     keyframe_requests: int = 0  # sent to publishers, after rate limiting
     _slots: set[Slot] = field(default_factory=set)
     _gone_forwarded: int = 0
@@ -63,6 +65,8 @@ class Publication:
         self.sinks: set[FrameSink] = set()
         self.receiver: RTCRtpReceiver | None = None
         self.mime_type = ""
+        self.lateness = Lateness(90_000)
+        self._skipping = False
         self._stats = stats
         self._tasks = tasks
         self._last_request = -KEYFRAME_REQUEST_INTERVAL
@@ -71,11 +75,27 @@ class Publication:
     def forward(self, packet: Any, mime_type: str) -> None:
         """A publisher's packet (aiortc's ``RtpPacket``): read once, only when some slot will send it."""
         self._stats.packets_received += 1
+        if self.lateness.late(packet.timestamp, time.monotonic()):
+            self._skip_late()
+            return
+        self._skipping = False
         if not self.slots:
             return  # most communes' pictures: nobody is looking
         forwarded = ForwardedPacket.read(packet, mime_type)
         for slot in self.slots:
             slot.push(forwarded)
+
+    def _skip_late(self) -> None:
+        """Skip to now: every slot waits for the next picture it can start at (their numbering carries on), and the
+        publisher is asked for one."""
+        self._stats.packets_late += 1
+        if self._skipping:
+            return
+        self._skipping = True
+        for slot in self.slots:
+            slot.restart(slot.source_key)
+        if self.mime_type.startswith("video/"):
+            self.request_keyframe()
 
     def deliver(self, frame: EncodedFrame) -> None:
         self._stats.frames_received += 1
@@ -116,11 +136,13 @@ class Relay:
         self._publications: dict[Source, Publication] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def publish(self, key: Source, receiver: RTCRtpReceiver | None, mime_type: str = "") -> Publication:
+    def publish(self, key: Source, receiver: RTCRtpReceiver | None, mime_type: str = "",
+                clock_rate: int = 90_000) -> Publication:  # fmt: skip
         """``receiver`` takes keyframe requests; None when the caller delivers frames itself (benchmarks)."""
         publication = self._publication(key)
         publication.receiver = receiver
         publication.mime_type = mime_type.lower()
+        publication.lateness = Lateness(clock_rate)  # a new publisher's clock starts anywhere
         return publication
 
     def unpublish(self, key: Source) -> None:
