@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -97,6 +98,80 @@ async def test_chair_and_two_communes_meet(browser: Browser, demo_server: Server
         assert units[NA_HOI]["drops"] >= 1
     finally:
         for page in (chair, na_hoi, ta_van):
+            if not page.is_closed():
+                await page.close()
+        await host.close()
+
+
+def server_peers(port: int) -> set[int]:
+    """The client ports of every TCP connection the server on ``port`` has open."""
+    listing = subprocess.run(["ss", "-Htn", "state", "established", f"( sport = :{port} )"], check=True,
+                             capture_output=True, text=True).stdout  # fmt: skip
+    return {int(line.split()[-1].rsplit(":", 1)[1]) for line in listing.splitlines() if line.strip()}
+
+
+def cut_line(port: int, clients: set[int]) -> None:
+    """Abort those connections, as a commune's line going down does (needs CAP_NET_ADMIN, as CI has)."""
+    for client in clients:
+        subprocess.run(["ss", "-K", "state", "established", f"( sport = :{port} and dport = :{client} )"],
+                       check=True, capture_output=True)  # fmt: skip
+
+
+async def test_a_dropped_line_comes_back_and_the_chair_runs_the_meeting(browser: Browser, demo_server: Server) -> None:
+    host = await browser.new_context()
+    meeting_id, links = await plan_meeting_now(host, demo_server)
+    chair = await join(browser, links[CHAIR], "Nguyễn Văn Hải", "Phó Chủ tịch UBND tỉnh")
+    ta_van = await join(browser, links[TA_VAN], "Giàng Thị Mai")
+    pages = [chair, ta_van]
+    try:
+        await expect(chair.get_by_test_id(f"endpoint-{TA_VAN}")).to_have_attribute("data-state", "connected")
+        others = server_peers(demo_server.port)
+        na_hoi = await join(browser, links[NA_HOI], "Vàng Seo Phủ", "Chủ tịch UBND xã")
+        pages.append(na_hoi)
+        await decoding(na_hoi, "chair-video")
+        na_hois = server_peers(demo_server.port) - others
+        assert na_hois, "Na Hối's page holds no connection of its own"
+
+        cut_line(demo_server.port, na_hois)  # the line drops: the page comes back by itself with the same link
+        await expect(na_hoi.get_by_test_id("status")).to_contain_text("Mất kết nối; sẽ kết nối lại sau 1 giây")
+        await expect(chair.get_by_test_id(f"endpoint-{NA_HOI}")).to_have_attribute("data-state", "connected",
+                                                                                    timeout=15_000)  # fmt: skip
+        await decoding(na_hoi, "chair-video")
+        units = {row["unit"]: row for row in (await attendance(host, demo_server, meeting_id))["units"]}
+        assert units[NA_HOI]["drops"] == 1 and len(units[NA_HOI]["intervals"]) == 2, units[NA_HOI]
+
+        await chair.get_by_test_id(f"mute-{NA_HOI}").click()
+        await expect(chair.get_by_test_id(f"endpoint-{NA_HOI}")).to_have_attribute("data-muted", "1")
+        await expect(na_hoi.get_by_test_id("status")).to_contain_text("Chủ trì đã tắt micrô của bạn.")
+        await ta_van.get_by_test_id("raise-hand").click()  # any change in the room: the notice stays
+        await expect(chair.get_by_test_id(f"endpoint-{TA_VAN}")).to_have_attribute("data-hand", "1")
+        await expect(na_hoi.get_by_test_id("status")).to_contain_text("Chủ trì đã tắt micrô của bạn.")
+
+        await chair.get_by_test_id("lock").click()
+        await expect(chair.get_by_test_id("lock")).to_have_attribute("aria-pressed", "true")
+        await chair.get_by_test_id(f"kick-{TA_VAN}").click()
+        await expect(ta_van.get_by_test_id("status")).to_have_text("Chủ trì đã mời bạn ra khỏi cuộc họp.")
+        await asyncio.sleep(2)  # a removed page does not come back by itself
+        await expect(chair.get_by_test_id(f"endpoint-{TA_VAN}")).not_to_have_attribute("data-state", "connected")
+        await ta_van.reload()  # nor by hand while the meeting is locked
+        await ta_van.get_by_test_id("join-name").fill("Giàng Thị Mai")
+        await ta_van.get_by_test_id("join-button").click()
+        await expect(ta_van.get_by_test_id("join-error")).to_have_text(
+            "Chủ trì đã khóa cuộc họp; không đơn vị nào vào thêm được"
+        )
+
+        chair.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await chair.get_by_test_id("end-meeting").click()
+        await expect(na_hoi.get_by_test_id("status")).to_have_text("Cuộc họp đã kết thúc. Xin cảm ơn.")
+        await asyncio.sleep(2)
+        assert (await na_hoi.evaluate("window.giaobanConnection()"))["socket"] != 1  # and stays out
+        await na_hoi.reload()  # the link no longer works
+        await expect(na_hoi.get_by_role("alert")).to_have_text(
+            "Cuộc họp đã kết thúc; đường liên kết không còn dùng được"
+        )
+        await expect(na_hoi.get_by_test_id("join-button")).to_have_count(0)
+    finally:
+        for page in pages:
             if not page.is_closed():
                 await page.close()
         await host.close()

@@ -18,6 +18,7 @@
   var stopped = false;
   var me = { connection: null, name: "", position: "" };
   var lastState = null;
+  var linkQuality = "good";  // what the relay last said of our line
 
   // --- preview -------------------------------------------------------------------------------------------------
 
@@ -88,7 +89,11 @@
     quality: drawQuality,
     "roll-call": function (m) { $("roll-call").hidden = false; $("roll-call").dataset.id = m.id; },
     muted: function (m) { if (m.muted) status(text.muted); },
-    link: function (m) { status(text[m.quality]); $("link-quality").dataset.quality = m.quality; },
+    link: function (m) {
+      linkQuality = m.quality;
+      status(text[m.quality]);
+      $("link-quality").dataset.quality = m.quality;
+    },
     bye: function (m) { stopped = true; status(text[m.reason] || m.reason); },
     error: function (m) {
       if (m.request === "join") { stopped = true; showJoinError(m.message); } else { status(m.message); }
@@ -280,7 +285,11 @@
   function nameOf(unit) { return config.names[unit] || unit; }
 
   function drawState(m) {
-    status(!m.admitted ? text.lobby : m.floor.indexOf(config.unit) >= 0 ? text.you_have_floor : text.in_meeting);
+    // Notices that last (muted, a weak line) stay under the next state, which comes with any change in the room.
+    var notes = [!m.admitted ? text.lobby : m.floor.indexOf(config.unit) >= 0 ? text.you_have_floor : text.in_meeting];
+    if (m.muted.indexOf(config.unit) >= 0) notes.push(text.muted);
+    if (linkQuality !== "good") notes.push(text[linkQuality]);
+    status(notes.join(" "));
     $("recording-banner").hidden = !m.recording;
     if (m.recording_problem && config.role === "chair") {  // stays until the chair records again
       status(text["recording_" + m.recording_problem] || m.recording_problem);
