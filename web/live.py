@@ -57,6 +57,9 @@ class RelayCollector(Collector):
         yield CounterMetricFamily("giaoban_relay_packets_late", "Publisher packets skipped: the relay got to them "
                                   "seconds late (a backlog), forwarding them would show the past",
                                   value=stats.packets_late)  # fmt: skip
+        yield GaugeMetricFamily("giaoban_relay_behind_seconds", "How much later than its quickest the relay is "
+                                "handling the most delayed publisher's packets: near 0 when it keeps up",
+                                value=self._hub.relay.behind())  # fmt: skip
         yield CounterMetricFamily("giaoban_relay_packets_dropped", "Packets not sent: a subscriber socket was full",
                                   value=stats.packets_dropped)  # fmt: skip
         yield CounterMetricFamily("giaoban_relay_keyframe_requests", "Keyframe requests sent to publishers",

@@ -24,6 +24,11 @@ class Lateness:
         self._baseline: float | None = None
         self._checked = 0.0
         self._late_since: float | None = None
+        self.behind = 0.0  # seconds the latest packet came after the quickest delivery: how far behind the relay is
+
+    def behind_at(self, now: float) -> float:
+        """``behind`` while the stream flows; a stream silent for a second is behind on nothing."""
+        return self.behind if now - self._checked < 1.0 else 0.0
 
     def late(self, timestamp: int, now: float) -> bool:
         """Whether the packet stamped ``timestamp``, handled at ``now`` (monotonic seconds), is too late to forward."""
@@ -31,7 +36,8 @@ class Lateness:
         baseline = transit if self._baseline is None else self._baseline + DRIFT_ALLOWANCE * (now - self._checked)
         self._baseline = baseline = min(baseline, transit)
         self._checked = now
-        if transit - baseline <= STALE_AFTER:
+        self.behind = transit - baseline
+        if self.behind <= STALE_AFTER:
             self._late_since = None
             return False
         if self._late_since is None:

@@ -145,6 +145,11 @@ class Relay:
         publication.lateness = Lateness(clock_rate)  # a new publisher's clock starts anywhere
         return publication
 
+    def behind(self) -> float:
+        """Seconds the relay is behind on its most delayed flowing publication (0 when it keeps up)."""
+        now = time.monotonic()
+        return max((p.lateness.behind_at(now) for p in self._publications.values()), default=0.0)
+
     def unpublish(self, key: Source) -> None:
         publication = self._publications.get(key)
         if publication is not None:

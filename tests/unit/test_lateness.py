@@ -37,6 +37,16 @@ def test_a_backlog_is_skipped_until_the_relay_is_back_to_now() -> None:
     late = [i for i, skipped in enumerate(backlog) if skipped]
     assert late and late[0] < 10  # the oldest queued packets (~5 s late) are skipped
     assert not any(backlog[late[-1] + 1 :]) and late[-1] == len(late) - 1  # then everything is on time again
+    assert lateness.behind_at(57.0 + 199 / 300) < 0.1  # and /metrics says the relay has caught up
+    assert lateness.behind_at(60.0) == 0.0  # a stream that stopped is behind on nothing
+
+
+def test_how_far_behind_the_relay_is_is_measured() -> None:
+    lateness = Lateness(VIDEO_HZ)
+    for i in range(30):
+        lateness.late(stamp(i / 30), 10.0 + i / 30)
+    lateness.late(stamp(30 / 30), 10.0 + 30 / 30 + 1.5)  # this one waited 1.5 s in a queue
+    assert lateness.behind_at(12.6) == pytest.approx(1.5, abs=0.01)
 
 
 def test_a_publisher_whose_clock_jumps_is_believed_after_a_while() -> None:
