@@ -2,8 +2,10 @@
 
 Pure domain: no sockets, no media, no store. The room talks to each connection through the ``Peer`` protocol, whose
 methods only enqueue, and tells the record what happened through ``record`` (also enqueue-only). Every public method
-is synchronous and leaves the room consistent; after each change the room recomputes the forwarding plan and sends
-each peer only what changed for it.
+is synchronous and leaves the room consistent; after each change the room recomputes the forwarding plan at once
+and sends each peer only what changed for it. What everyone is told (the state, the chair's console) goes out
+through ``later``: the hub batches a burst of changes into one announcement, since 161 units joining within seconds
+would otherwise cost 13,000 state messages of 8 KB each.
 """
 
 from __future__ import annotations
@@ -67,13 +69,20 @@ class MeetingFacts:
     invited_units: tuple[str, ...]
 
 
+def at_once(announce: Callable[[], None]) -> None:
+    announce()
+
+
 class Room:
-    def __init__(self, facts: MeetingFacts, *, now: Callable[[], datetime],
-                 record: Callable[[AttendanceEvent], None]) -> None:  # fmt: skip
+    def __init__(self, facts: MeetingFacts, *, now: Callable[[], datetime], record: Callable[[AttendanceEvent], None],
+                 later: Callable[[Callable[[], None]], None] = at_once) -> None:  # fmt: skip
         self.facts = facts
         self._now = now
         self._record = record
+        self._later = later
+        self._announcing = False
         self.members: dict[str, Member] = {}  # by connection, in joining order
+        self._by_unit: dict[str, list[Member]] = {}  # the same members by unit (a unit may have several tabs)
         self.hands: list[str] = []  # units, in the order they raised their hands
         self.speakers: list[str] = []  # units holding the floor, first one is shown
         self.muted: set[str] = set()  # units whose audio is not forwarded
@@ -101,7 +110,7 @@ class Room:
             raise NotAuthorised("The chair has locked the meeting; no more units can join")
         member = Member(connection, unit, role, name.strip(), position.strip(), peer)
         member.admitted = role == CHAIR or self.chair is not None
-        self.members[connection] = member
+        self._add(member)
         self.dropped_units.discard(unit)
         self._note("rejoined" if rejoin else "joined", member)
         if member.is_chair:
@@ -112,9 +121,10 @@ class Room:
 
     def leave(self, connection: str, how: str = LEFT) -> None:
         """A connection went away: ``left`` when the person said so, ``dropped`` when the link was lost."""
-        member = self.members.pop(connection, None)
+        member = self.members.get(connection)
         if member is None:
             return
+        self._remove(member)
         self._note(how, member)
         if not self._unit_connected(member.unit):
             if how == DROPPED:
@@ -161,7 +171,7 @@ class Room:
 
     def give_floor(self, by: str, unit: str) -> None:
         self._chair(by)
-        if not any(m.unit == unit and m.admitted and not m.is_chair for m in self.members.values()):
+        if not any(m.admitted and not m.is_chair for m in self._connections_of(unit)):
             raise NotFound("Unit {unit} is not in the meeting", unit=unit)
         if unit in self.speakers:
             return
@@ -206,7 +216,7 @@ class Room:
             raise NotFound("Unit {unit} is not in the meeting", unit=unit)
         self.allowed_when_locked.discard(unit)
         for member in kicked:
-            del self.members[member.connection]
+            self._remove(member)
             self._note(LEFT, member, detail="kicked")
             member.peer.close("kicked")
         self._forget_unit(unit)
@@ -274,6 +284,7 @@ class Room:
             self._note(LEFT, member, detail="meeting ended")
             member.peer.close("ended")
         self.members.clear()
+        self._by_unit.clear()
         self.hands.clear()
         self.speakers.clear()
 
@@ -281,7 +292,7 @@ class Room:
 
     @property
     def chair(self) -> Member | None:
-        return next((m for m in self.members.values() if m.is_chair), None)
+        return next((m for m in self._connections_of(self.facts.chair_unit) if m.is_chair), None)
 
     def public_state(self) -> dict[str, Any]:
         return {
@@ -360,25 +371,30 @@ class Room:
     # --- inside ----------------------------------------------------------------------------------------------
 
     def _changed(self) -> None:
-        """Tell every peer what changed for it: its forwarding plan, the shared state, the chair's console."""
-        state = self.public_state()
-        for member in list(self.members.values()):
+        """Media follows at once: each peer's forwarding plan, where it changed. Then, once for a burst of changes,
+        everyone is told the state and the chair its console."""
+        for member in [*self.members.values(), *([self.recorder] if self.recorder else [])]:
             plan = self.plan_for(member)
             if plan != member.forwarded:
                 member.forwarded = plan
                 member.peer.forward(plan)
+        if not self._announcing:
+            self._announcing = True
+            self._later(self._announce)
+
+    def _announce(self) -> None:
+        self._announcing = False
+        state = self.public_state()
+        for member in list(self.members.values()):
             member.peer.send({**state, "admitted": member.admitted})
             if member.is_chair:
                 member.peer.send(self.console_state(member))
-        if self.recorder is not None and (plan := self.plan_for(self.recorder)) != self.recorder.forwarded:
-            self.recorder.forwarded = plan
-            self.recorder.peer.forward(plan)
 
     def _grid_members(self) -> list[Member]:
         return [m for m in self.members.values() if m.admitted and not m.is_chair]
 
     def _source(self, unit: str, track: str) -> Source | None:
-        member = next((m for m in self.members.values() if m.unit == unit and m.admitted), None)
+        member = next((m for m in self._connections_of(unit) if m.admitted), None)
         return Source(member.connection, track) if member else None
 
     def _release(self, unit: str) -> None:
@@ -396,7 +412,18 @@ class Room:
         return bool(self._connections_of(unit))
 
     def _connections_of(self, unit: str) -> list[Member]:
-        return [m for m in self.members.values() if m.unit == unit]
+        return list(self._by_unit.get(unit, ()))  # a copy: callers may remove what they iterate
+
+    def _add(self, member: Member) -> None:
+        self.members[member.connection] = member
+        self._by_unit.setdefault(member.unit, []).append(member)
+
+    def _remove(self, member: Member) -> None:
+        del self.members[member.connection]
+        tabs = self._by_unit[member.unit]
+        tabs.remove(member)
+        if not tabs:
+            del self._by_unit[member.unit]
 
     def _member(self, connection: str) -> Member:
         member = self.members.get(connection)

@@ -34,6 +34,7 @@ from signaling.recordings import Recordings, RecordingSettings
 log = logging.getLogger(__name__)
 
 SAMPLE_SECONDS = 2.0
+ANNOUNCE_SECONDS = 0.2  # a room tells everyone its state at most this often: a burst of joins makes one message
 ATTENDANCE_QUEUE = 10_000
 
 
@@ -72,6 +73,7 @@ class LiveMeetings:
         self._attendance = attendance
         self._events: asyncio.Queue[tuple[str, AttendanceEvent] | None] = asyncio.Queue(ATTENDANCE_QUEUE)
         self._stop = asyncio.Event()
+        self._announcements: set[asyncio.TimerHandle] = set()
         self._tasks = [
             asyncio.create_task(self._write_attendance(), name="attendance-writer"),
             asyncio.create_task(self._sample_links(), name="link-sampler"),
@@ -88,7 +90,8 @@ class LiveMeetings:
         room = self.rooms.get(meeting.id)
         if room is None or room.ended:
             facts = MeetingFacts(meeting.id, meeting.title, meeting.chair_unit, meeting.invited_units)
-            room = self.rooms[meeting.id] = Room(facts, now=self.clock.now, record=self._recorder(meeting.id))
+            room = self.rooms[meeting.id] = Room(facts, now=self.clock.now, record=self._recorder(meeting.id),
+                                                 later=self._announce_soon)  # fmt: skip
         return room
 
     def new_connection_id(self) -> str:
@@ -101,6 +104,8 @@ class LiveMeetings:
             self.rooms.pop(meeting_id, None)
 
     async def close(self) -> None:
+        for announcement in self._announcements:
+            announcement.cancel()
         for connection in list(self.connections.values()):
             connection.close("ended")
         await asyncio.gather(*(c.finish() for c in list(self.connections.values())), return_exceptions=True)
@@ -109,6 +114,14 @@ class LiveMeetings:
         self._events.put_nowait(None)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.relay.close()
+
+    def _announce_soon(self, announce: Callable[[], None]) -> None:
+        def run() -> None:
+            self._announcements.discard(handle)
+            announce()
+
+        handle = asyncio.get_running_loop().call_later(ANNOUNCE_SECONDS, run)
+        self._announcements.add(handle)
 
     def _recorder(self, meeting_id: str) -> Callable[[AttendanceEvent], None]:
         def record(event: AttendanceEvent) -> None:

@@ -340,3 +340,24 @@ def test_every_plan_names_exactly_the_roles_slots(meeting: Meeting) -> None:
     peer = meeting.join("X01")
     assert set(chair.plan) == set(slots("chair"))
     assert set(peer.plan) == set(slots("participant"))
+
+
+def test_a_burst_of_changes_is_announced_once_but_media_follows_each_at_once() -> None:
+    pending: list[Any] = []
+    facts = MeetingFacts("m1", "Giao ban", "TINH", UNITS)
+    room = Room(facts, now=lambda: datetime(2026, 11, 23, 1, tzinfo=UTC), record=lambda event: None,
+                later=pending.append)  # fmt: skip
+    chair, peers = RecordingPeer(), [RecordingPeer() for _ in UNITS]
+    room.join(chair, connection="c-TINH", unit="TINH", role="chair", name="Chủ trì")
+    for unit, peer in zip(UNITS, peers, strict=True):
+        room.join(peer, connection=f"c-{unit}", unit=unit, role="participant", name=f"Ông {unit}")
+        assert peer.fed()["chair-video"] == Source("c-TINH", "video")  # the picture does not wait
+    room.raise_hand("c-X07")
+    assert len(pending) == 1 and not chair.messages  # 31 joins and a hand: one announcement, not sent yet
+    pending.pop()()
+    assert [m["type"] for m in chair.messages] == ["state", "console"]
+    assert all([m["type"] for m in peer.messages] == ["state"] for peer in peers)
+    assert peers[0].last("state")["hands"] == ["X07"] and len(chair.last("state")["names"]) == 31
+    assert {e["unit"]: e["state"] for e in chair.last("console")["endpoints"]}["X30"] == "connected"
+    room.lower_hand("c-X07")  # the next change is announced again
+    assert len(pending) == 1
