@@ -1,5 +1,10 @@
 """Judging a subscriber's link from RTCP: good, weak (the chair's small picture) or poor (audio only).
 
+Two signs: the loss its receiver reports, and its receive estimate (REMB), which a browser lowers below what it
+receives when packets start queueing on its line, before they are lost. An estimate is a sign only while it is well
+below what we send: a browser receiving audio alone estimates little because little comes, not because its line is
+slow.
+
 Pure and slow to change its mind: a link must stay bad for several samples before it is downgraded, and good for
 longer before it is upgraded, so a single lost burst does not make pictures flicker on and off.
 """
@@ -10,7 +15,8 @@ from conference.room import LINK_GOOD, LINK_POOR, LINK_WEAK
 
 POOR_LOSS = 0.10
 WEAK_LOSS = 0.04
-POOR_KBPS = 250.0  # below this a participant's own upstream cannot carry a picture either
+POOR_KBPS = 250.0  # a receive estimate below this carries no picture worth seeing
+SQUEEZED = 0.8  # an estimate below this share of what we send: the line cannot take it
 SAMPLES_TO_DOWNGRADE = 3
 SAMPLES_TO_UPGRADE = 5
 # A line too slow for video is loss-free on audio alone; going back to video then fails again. Each relapse soon
@@ -29,11 +35,13 @@ class LinkJudge:
         self._since_change = 0
         self._last_change_was_upgrade = False
 
-    def add(self, loss: float, received_kbps: float | None = None) -> str:
+    def add(self, loss: float, estimate_kbps: float | None = None, sent_kbps: float = 0.0) -> str:
+        """One sample: the fraction lost, the receiver's estimate (None if it sent none) and what we sent it."""
+        squeezed = estimate_kbps is not None and estimate_kbps < SQUEEZED * sent_kbps
         seen = LINK_GOOD
-        if loss > POOR_LOSS or (received_kbps is not None and 0 < received_kbps < POOR_KBPS / 4):
+        if loss > POOR_LOSS or (squeezed and estimate_kbps is not None and estimate_kbps < POOR_KBPS):
             seen = LINK_POOR
-        elif loss > WEAK_LOSS:
+        elif loss > WEAK_LOSS or squeezed:
             seen = LINK_WEAK
         if seen == self._streak_level:
             self._streak += 1

@@ -166,7 +166,7 @@ class LiveMeetings:
                                     "kbps": round(sample.sent_kbps + sample.received_kbps)}  # fmt: skip
             judge = self.judges.setdefault(member.connection, LinkJudge())
             if not member.is_chair:
-                room.set_link(member.connection, judge.add(sample.loss))
+                room.set_link(member.connection, judge.add(sample.loss, sample.estimate_kbps, sample.sent_kbps))
         chair = room.chair
         if chair is not None:
             chair.peer.send({"type": "quality", "units": figures})

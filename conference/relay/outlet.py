@@ -22,7 +22,7 @@ from aioice.ice import CandidatePair
 from aiortc import RTCPeerConnection, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcdtlstransport import State as DtlsState
-from aiortc.rtp import RtcpSenderInfo, RtcpSrPacket
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpSenderInfo, RtcpSrPacket, unpack_remb_fci
 
 from conference.relay.srtp import Protector
 
@@ -39,8 +39,10 @@ _NO_PAIR = object()  # not yet looked at the nominated pair
 class SenderOutlet:
     """Writes a slot's packets for one ``RTCRtpSender`` and answers that subscriber's NACKs from a short history."""
 
-    def __init__(self, sender: RTCRtpSender) -> None:
+    def __init__(self, sender: RTCRtpSender, estimated: Callable[[int], None] | None = None) -> None:
+        """``estimated`` hears each receive estimate (REMB, bits per second) the subscriber sends about us."""
         self._sender = sender
+        self._estimated = estimated
         self._history: list[tuple[int, bytes] | None] = [None] * HISTORY
         self.packets = 0
         self.octets = 0
@@ -54,6 +56,8 @@ class SenderOutlet:
         self._send_rtcp = sender._send_rtcp
         sender._retransmit = self.retransmit  # type: ignore[method-assign]
         sender._send_rtcp = self._send_reports  # type: ignore[method-assign]
+        self._handle_rtcp = sender._handle_rtcp_packet
+        sender._handle_rtcp_packet = self._received_rtcp  # type: ignore[method-assign]
 
     def send(self, header: bytes, payload: bytes, sequence_number: int, timestamp: int, ntp: int) -> bool:
         """Protect and send one RTP packet; False when it could not go (not connected yet, or a full socket)."""
@@ -77,6 +81,17 @@ class SenderOutlet:
         entry = self._history[sequence_number % HISTORY]
         if entry is not None and entry[0] == sequence_number:
             self._write(entry[1])
+
+    async def _received_rtcp(self, packet: Any) -> None:
+        """aiortc hands a REMB to its encoder, and we have none: the link judge takes it instead."""
+        if self._estimated is not None and isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                bitrate, ssrcs = 0, []
+            if self._sender._ssrc in ssrcs:
+                self._estimated(bitrate)
+        await self._handle_rtcp(packet)
 
     def _connect(self) -> Protector | None:
         """Once DTLS is up: the subscriber's keys, and the ICE connection whose nominated pair we write to."""

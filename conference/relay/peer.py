@@ -30,6 +30,7 @@ from scheduler.errors import Conflict, ProtocolError
 log = logging.getLogger(__name__)
 SOCKET_RECEIVE_BUFFER = 2 * 1024 * 1024  # bytes; ~1 s of a busy publisher and its subscribers' reports
 MAX_SDP_CHARS = 48_000  # 160 slots would be ~40 KB; ours has at most 19 m-lines
+ESTIMATE_FRESH_SECONDS = 5.0  # browsers send REMB about every second, and at once when it drops
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class LinkSample:
     loss: float  # fraction of our packets the browser reported lost, worst stream
     sent_kbps: float  # what we send it
     received_kbps: float  # what it publishes to us
+    estimate_kbps: float | None = None  # what its browser says it can receive (REMB), if it said so lately
 
 
 def media_configuration(ice_servers: list[RTCIceServer]) -> RTCConfiguration:
@@ -58,6 +60,7 @@ class MediaPeer:
         self._plan: dict[str, Source | None] = {}
         self._published: list[Source] = []
         self._last_sample: tuple[float, int, int] | None = None
+        self._estimate: tuple[float, float] | None = None  # (when, kbit/s): the subscriber's latest REMB
 
     async def answer(self, offer_sdp: str) -> str:
         """Accept the browser's offer: its tracks in the order of ``publishes(role)``, then ``slots(role)``."""
@@ -101,8 +104,13 @@ class MediaPeer:
             sent_kbps = (sent - sent_before) * 8 / 1000 / elapsed
             received_kbps = (received - received_before) * 8 / 1000 / elapsed
         self._last_sample = (now, sent, received)
+        fresh = self._estimate is not None and now - self._estimate[0] < ESTIMATE_FRESH_SECONDS
         return LinkSample(rtt_ms=max(rtts) * 1000 if rtts else None, loss=max(losses, default=0.0),
-                          sent_kbps=sent_kbps, received_kbps=received_kbps)  # fmt: skip
+                          sent_kbps=sent_kbps, received_kbps=received_kbps,
+                          estimate_kbps=self._estimate[1] if fresh and self._estimate else None)  # fmt: skip
+
+    def _estimated(self, bits_per_second: int) -> None:
+        self._estimate = (time.monotonic(), bits_per_second / 1000)
 
     async def close(self) -> None:
         for slot in self.slots.values():
@@ -162,7 +170,7 @@ class MediaPeer:
         writer = HeaderWriter(codec.payloadType, sender._ssrc, mid=transceiver.mid or "",
                               mid_id=extensions.get(MID_URI, 0),
                               abs_send_time_id=extensions.get(ABS_SEND_TIME_URI, 0))  # fmt: skip
-        slot = Slot(transceiver.kind, writer, SenderOutlet(sender), mime_type=codec.mimeType,
+        slot = Slot(transceiver.kind, writer, SenderOutlet(sender, self._estimated), mime_type=codec.mimeType,
                     clock_rate=codec.clockRate, want_keyframe=self._relay.request_keyframe,
                     first_sequence_number=secrets.randbits(16))  # fmt: skip
         sender.replaceTrack(SilentTrack(transceiver.kind))

@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientWebSocketResponse, WSMsgType
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci
 
+from conference.layout import publishes, slots
 from tests.conftest import Client
 from tests.service.conftest import LiveMeeting, joined, media_joined, next_of
 from web.bench.clips import Clip, audio_clip, video_clip
@@ -196,4 +198,72 @@ async def test_a_lossy_line_goes_audio_only_and_comes_back(
     finally:
         await commune.close()
         chair.stop()
+        await chair_ws.close()
+
+
+def vp8_size(frame: bytes) -> tuple[int, int]:
+    """Width and height from a VP8 key frame's header (RFC 6386 §9.1), after its three-byte tag and start code."""
+    assert frame[3:6] == b"\x9d\x01\x2a", "not a VP8 key frame"
+    return int.from_bytes(frame[6:8], "little") & 0x3FFF, int.from_bytes(frame[8:10], "little") & 0x3FFF
+
+
+async def estimate_forever(endpoint: SyntheticEndpoint, slot: str, kbps: float) -> None:
+    """Send the relay a receive estimate (REMB) for ``slot`` every half second, as Chrome does for what it receives."""
+    transceiver = endpoint.pc.getTransceivers()[[*publishes("participant"), *slots("participant")].index(slot)]
+    receiver = transceiver.receiver
+    receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]  # ours, not aiortc's
+    while True:
+        sources = [s.source for s in receiver.getSynchronizationSources()]
+        fci = pack_remb_fci(int(kbps * 1000), sources)
+        await receiver._send_rtcp(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0, fci=fci))
+        await asyncio.sleep(0.5)
+
+
+async def test_a_browser_that_cannot_take_the_picture_says_so_and_gets_the_small_one_then_audio_only(
+    client: Client, live: LiveMeeting, endpoints: list[SyntheticEndpoint]
+) -> None:
+    """No loss at all: only the commune's receive estimate tells the relay its line is filling up."""
+    large = video_clip(width=640, height=480, seconds=2, keyframe_every=30, bitrate_kbps=900, noise=True)
+    small = video_clip(width=320, height=176, seconds=2, keyframe_every=30, bitrate_kbps=150, noise=True)
+    chair_ws, _ = await media_joined(client, live, "laocai", {"audio": audio_clip(), "video": large,
+                                                               "video-small": small}, endpoints)  # fmt: skip
+    chair = Listener(chair_ws)
+    ws = await joined(client, live, "bac-ha.na-hoi")
+    commune = SyntheticEndpoint("participant", {}, keep_video=True, publish=False)
+    endpoints.append(commune)
+
+    async def answer(sdp: str) -> str:
+        await ws.send_json({"type": "offer", "sdp": sdp})
+        return str((await next_of(ws, "answer", timeout=10))["sdp"])
+
+    await commune.connect(answer)
+    listener = Listener(ws)
+    estimating: asyncio.Task[None] | None = None
+    try:
+        await commune.wait_connected()
+        await chair_sees(chair, "bac-ha.na-hoi", lambda f: f["kbps"] > 500)  # the large picture flows
+        assert vp8_size(next(f.data for f in commune.kept["chair-video"] if f.keyframe)) == (640, 480)
+
+        estimating = asyncio.create_task(estimate_forever(commune, "chair-video", 400))  # queueing: ~half fits
+        assert (await listener.next("link", timeout=20))["quality"] == "weak"
+        commune.kept["chair-video"].clear()
+        await asyncio.wait_for(commune.keyframe_arrived["chair-video"].wait(), 1)  # the first came at once
+        commune.keyframe_arrived["chair-video"].clear()
+        await asyncio.wait_for(commune.keyframe_arrived["chair-video"].wait(), 5)
+        keyframes = [vp8_size(f.data) for f in commune.kept["chair-video"] if f.keyframe]
+        assert keyframes[-1] == (320, 176), keyframes  # the chair's small picture
+
+        estimating.cancel()
+        estimating = asyncio.create_task(estimate_forever(commune, "chair-video", 60))  # not even that fits
+        assert (await listener.next("link", timeout=20))["quality"] == "poor"
+        await asyncio.sleep(1)
+        frames = commune.received["chair-video"]
+        await asyncio.sleep(2)
+        assert commune.received["chair-video"] == frames  # audio only
+    finally:
+        if estimating is not None:
+            estimating.cancel()
+        listener.stop()
+        chair.stop()
+        await ws.close()
         await chair_ws.close()

@@ -19,6 +19,21 @@ def test_moderate_loss_means_weak() -> None:
     assert [judge.add(0.06) for _ in range(3)][-1] == LINK_WEAK
 
 
+def test_a_receive_estimate_below_what_we_send_downgrades_before_any_loss() -> None:
+    judge = LinkJudge()
+    assert [judge.add(0.0, 700, sent_kbps=1100) for _ in range(3)][-1] == LINK_WEAK  # queueing: the small picture
+    judge = LinkJudge()
+    assert [judge.add(0.0, 180, sent_kbps=1100) for _ in range(3)][-1] == LINK_POOR  # ~250 kbit/s and less: audio
+
+
+def test_a_low_estimate_of_little_traffic_is_no_sign() -> None:
+    judge = LinkJudge()
+    for _ in range(3):
+        judge.add(0.0, 180, sent_kbps=1100)
+    assert [judge.add(0.0, 60, sent_kbps=45) for _ in range(5)][-1] == LINK_GOOD  # audio only, estimate ~ audio
+    assert [judge.add(0.0, 1300, sent_kbps=1100) for _ in range(10)][-1] == LINK_GOOD  # above what comes: fine
+
+
 def test_a_line_too_slow_for_video_is_retried_ever_more_rarely() -> None:
     """Audio alone is loss-free on a line that video overloads: each early relapse doubles the wait to retry."""
     judge = LinkJudge()
