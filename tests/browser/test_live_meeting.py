@@ -46,6 +46,11 @@ async def frames_decoded(page: Page, slot: str) -> int:
     return int(stats.get(slot, {}).get("framesDecoded", 0))
 
 
+async def packets(page: Page, slot: str) -> int:
+    stats: dict[str, Any] = await page.evaluate("window.giaobanStats()")
+    return int(stats.get(slot, {}).get("packetsReceived", 0))
+
+
 async def decoding(page: Page, slot: str, timeout: float = 15.0) -> int:
     """Wait until the slot's video decodes and keeps decoding; the count reached."""
     deadline = asyncio.get_running_loop().time() + timeout
@@ -146,6 +151,17 @@ async def test_a_dropped_line_comes_back_and_the_chair_runs_the_meeting(browser:
         await ta_van.get_by_test_id("raise-hand").click()  # any change in the room: the notice stays
         await expect(chair.get_by_test_id(f"endpoint-{TA_VAN}")).to_have_attribute("data-hand", "1")
         await expect(na_hoi.get_by_test_id("status")).to_contain_text("Chủ trì đã tắt micrô của bạn.")
+
+        await decoding(ta_van, "chair-video")  # audio only, asked for: the picture stops, the voice goes on
+        await ta_van.get_by_test_id("audio-only").click()
+        await expect(ta_van.get_by_test_id("audio-only")).to_have_attribute("aria-pressed", "true")
+        await asyncio.sleep(1.5)
+        frames, voice = await frames_decoded(ta_van, "chair-video"), await packets(ta_van, "chair-audio")
+        await asyncio.sleep(2)
+        assert await frames_decoded(ta_van, "chair-video") == frames
+        assert await packets(ta_van, "chair-audio") > voice + 50  # Opus: 50 packets a second
+        await ta_van.get_by_test_id("audio-only").click()  # and back
+        await decoding(ta_van, "chair-video")
 
         await chair.get_by_test_id("lock").click()
         await expect(chair.get_by_test_id("lock")).to_have_attribute("aria-pressed", "true")
