@@ -13,10 +13,8 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
-
-from aiortc import RTCIceServer
 
 from conference.link import LinkJudge
 from conference.relay.relay import Relay
@@ -29,6 +27,7 @@ from scheduler.meetings.store import MeetingStore
 from scheduler.recordings.catalogue import RecordingCatalogue
 from scheduler.recordings.jobs import ProgramJobs
 from signaling.connection import Connection
+from signaling.ice import IceSettings
 from signaling.recordings import Recordings, RecordingSettings
 
 log = logging.getLogger(__name__)
@@ -36,25 +35,6 @@ log = logging.getLogger(__name__)
 SAMPLE_SECONDS = 2.0
 ANNOUNCE_SECONDS = 0.2  # a room tells everyone its state at most this often: a burst of joins makes one message
 ATTENDANCE_QUEUE = 10_000
-
-
-@dataclass(frozen=True)
-class IceSettings:
-    urls: tuple[str, ...] = ()
-    username: str = ""
-    password: str = ""
-
-    def for_aiortc(self) -> list[RTCIceServer]:
-        return [RTCIceServer(urls=list(self.urls), username=self.username or None,
-                             credential=self.password or None)] if self.urls else []  # fmt: skip
-
-    def for_browser(self) -> list[dict[str, Any]]:
-        if not self.urls:
-            return []
-        server: dict[str, Any] = {"urls": list(self.urls)}
-        if self.username:
-            server.update(username=self.username, credential=self.password)
-        return [server]
 
 
 class LiveMeetings:

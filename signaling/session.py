@@ -8,6 +8,7 @@ server never crashes on a message.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -120,7 +121,7 @@ async def join(session: Session, message: dict[str, Any]) -> None:
         "type": "welcome", "connection": member.connection, "unit": member.unit, "role": member.role,
         "meeting": {"id": meeting.id, "title": meeting.title},
         "publishes": list(publishes(member.role)), "slots": slots(member.role),
-        "ice_servers": session.hub.ice.for_browser(),
+        "ice_servers": session.hub.ice.for_browser(time.time(), member.unit),  # a TURN server checks real time
     })  # fmt: skip
     room.resend(member)
     if member.is_chair and meeting.live_state != "live":
@@ -138,7 +139,7 @@ async def offer(session: Session, message: dict[str, Any]) -> None:
     if connection.media is not None:
         raise Conflict("This connection has already negotiated its media")
     media = MediaPeer(session.hub.relay, connection=member.connection, role=member.role,
-                      ice_servers=session.hub.ice.for_aiortc())  # fmt: skip
+                      ice_servers=session.hub.ice.for_aiortc(time.time()))  # fmt: skip
     try:
         answer_sdp = await media.answer(message["sdp"])
     except GiaobanError:

@@ -53,6 +53,7 @@ class Config:
     ice_urls: tuple[str, ...] = ()
     turn_username: str = ""
     turn_password: str = ""
+    turn_secret: str = ""  # a TURN server's shared secret: browsers get time-limited credentials instead
     recordings_dir: Path | None = None  # default: <data_dir>/recordings
     recording_retention_days: int = 365
     recording_min_free_mb: int = 2048  # refuse to record below this; stop a recording below half of it
@@ -216,6 +217,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ice_urls", ("GIAOBAN_ICE_URLS",), _ice_urls, "STUN/TURN URLs for media, comma-separated"),
     Setting("turn_username", ("GIAOBAN_TURN_USERNAME",), str, "TURN user name"),
     Setting("turn_password", ("GIAOBAN_TURN_PASSWORD",), str, "TURN password"),
+    Setting("turn_secret", ("GIAOBAN_TURN_SECRET",), str,
+            "TURN shared secret (coturn use-auth-secret): time-limited credentials instead of user and password"),
     Setting("recordings_dir", ("GIAOBAN_RECORDINGS_DIR",), _path, "where recordings go (default: data dir/recordings)"),
     Setting("recording_retention_days", ("GIAOBAN_RECORDING_RETENTION_DAYS",), _int_between(1, 36500),
             "delete recordings this many days old"),

@@ -10,7 +10,8 @@ from prometheus_client.registry import Collector
 
 from scheduler.errors import GiaobanError
 from signaling import session
-from signaling.hub import IceSettings, LiveMeetings
+from signaling.hub import LiveMeetings
+from signaling.ice import IceSettings
 from signaling.recordings import RecordingSettings
 from web import keys
 from web.keys import ATTENDANCE, CLOCK, CONFIG, I18N, INVITATIONS, LIVE, MEETINGS, METRICS_REGISTRY
@@ -19,7 +20,8 @@ from web.keys import ATTENDANCE, CLOCK, CONFIG, I18N, INVITATIONS, LIVE, MEETING
 async def live_lifecycle(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     hub = LiveMeetings(links=app[INVITATIONS].links, meetings=app[MEETINGS], attendance=app[ATTENDANCE],
-                       clock=app[CLOCK], ice=IceSettings(config.ice_urls, config.turn_username, config.turn_password),
+                       clock=app[CLOCK], ice=IceSettings(config.ice_urls, config.turn_username, config.turn_password,
+                                       config.turn_secret),
                        recording=RecordingSettings(config.recordings_path, config.recording_min_free_mb),
                        catalogue=app[keys.RECORDINGS], jobs=app[keys.PROGRAM_JOBS])  # fmt: skip
     app[LIVE] = hub
