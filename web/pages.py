@@ -91,6 +91,8 @@ CLIENT_TEXT = {
         "then reload the page. You can still join and listen."
     ),
     "camera_missing": N_("No camera or microphone was found. You can still join and listen."),
+    "camera": N_("Camera"),
+    "microphone": N_("Microphone"),
     "connecting": N_("Connecting…"),
     "reconnecting": N_("Connection lost; reconnecting in {seconds} s…"),
     "lobby": N_("Waiting for the chair to open the meeting…"),

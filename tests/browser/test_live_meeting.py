@@ -191,3 +191,26 @@ async def test_a_dropped_line_comes_back_and_the_chair_runs_the_meeting(browser:
             if not page.is_closed():
                 await page.close()
         await host.close()
+
+
+async def test_the_join_page_lets_a_commune_pick_its_microphone(browser: Browser, demo_server: Server) -> None:
+    host = await browser.new_context()
+    _, links = await plan_meeting_now(host, demo_server)
+    page = await browser.new_page()
+    try:
+        await page.goto(links[NA_HOI])
+        microphones = page.get_by_test_id("microphone-select")
+        await expect(microphones.locator("option")).to_have_count(3)  # Chromium's fake: a default and two more
+        await expect(page.get_by_test_id("camera-select")).to_be_hidden()  # one camera: nothing to choose
+        previewed = "document.getElementById('preview').srcObject.getAudioTracks()[0].getSettings().deviceId"
+        assert await microphones.input_value() == await page.evaluate(previewed)
+
+        second = await microphones.locator("option").nth(2).get_attribute("value")
+        await microphones.select_option(second)
+        await page.wait_for_function(f"{previewed} === {second!r}")  # the preview (what joining sends) follows
+        await page.wait_for_function("parseFloat(document.getElementById('level').style.width) > 0")  # it hears
+        assert await page.evaluate("document.getElementById('preview').srcObject.getVideoTracks().length") == 1
+        await shot(page, "join-page")
+    finally:
+        await page.close()
+        await host.close()

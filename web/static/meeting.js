@@ -22,17 +22,27 @@
 
   // --- preview -------------------------------------------------------------------------------------------------
 
+  // The devices the person picked (empty: the browser's default), and the preview of them, which joining publishes.
+  var chosen = { camera: "", microphone: "" };
+
   function startPreview() {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       showDeviceMessage(text.camera_missing);
       return Promise.resolve();
     }
-    return navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } })
-      .catch(function () { return navigator.mediaDevices.getUserMedia({ audio: true }); })
+    if (local) local.getTracks().forEach(function (t) { t.stop(); });  // a camera is held by one stream at a time
+    var video = { width: 640, height: 360 };
+    if (chosen.camera) video.deviceId = { exact: chosen.camera };
+    var audio = chosen.microphone ? { deviceId: { exact: chosen.microphone } } : true;
+    $("device-message").hidden = true;
+    return navigator.mediaDevices.getUserMedia({ audio: audio, video: video })
+      .catch(function () { return navigator.mediaDevices.getUserMedia({ audio: audio }); })
       .then(function (stream) {
         local = stream;
+        small = null;
         $("preview").srcObject = stream;
         meter(stream);
+        listDevices(stream);
         if (!stream.getVideoTracks().length) showDeviceMessage(text.camera_missing);
       })
       .catch(function (error) {
@@ -41,25 +51,54 @@
       });
   }
 
+  // Offer a choice only where there is one (an old PC often has a webcam microphone and a headset too).
+  function listDevices(stream) {
+    if (!navigator.mediaDevices.enumerateDevices) return;
+    navigator.mediaDevices.enumerateDevices().then(function (devices) {
+      fillChoice("camera", devices, "videoinput", stream.getVideoTracks()[0]);
+      fillChoice("microphone", devices, "audioinput", stream.getAudioTracks()[0]);
+    });
+  }
+
+  function fillChoice(name, devices, kind, track) {
+    var select = $(name + "-select");
+    var current = track && track.getSettings ? track.getSettings().deviceId : "";
+    var found = devices.filter(function (d) { return d.kind === kind; });
+    select.innerHTML = "";
+    found.forEach(function (device, index) {
+      var option = document.createElement("option");
+      option.value = device.deviceId;
+      option.textContent = device.label || text[name] + " " + (index + 1);
+      option.selected = device.deviceId === current;
+      select.appendChild(option);
+    });
+    $(name + "-choice").hidden = found.length < 2;
+  }
+
   function showDeviceMessage(message) {
     $("device-message").textContent = message;
     $("device-message").hidden = false;
   }
 
+  var meterContext = null, meterSource = null, analyser = null;
   function meter(stream) {
     var Context = window.AudioContext || window.webkitAudioContext;
     if (!Context || !stream.getAudioTracks().length) return;
-    var context = new Context();
-    var analyser = context.createAnalyser();
-    analyser.fftSize = 256;
-    context.createMediaStreamSource(stream).connect(analyser);
-    var samples = new Uint8Array(analyser.fftSize);
-    setInterval(function () {
-      analyser.getByteTimeDomainData(samples);
-      var peak = 0;
-      for (var i = 0; i < samples.length; i++) peak = Math.max(peak, Math.abs(samples[i] - 128));
-      $("level").style.width = Math.min(100, peak * 100 / 64) + "%";
-    }, 100);
+    if (!meterContext) {
+      meterContext = new Context();
+      analyser = meterContext.createAnalyser();
+      analyser.fftSize = 256;
+      var samples = new Uint8Array(analyser.fftSize);
+      setInterval(function () {
+        analyser.getByteTimeDomainData(samples);
+        var peak = 0;
+        for (var i = 0; i < samples.length; i++) peak = Math.max(peak, Math.abs(samples[i] - 128));
+        $("level").style.width = Math.min(100, peak * 100 / 64) + "%";
+      }, 100);
+    }
+    if (meterSource) meterSource.disconnect();
+    meterSource = meterContext.createMediaStreamSource(stream);
+    meterSource.connect(analyser);
   }
 
   // --- signaling ---------------------------------------------------------------------------------------------
@@ -388,6 +427,13 @@
     } else {
       send({ type: action, unit: unit });
     }
+  });
+
+  ["camera", "microphone"].forEach(function (name) {
+    $(name + "-select").addEventListener("change", function () {
+      chosen[name] = $(name + "-select").value;
+      devicesAsked = startPreview();
+    });
   });
 
   setInterval(measureLink, 2000);
