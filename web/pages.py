@@ -91,8 +91,8 @@ CLIENT_TEXT = {
         "then reload the page. You can still join and listen."
     ),
     "camera_missing": N_("No camera or microphone was found. You can still join and listen."),
-    "camera": N_("Camera"),
-    "microphone": N_("Microphone"),
+    "camera": N_("Camera no. {number}"),  # a device the browser gives no name
+    "microphone": N_("Microphone no. {number}"),
     "connecting": N_("Connecting…"),
     "reconnecting": N_("Connection lost; reconnecting in {seconds} s…"),
     "lobby": N_("Waiting for the chair to open the meeting…"),

@@ -7,9 +7,11 @@ import subprocess
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from scheduler.meetings.model import VIETNAM
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.test_meeting_pages import shot
 from tests.live import Server
 
@@ -213,4 +215,28 @@ async def test_the_join_page_lets_a_commune_pick_its_microphone(browser: Browser
         await shot(page, "join-page")
     finally:
         await page.close()
+        await host.close()
+
+
+@pytest.mark.parametrize(("without", "says"), [
+    ("--use-fake-ui-for-media-stream", "Camera hoặc micrô đang bị chặn."),  # nobody allows: the browser refuses
+    ("--use-fake-device-for-media-stream", "Không tìm thấy camera hoặc micrô."),  # this machine has none
+])  # fmt: skip
+async def test_the_join_page_says_plainly_when_devices_are_blocked_or_missing(
+    browser: Browser, demo_server: Server, without: str, says: str
+) -> None:
+    host = await browser.new_context()
+    _, links = await plan_meeting_now(host, demo_server)
+    other = await browser.browser_type.launch(executable_path=CHROMIUM, args=[a for a in CHROMIUM_ARGS if a != without])
+    try:
+        page = await other.new_page()
+        await page.goto(links[TA_VAN])
+        await expect(page.get_by_test_id("device-message")).to_contain_text(says)
+        await expect(page.get_by_test_id("device-message")).to_contain_text("Bạn vẫn có thể vào họp để nghe.")
+        await page.get_by_test_id("join-name").fill("Giàng Thị Mai")  # and joining still works, to listen
+        await page.get_by_test_id("join-button").click()
+        await expect(page.get_by_test_id("room")).to_be_visible()
+        await expect(page.get_by_test_id("status")).to_contain_text("Đang chờ chủ trì")
+    finally:
+        await other.close()
         await host.close()

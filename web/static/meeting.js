@@ -68,7 +68,7 @@
     found.forEach(function (device, index) {
       var option = document.createElement("option");
       option.value = device.deviceId;
-      option.textContent = device.label || text[name] + " " + (index + 1);
+      option.textContent = device.label || text[name].replace("{number}", index + 1);
       option.selected = device.deviceId === current;
       select.appendChild(option);
     });
