@@ -154,6 +154,21 @@ async def test_a_dropped_line_comes_back_and_the_chair_runs_the_meeting(browser:
         await expect(chair.get_by_test_id(f"endpoint-{TA_VAN}")).to_have_attribute("data-hand", "1")
         await expect(na_hoi.get_by_test_id("status")).to_contain_text("Chủ trì đã tắt micrô của bạn.")
 
+        await chair.get_by_test_id("roll-call").click()  # roll call: every commune is asked, one answers
+        for page in (na_hoi, ta_van):
+            await expect(page.get_by_test_id("roll-call-prompt")).to_be_visible()
+        await na_hoi.get_by_test_id("roll-call-answer").click()
+        await expect(na_hoi.get_by_test_id("roll-call-prompt")).to_be_hidden()
+        await expect(chair.get_by_test_id(f"endpoint-{NA_HOI}")).to_contain_text("có mặt")
+        await expect(chair.get_by_test_id(f"endpoint-{TA_VAN}")).not_to_contain_text("có mặt")
+        await expect(ta_van.get_by_test_id("roll-call-prompt")).to_be_visible()  # not answered yet
+        for _ in range(20):  # the answer goes to attendance through a queue
+            units = {row["unit"]: row for row in (await attendance(host, demo_server, meeting_id))["units"]}
+            if units[NA_HOI]["roll_call"]:
+                break
+            await asyncio.sleep(0.25)
+        assert len(units[NA_HOI]["roll_call"]) == 1 and not units[TA_VAN]["roll_call"]
+
         await decoding(ta_van, "chair-video")  # audio only, asked for: the picture stops, the voice goes on
         await ta_van.get_by_test_id("audio-only").click()
         await expect(ta_van.get_by_test_id("audio-only")).to_have_attribute("aria-pressed", "true")
