@@ -14,7 +14,7 @@ import pytest
 from aiortc import RTCPeerConnection
 from aiortc.codecs import opus, vpx
 
-from conference.layout import Source
+from conference.layout import Source, publishes, slots
 from conference.relay.outlet import ice_connection
 from conference.relay.peer import MediaPeer
 from conference.relay.relay import Relay
@@ -112,6 +112,26 @@ async def test_frames_cross_the_relay_undecoded_and_decode_at_the_subscriber(
         assert viewer.kept["chair-video"][0].keyframe  # and the first one was a keyframe
     assert codec_calls == {"encode": 0, "decode": 0}
     assert relayed.relay.stats.packets_forwarded > 0
+
+
+async def test_only_receivers_that_receive_hold_a_bitrate_estimator(relayed: Relayed, clips: dict[str, Clip]) -> None:
+    """~96 KiB each in aiortc: the relay's receivers of subscribers' slots never receive, so they never build one."""
+    await relayed.attach("chair", "chair", clips)
+    await relayed.attach("viewer", "participant", clips, publish=False)
+    relayed.peers["viewer"].forward({"chair-video": Source("chair", "video")})
+    await asyncio.sleep(1)
+
+    def built(connection: str) -> dict[str, bool]:
+        peer = relayed.peers[connection]
+        names = [*publishes(peer.role), *slots(peer.role)]
+        receivers = [t.receiver for t in peer.pc.getTransceivers()]
+        estimators = {n: r._RTCRtpReceiver__remote_bitrate_estimator for n, r in zip(names, receivers, strict=True)}
+        return {name: e._built for name, e in estimators.items() if e is not None}
+
+    chair = built("chair")
+    assert chair["video"]  # the chair's camera comes in: estimated, for the REMB that paces its sender
+    assert not any(chair[name] for name in chair if name.startswith("grid-"))  # twelve small-picture slots: nothing
+    assert built("viewer") == {"video": False, "chair-video": False, "floor-video": False}  # it publishes nothing
 
 
 async def test_a_late_joiner_gets_a_keyframe_within_a_second(relayed: Relayed, clips: dict[str, Clip]) -> None:
