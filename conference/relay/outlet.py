@@ -4,7 +4,8 @@ aiortc's ``RTCRtpSender`` turns each frame into new packets in a task per sender
 else the relay does. A slot already has finished packets (the publisher's payloads under the slot's own header), so
 its outlet only protects them with the subscriber's SRTP session and writes them to the selected ICE pair's socket,
 all in the call that received them from the publisher. The ``RTCRtpSender`` stays for what it does well: its SSRC in
-the SDP, its sender reports (given our counters as they go out) and the RTCP it receives (NACK and PLI come here).
+the SDP, its counters for getStats() and the RTCP it receives (NACK, PLI and REMB come here). Its RTCP task is
+replaced by a stand-in: the relay's ``Reporter`` sends every slot's sender reports from one task (``report``).
 
 Everything private to aiortc, aioice and asyncio that this needs is in this module and checked at import, so an
 upgrade that moves it fails loudly.
@@ -13,7 +14,9 @@ upgrade that moves it fails loudly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +25,16 @@ from aioice.ice import CandidatePair
 from aiortc import RTCPeerConnection, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcdtlstransport import State as DtlsState
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpSenderInfo, RtcpSrPacket, unpack_remb_fci
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpByePacket,
+    RtcpPsfbPacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+    unpack_remb_fci,
+)
 
 from conference.relay.srtp import Protector
 
@@ -32,6 +44,8 @@ HISTORY = 512  # packets kept for retransmission; ~2 s of a 1 Mbit/s picture, as
 _SENDER = "_RTCRtpSender__"
 _NTP_TIMESTAMP, _RTP_TIMESTAMP, _LSR = _SENDER + "ntp_timestamp", _SENDER + "rtp_timestamp", _SENDER + "lsr"
 _PACKET_COUNT, _OCTET_COUNT = _SENDER + "packet_count", _SENDER + "octet_count"
+_LSR_TIME, _CNAME = _SENDER + "lsr_time", _SENDER + "cname"
+_RTCP_STARTED, _RTCP_EXITED = _SENDER + "rtcp_started", _SENDER + "rtcp_exited"
 _CONNECTED = DtlsState.CONNECTED
 _NO_PAIR = object()  # not yet looked at the nominated pair
 
@@ -55,7 +69,7 @@ class SenderOutlet:
         self._address: Any = None
         self._send_rtcp = sender._send_rtcp
         sender._retransmit = self.retransmit  # type: ignore[method-assign]
-        sender._send_rtcp = self._send_reports  # type: ignore[method-assign]
+        sender._run_rtcp = self._rtcp_stand_in  # type: ignore[method-assign]  # the relay's Reporter reports
         self._handle_rtcp = sender._handle_rtcp_packet
         sender._handle_rtcp_packet = self._received_rtcp  # type: ignore[method-assign]
 
@@ -127,22 +141,34 @@ class SenderOutlet:
         self._sendto = sock.sendto if sock is not None else transport.sendto
         self._address = pair.remote_addr
 
-    async def _send_reports(self, packets: list[Any]) -> None:
-        """The sender report aiortc built carries counters it keeps per packet, which our packets never passed
-        through: fill in ours now, once a second instead of once a packet. A slot nobody has fed yet has nothing to
-        report: most of a commune's slots (the floor's) sit idle."""
+    async def report(self) -> None:
+        """A sender report from our counters (aiortc's count packets that never pass through it), for a slot that has
+        sent something: most of a commune's slots (the floor's) sit idle."""
         if not self.packets:
             return
-        report = packets[0]
-        if isinstance(report, RtcpSrPacket):
-            report.sender_info = RtcpSenderInfo(ntp_timestamp=self._ntp, rtp_timestamp=self._timestamp,
-                                                packet_count=self.packets & 0xFFFFFFFF,
-                                                octet_count=self.octets & 0xFFFFFFFF)  # fmt: skip
-            counters = vars(self._sender)  # what getStats() reads, and the LSR a receiver report echoes for RTT
-            counters[_NTP_TIMESTAMP], counters[_RTP_TIMESTAMP] = self._ntp, self._timestamp
-            counters[_PACKET_COUNT], counters[_OCTET_COUNT] = self.packets, self.octets
-            counters[_LSR] = (self._ntp >> 16) & 0xFFFFFFFF
+        sender = self._sender
+        counters = vars(sender)  # what getStats() reads, and the LSR a receiver report echoes for the round trip
+        counters[_NTP_TIMESTAMP], counters[_RTP_TIMESTAMP] = self._ntp, self._timestamp
+        counters[_PACKET_COUNT], counters[_OCTET_COUNT] = self.packets, self.octets
+        counters[_LSR], counters[_LSR_TIME] = (self._ntp >> 16) & 0xFFFFFFFF, time.time()
+        info = RtcpSenderInfo(ntp_timestamp=self._ntp, rtp_timestamp=self._timestamp,
+                              packet_count=self.packets & 0xFFFFFFFF, octet_count=self.octets & 0xFFFFFFFF)  # fmt: skip
+        packets: list[Any] = [RtcpSrPacket(ssrc=sender._ssrc, sender_info=info)]
+        if counters[_CNAME] is not None:
+            item = (1, counters[_CNAME].encode())
+            packets.append(RtcpSdesPacket(chunks=[RtcpSourceInfo(ssrc=sender._ssrc, items=[item])]))
         await self._send_rtcp(packets)
+
+    async def _rtcp_stand_in(self) -> None:
+        """In place of aiortc's RTCP task: it only tells aiortc it runs, and says BYE when the sender stops."""
+        counters = vars(self._sender)
+        counters[_RTCP_STARTED].set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.get_running_loop().create_future()  # until aiortc's stop() cancels it
+        if self.packets:
+            with contextlib.suppress(ConnectionError):
+                await self._send_rtcp([RtcpByePacket(sources=[self._sender._ssrc])])
+        counters[_RTCP_EXITED].set()
 
 
 def ice_connection(pc: RTCPeerConnection) -> Connection:
@@ -170,10 +196,11 @@ class SilentTrack(MediaStreamTrack):
 
 def _check_aiortc() -> None:
     names = RTCRtpSender.__init__.__code__.co_names
-    wanted = ["ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count", "lsr"]
+    wanted = ["ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count", "lsr", "lsr_time", "cname",
+              "rtcp_started", "rtcp_exited"]  # fmt: skip
     missing = [name for name in wanted if _SENDER + name not in names]
     if (missing or "_retransmit" not in RTCRtpSender._handle_rtcp_packet.__code__.co_names
-            or "_send_rtcp" not in RTCRtpSender._run_rtcp.__code__.co_names):  # fmt: skip
+            or "_run_rtcp" not in RTCRtpSender.send.__code__.co_names):  # fmt: skip
         raise ImportError(f"this aiortc's RTCRtpSender has changed ({missing}); the relay's outlet needs updating")
     if "_nominated" not in Connection.__init__.__code__.co_names:
         raise ImportError("this aioice's Connection no longer has _nominated; the relay's outlet needs updating")

@@ -61,6 +61,7 @@ class MediaPeer:
         self._published: list[Source] = []
         self._last_sample: tuple[float, int, int] | None = None
         self._estimate: tuple[float, float] | None = None  # (when, kbit/s): the subscriber's latest REMB
+        self._outlets: list[SenderOutlet] = []
 
     async def answer(self, offer_sdp: str) -> str:
         """Accept the browser's offer: its tracks in the order of ``publishes(role)``, then ``slots(role)``."""
@@ -113,6 +114,8 @@ class MediaPeer:
         self._estimate = (time.monotonic(), bits_per_second / 1000)
 
     async def close(self) -> None:
+        for outlet in self._outlets:
+            self._relay.reports.remove(outlet)
         for slot in self.slots.values():
             self._relay.close_slot(slot)
         for key in self._published:
@@ -170,7 +173,10 @@ class MediaPeer:
         writer = HeaderWriter(codec.payloadType, sender._ssrc, mid=transceiver.mid or "",
                               mid_id=extensions.get(MID_URI, 0),
                               abs_send_time_id=extensions.get(ABS_SEND_TIME_URI, 0))  # fmt: skip
-        slot = Slot(transceiver.kind, writer, SenderOutlet(sender, self._estimated), mime_type=codec.mimeType,
+        outlet = SenderOutlet(sender, self._estimated)
+        self._relay.reports.add(outlet)
+        self._outlets.append(outlet)
+        slot = Slot(transceiver.kind, writer, outlet, mime_type=codec.mimeType,
                     clock_rate=codec.clockRate, want_keyframe=self._relay.request_keyframe,
                     first_sequence_number=secrets.randbits(16))  # fmt: skip
         sender.replaceTrack(SilentTrack(transceiver.kind))

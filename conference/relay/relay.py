@@ -13,6 +13,7 @@ from aiortc import RTCRtpReceiver
 from conference.layout import Source
 from conference.relay.frames import EncodedFrame
 from conference.relay.lateness import Lateness
+from conference.relay.reports import Reporter
 from conference.relay.rtp import ForwardedPacket
 from conference.relay.slot import Slot
 
@@ -133,6 +134,7 @@ class Relay:
 
     def __init__(self) -> None:
         self.stats = RelayStats()
+        self.reports = Reporter()  # the sender reports of every subscriber slot, from one task
         self._publications: dict[Source, Publication] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -211,6 +213,7 @@ class Relay:
         self._publications.clear()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.reports.close()
 
     def _publication(self, key: Source) -> Publication:
         publication = self._publications.get(key)
