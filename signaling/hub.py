@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 SAMPLE_SECONDS = 2.0
 ANNOUNCE_SECONDS = 0.2  # a room tells everyone its state at most this often: a burst of joins makes one message
 ATTENDANCE_QUEUE = 10_000
+ATTENDANCE_RETRY_CAP = 5.0  # seconds between attempts while the store refuses attendance
 
 
 class LiveMeetings:
@@ -113,15 +114,32 @@ class LiveMeetings:
         return record
 
     async def _write_attendance(self) -> None:
+        """Append events in order. While the store cannot take them (restarting, out of memory, a failover) the
+        writer keeps trying and the queue holds what comes meanwhile: attendance is the record the secretary must
+        later prove, so an outage delays it and loses nothing. Only a stop during an outage gives up, out loud."""
         while (item := await self._events.get()) is not None:
             meeting_id, event = item
-            for attempt in range(5):
+            attempt = 0
+            while True:
                 try:
                     await self._attendance.append(meeting_id, event)
                     break
-                except Exception:  # the store restarts under us: wait and retry, never lose an event quietly
-                    log.exception("attendance append failed (attempt %d)", attempt + 1)
-                    await asyncio.sleep(0.5 * 2**attempt)
+                except Exception:
+                    attempt += 1
+                    log.exception("attendance append failed (attempt %d); retrying", attempt)
+                    if self._stop.is_set():
+                        self._give_up_attendance(item)
+                        return
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), min(ATTENDANCE_RETRY_CAP, 0.5 * 2 ** (attempt - 1)))
+
+    def _give_up_attendance(self, first: tuple[str, AttendanceEvent]) -> None:
+        lost = [first]
+        while not self._events.empty():
+            if (item := self._events.get_nowait()) is not None:
+                lost.append(item)
+        for meeting_id, event in lost:
+            log.error("attendance not written at shutdown (store down): meeting %s %s", meeting_id, event)
 
     async def _sample_links(self) -> None:
         while not self._stop.is_set():
