@@ -15,6 +15,13 @@ GRID_SLOTS = 12  # small pictures on one page of the chair's console
 CHAIR_PUBLISHES = ("audio", "video", "video-small")
 PARTICIPANT_PUBLISHES = ("audio", "video")
 
+# The most a browser may spend on each picture it sends, kbit/s. The chair's is everyone's main view; the small copy
+# is what weak lines get; a commune's picture is mostly a small one on the chair's console and its uplink is shared
+# (what its picture takes, its voice and its neighbours lose); twelve of them fill the chair's downlink.
+CHAIR_VIDEO_KBPS = 1200
+SMALL_VIDEO_KBPS = 150
+PARTICIPANT_VIDEO_KBPS = 400
+
 
 class Source(NamedTuple):
     """A published track: whose connection, and which of its tracks."""
@@ -37,6 +44,13 @@ def chair_slots() -> list[str]:
 
 def publishes(role: str) -> tuple[str, ...]:
     return CHAIR_PUBLISHES if role == "chair" else PARTICIPANT_PUBLISHES
+
+
+def video_limits_kbps(role: str) -> dict[str, int]:
+    """The cap on each video track the role publishes."""
+    if role == "chair":
+        return {"video": CHAIR_VIDEO_KBPS, "video-small": SMALL_VIDEO_KBPS}
+    return {"video": PARTICIPANT_VIDEO_KBPS}
 
 
 def slots(role: str) -> list[str]:

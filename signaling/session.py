@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from conference.layout import publishes, slots
+from conference.layout import publishes, slots, video_limits_kbps
 from conference.relay.peer import MediaPeer
 from conference.room import DROPPED, LEFT, Member, Room
 from scheduler.errors import Conflict, GiaobanError, InvalidInput, NotAuthorised, ProtocolError
@@ -121,6 +121,7 @@ async def join(session: Session, message: dict[str, Any]) -> None:
         "type": "welcome", "connection": member.connection, "unit": member.unit, "role": member.role,
         "meeting": {"id": meeting.id, "title": meeting.title},
         "publishes": list(publishes(member.role)), "slots": slots(member.role),
+        "max_kbps": video_limits_kbps(member.role),
         "ice_servers": session.hub.ice.for_browser(time.time(), member.unit),  # a TURN server checks real time
     })  # fmt: skip
     room.resend(member)

@@ -81,6 +81,10 @@ async def test_chair_and_two_communes_meet(browser: Browser, demo_server: Server
     try:
         for page in (na_hoi, ta_van):  # every participant decodes the chair's picture
             await decoding(page, "chair-video")
+        # each picture sent within its cap: a commune's shared uplink, the chair's main and small pictures
+        assert (await ta_van.evaluate("window.giaobanConnection()"))["limits"] == {"video": 400_000}
+        assert (await chair.evaluate("window.giaobanConnection()"))["limits"] == {"video": 1_200_000,
+                                                                                 "video-small": 150_000}  # fmt: skip
         await expect(chair.get_by_test_id(f"endpoint-{NA_HOI}")).to_have_attribute("data-state", "connected")
         await expect(chair.get_by_test_id("endpoint-bac-ha")).to_have_count(0)  # not invited
 

@@ -14,6 +14,8 @@
   var pc = null;
   var slotTracks = {};     // slot name → MediaStreamTrack
   var slotReceivers = {};  // slot name → RTCRtpReceiver (our own map: expandos on browser objects do not last)
+  var senders = {};        // published track name → RTCRtpSender
+  var maxKbps = {};        // published video name → the most it may spend, from the welcome
   var attempt = 0;
   var stopped = false;
   var me = { connection: null, name: "", position: "" };
@@ -121,7 +123,7 @@
   var handlers = {
     welcome: function (m) { attempt = 0; me.connection = m.connection; negotiate(m); showRoom(); },
     answer: function (m) {
-      pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
+      pc.setRemoteDescription({ type: "answer", sdp: m.sdp }).then(capBitrates);
     },
     state: function (m) { lastState = m; drawState(m); },
     console: drawConsole,
@@ -165,8 +167,11 @@
 
   function negotiate(welcome) {
     pc = new RTCPeerConnection({ iceServers: welcome.ice_servers, bundlePolicy: "max-bundle" });
+    senders = {};
+    maxKbps = welcome.max_kbps || {};
     welcome.publishes.forEach(function (name) {
       var transceiver = pc.addTransceiver(name === "audio" ? "audio" : "video", { direction: "sendonly" });
+      senders[name] = transceiver.sender;
       var track = localTrack(name);
       if (track) transceiver.sender.replaceTrack(track);
     });
@@ -214,6 +219,18 @@
       small.applyConstraints({ width: 320, height: 180 }).catch(function () {});
     }
     return small;
+  }
+
+  // A commune's uplink is shared: what its picture takes, its voice loses. Encodings exist once negotiated.
+  function capBitrates() {
+    Object.keys(maxKbps).forEach(function (name) {
+      var sender = senders[name];
+      if (!sender || !sender.getParameters || !sender.setParameters) return;
+      var parameters = sender.getParameters();
+      if (!parameters.encodings || !parameters.encodings.length) return;
+      parameters.encodings[0].maxBitrate = maxKbps[name] * 1000;
+      sender.setParameters(parameters).catch(function () { /* an old browser: its own limits stay */ });
+    });
   }
 
   function gathered() {
@@ -287,7 +304,12 @@
   };
 
   window.giaobanConnection = function () {
-    return { socket: ws && ws.readyState, ice: pc && pc.iceConnectionState, attempt: attempt };
+    var limits = {};
+    Object.keys(senders).forEach(function (name) {
+      var encodings = senders[name].getParameters().encodings || [];
+      if (encodings.length && encodings[0].maxBitrate) limits[name] = encodings[0].maxBitrate;
+    });
+    return { socket: ws && ws.readyState, ice: pc && pc.iceConnectionState, attempt: attempt, limits: limits };
   };
 
   var previousBytes = 0;
