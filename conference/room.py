@@ -119,13 +119,13 @@ class Room:
         self._changed()
         return member
 
-    def leave(self, connection: str, how: str = LEFT) -> None:
+    def leave(self, connection: str, how: str = LEFT, detail: str = "") -> None:
         """A connection went away: ``left`` when the person said so, ``dropped`` when the link was lost."""
         member = self.members.get(connection)
         if member is None:
             return
         self._remove(member)
-        self._note(how, member)
+        self._note(how, member, detail)
         if not self._unit_connected(member.unit):
             if how == DROPPED:
                 self.dropped_units.add(member.unit)
@@ -272,6 +272,11 @@ class Room:
         """Whose connection this is, for the recorder's file names: (unit, name as typed)."""
         member = self.members.get(connection)
         return (member.unit, member.name) if member else None
+
+    def drop_everyone(self, detail: str) -> None:
+        """The service stops under the meeting (a restart): every connection drops, and comes back by itself."""
+        for connection in list(self.members):
+            self.leave(connection, DROPPED, detail)
 
     def end(self, by: str) -> None:
         self._chair(by)

@@ -30,7 +30,9 @@ CLOSE_PROTOCOL = 1002
 CLOSE_REFUSED = 4003  # the link does not open this meeting now (reason in the error message before it)
 CLOSE_KICKED = 4004
 CLOSE_ENDED = 4005
-CLOSE_CODES = {"kicked": CLOSE_KICKED, "ended": CLOSE_ENDED, "left": CLOSE_LEFT, "refused": CLOSE_REFUSED}
+CLOSE_RESTARTING = 1012  # RFC 6455 "service restart": the client comes back
+CLOSE_CODES = {"kicked": CLOSE_KICKED, "ended": CLOSE_ENDED, "left": CLOSE_LEFT, "refused": CLOSE_REFUSED,
+               "restarting": CLOSE_RESTARTING}  # fmt: skip
 
 
 class Connection:

@@ -85,10 +85,14 @@ class LiveMeetings:
             self.rooms.pop(meeting_id, None)
 
     async def close(self) -> None:
+        """The service stops, most often to restart: the meetings go on. Everyone's drop is recorded now (the writer
+        stops below), and browsers are told to come back (WebSocket 1012, service restart), not that it ended."""
+        for room in self.rooms.values():
+            room.drop_everyone("server stopped")
         for announcement in self._announcements:
             announcement.cancel()
         for connection in list(self.connections.values()):
-            connection.close("ended")
+            connection.close("restarting")
         await asyncio.gather(*(c.finish() for c in list(self.connections.values())), return_exceptions=True)
         await self.recordings.close()  # before the attendance writer stops: it records the recording's end
         self._stop.set()

@@ -69,8 +69,9 @@ def sign_in(port: int, username: str, password: str) -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, *extra: str) -> None:
-        self.port = free_port()
+    def __init__(self, data_dir: Path, *extra: str, port: int | None = None) -> None:
+        """``port``: the one a stopped server had, to start it again where its clients look for it."""
+        self.port = port or free_port()
         self.process = subprocess.Popen(
             [*GIAOBAN, "serve", "--data-dir", str(data_dir), "--port", str(self.port), *extra],
             stdout=subprocess.PIPE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -259,3 +260,33 @@ async def test_the_join_page_says_plainly_when_devices_are_blocked_or_missing(
     finally:
         await other.close()
         await host.close()
+
+
+async def test_a_server_restart_brings_everyone_back(browser: Browser, tmp_path: Path) -> None:
+    """A restart (an upgrade, a crash) is not the end of the meeting: pages come back by themselves."""
+    arguments = ("--demo", "--log-level", "WARNING")
+    server = await asyncio.to_thread(Server, tmp_path, *arguments)
+    host = await browser.new_context()
+    pages: list[Page] = []
+    try:
+        meeting_id, links = await plan_meeting_now(host, server)
+        chair = await join(browser, links[CHAIR], "Nguyễn Văn Hải")
+        na_hoi = await join(browser, links[NA_HOI], "Vàng Seo Phủ")
+        pages += [chair, na_hoi]
+        await decoding(na_hoi, "chair-video")
+
+        await asyncio.to_thread(server.stop)
+        await expect(na_hoi.get_by_test_id("status")).to_contain_text("Mất kết nối; sẽ kết nối lại")
+        server = await asyncio.to_thread(Server, tmp_path, *arguments, port=server.port)
+        await expect(chair.get_by_test_id(f"endpoint-{NA_HOI}")).to_have_attribute("data-state", "connected",
+                                                                                    timeout=30_000)  # fmt: skip
+        await decoding(na_hoi, "chair-video", timeout=30)
+        units = {row["unit"]: row for row in (await attendance(host, server, meeting_id))["units"]}
+        assert units[NA_HOI]["drops"] == 1 and len(units[NA_HOI]["intervals"]) == 2, units[NA_HOI]
+        assert units[CHAIR]["drops"] == 1 and len(units[CHAIR]["intervals"]) == 2, units[CHAIR]
+    finally:
+        for page in pages:
+            await page.close()
+        await host.close()
+        if server.process.poll() is None:
+            await asyncio.to_thread(server.stop)

@@ -361,3 +361,15 @@ def test_a_burst_of_changes_is_announced_once_but_media_follows_each_at_once() -
     assert {e["unit"]: e["state"] for e in chair.last("console")["endpoints"]}["X30"] == "connected"
     room.lower_hand("c-X07")  # the next change is announced again
     assert len(pending) == 1
+
+
+def test_a_service_stop_drops_everyone_and_the_meeting_goes_on(meeting: Meeting) -> None:
+    meeting.join("TINH", "chair")
+    meeting.join("X01")
+    meeting.room.give_floor("c-TINH", "X01")
+    meeting.room.drop_everyone("server stopped")
+    drops = [(e.unit, e.detail) for e in meeting.events if e.type == "dropped"]
+    assert drops == [("TINH", "server stopped"), ("X01", "server stopped")]
+    assert meeting.event_types()[-1] == ("floor_released", "X01")  # its floor spell ends with it
+    assert not meeting.room.members and not meeting.room.ended
+    assert meeting.room.unit_state("X01") == "dropped"

@@ -135,7 +135,11 @@
       status(text[m.quality]);
       $("link-quality").dataset.quality = m.quality;
     },
-    bye: function (m) { stopped = true; status(text[m.reason] || m.reason); },
+    bye: function (m) {
+      if (m.reason === "restarting") return;  // the server restarts: closed() comes back, as after a lost line
+      stopped = true;
+      status(text[m.reason] || m.reason);
+    },
     error: function (m) {
       if (m.request === "join") { stopped = true; showJoinError(m.message); } else { status(m.message); }
     },
