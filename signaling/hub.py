@@ -51,6 +51,7 @@ class LiveMeetings:
         self.rooms: dict[str, Room] = {}
         self.connections: dict[str, Connection] = {}
         self.judges: dict[str, LinkJudge] = {}
+        self._messages_dropped_by_gone = 0  # outbound messages dropped by connections since closed
         self._attendance = attendance
         self._events: asyncio.Queue[tuple[str, AttendanceEvent] | None] = asyncio.Queue(ATTENDANCE_QUEUE)
         self._stop = asyncio.Event()
@@ -74,6 +75,18 @@ class LiveMeetings:
             room = self.rooms[meeting.id] = Room(facts, now=self.clock.now, record=self._recorder(meeting.id),
                                                  later=self._announce_soon)  # fmt: skip
         return room
+
+    def forget(self, connection_id: str) -> None:
+        """A connection has ended: what it kept goes, what it counted stays counted."""
+        connection = self.connections.pop(connection_id, None)
+        if connection is not None:
+            self._messages_dropped_by_gone += connection.dropped_messages
+        self.judges.pop(connection_id, None)
+
+    @property
+    def messages_dropped(self) -> int:
+        """Outbound signaling messages dropped (a browser too slow to read them), since the start."""
+        return self._messages_dropped_by_gone + sum(c.dropped_messages for c in self.connections.values())
 
     def new_connection_id(self) -> str:
         return secrets.token_urlsafe(9)

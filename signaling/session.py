@@ -86,8 +86,7 @@ async def _end(session: Session) -> None:
     connection = session.connection
     if session.room is not None and connection.id in session.room.members:
         session.room.leave(connection.id, session.how_it_ended)
-    session.hub.connections.pop(connection.id, None)
-    session.hub.judges.pop(connection.id, None)
+    session.hub.forget(connection.id)
     await connection.finish()
 
 

@@ -66,9 +66,9 @@ class RelayCollector(Collector):
                                   value=stats.packets_dropped)  # fmt: skip
         yield CounterMetricFamily("giaoban_relay_keyframe_requests", "Keyframe requests sent to publishers",
                                   value=stats.keyframe_requests)  # fmt: skip
-        dropped_messages = sum(c.dropped_messages for c in self._hub.connections.values())
-        yield GaugeMetricFamily("giaoban_signaling_messages_dropped", "Outbound messages dropped, open connections",
-                                value=dropped_messages)  # fmt: skip
+        yield CounterMetricFamily("giaoban_signaling_messages_dropped", "Outbound signaling messages dropped, "
+                                  "oldest first: a browser too slow to read them",
+                                  value=self._hub.messages_dropped)  # fmt: skip
         yield GaugeMetricFamily("giaoban_live_connections", "Open signaling connections",
                                 value=len(self._hub.connections))  # fmt: skip
 

@@ -9,11 +9,12 @@ from datetime import timedelta
 import pytest
 from aiohttp import ClientWebSocketResponse
 
+from signaling.connection import OUTBOUND_LIMIT
 from tests.conftest import Client
 from tests.service.conftest import START, LiveMeeting, closed, joined, media_joined, next_of
 from web.bench.clips import audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
-from web.keys import ATTENDANCE, CLOCK, INVITATIONS, MEETINGS
+from web.keys import ATTENDANCE, CLOCK, INVITATIONS, LIVE, MEETINGS
 
 
 async def attendance_of(client: Client, meeting_id: str, wanted: int) -> list[tuple[str, str]]:
@@ -169,3 +170,26 @@ async def test_a_reconnect_is_recorded_as_a_drop_and_a_rejoin(client: Client, li
     assert [e for e in events if e[1] == "bac-ha"] == [("joined", "bac-ha"), ("dropped", "bac-ha"),
                                                        ("rejoined", "bac-ha")]  # fmt: skip
     await again.close()
+
+
+async def test_a_browser_that_does_not_read_never_holds_up_the_room(client: Client, live: LiveMeeting) -> None:
+    hub = client.app[LIVE]
+    slow = await joined(client, live, "bac-ha.na-hoi")  # from here on it reads nothing
+    [member] = [m for m in hub.rooms[live.id].members.values() if m.unit == "bac-ha.na-hoi"]
+    connection = hub.connections[member.connection]
+    padding = "x" * 16_000
+    for n in range(3_000):  # 48 MB: far more than the socket and the kernel take; each call returns at once
+        connection.send({"type": "pong", "n": n, "pad": padding})
+    await asyncio.sleep(1)  # the writer sends what the socket takes, then waits on it
+    assert len(connection._outbound) <= OUTBOUND_LIMIT and connection.dropped_messages > 2_000
+    metrics = await (await client.get("/metrics")).text()
+    assert f"giaoban_signaling_messages_dropped_total {float(connection.dropped_messages)}" in metrics
+
+    other = await joined(client, live, "sa-pa")  # the room serves everyone else at once meanwhile
+    await other.close()
+    seen = []  # and when the slow one reads, it gets what was sent first and then the newest, in order
+    while not seen or seen[-1] != 2_999:
+        message = await next_of(slow, "pong", timeout=10)
+        seen.append(message["n"])
+    assert seen == sorted(seen) and len(seen) < 1_000
+    await slow.close()
