@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from conference.layout import Source
 from conference.link import LinkJudge
 from conference.relay.relay import Relay
 from conference.room import MeetingFacts, Room
@@ -46,7 +47,7 @@ class LiveMeetings:
         self.meetings = meetings
         self.clock = clock
         self.ice = ice
-        self.relay = Relay()
+        self.relay = Relay(watched=self._tell_publisher)
         self.recordings = Recordings(self.relay, recording, catalogue=catalogue, jobs=jobs, clock=clock)
         self.rooms: dict[str, Room] = {}
         self.connections: dict[str, Connection] = {}
@@ -75,6 +76,12 @@ class LiveMeetings:
             room = self.rooms[meeting.id] = Room(facts, now=self.clock.now, record=self._recorder(meeting.id),
                                                  later=self._announce_soon)  # fmt: skip
         return room
+
+    def _tell_publisher(self, key: Source, watched: bool) -> None:
+        """Nobody receives this track any more (or someone does again): its browser stops (or starts) sending it."""
+        connection = self.connections.get(key.connection)
+        if connection is not None:
+            connection.send({"type": "publish", "track": key.track, "on": watched})
 
     def forget(self, connection_id: str) -> None:
         """A connection has ended: what it kept goes, what it counted stays counted."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -67,6 +68,7 @@ class Publication:
         self.receiver: RTCRtpReceiver | None = None
         self.mime_type = ""
         self.lateness = Lateness(90_000)
+        self.watched = True  # what the publisher was last told: a browser sends everything until told otherwise
         self._skipping = False
         self._stats = stats
         self._tasks = tasks
@@ -129,11 +131,20 @@ class Publication:
             task.add_done_callback(self._tasks.discard)
 
 
-class Relay:
-    """All publications of one process. Slots subscribe by key, before or after the publisher arrives."""
+def _nobody_to_tell(key: Source, watched: bool) -> None:
+    pass
 
-    def __init__(self) -> None:
+
+class Relay:
+    """All publications of one process. Slots subscribe by key, before or after the publisher arrives.
+
+    ``watched`` hears when a publication gains its first subscriber or loses its last (a slot or the recorder): its
+    publisher need not send what nobody receives. Of 150 communes' pictures the chair sees twelve and voices are
+    heard only from the floor; unsent, the rest cost neither the communes' shared lines nor the relay's CPU."""
+
+    def __init__(self, watched: Callable[[Source, bool], None] = _nobody_to_tell) -> None:
         self.stats = RelayStats()
+        self._watched = watched
         self.reports = Reporter()  # the sender reports of every subscriber slot, from one task
         self._publications: dict[Source, Publication] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -145,6 +156,8 @@ class Relay:
         publication.receiver = receiver
         publication.mime_type = mime_type.lower()
         publication.lateness = Lateness(clock_rate)  # a new publisher's clock starts anywhere
+        publication.watched = True  # a new publisher sends from the start
+        self._tell_watched(publication)
         return publication
 
     def behind(self) -> float:
@@ -172,6 +185,7 @@ class Relay:
             log.warning("%s publishes %s; a %s slot cannot carry it", key, publication.mime_type, slot.mime_type)
             return
         publication.slots.add(slot)
+        self._tell_watched(publication)
         if slot.kind == "video":
             publication.request_keyframe()
 
@@ -179,6 +193,7 @@ class Relay:
         publication = self._publications.get(slot.source_key) if slot.source_key is not None else None
         if publication is not None:
             publication.slots.discard(slot)
+            self._tell_watched(publication)
             self._forget_if_idle(publication)
 
     def close_slot(self, slot: Slot) -> None:
@@ -194,6 +209,7 @@ class Relay:
         """Feed ``sink`` every frame of ``key`` from now on; ask the publisher for a keyframe if it needs one."""
         publication = self._publication(key)
         publication.sinks.add(sink)
+        self._tell_watched(publication)
         if keyframe:
             publication.request_keyframe()
 
@@ -201,6 +217,7 @@ class Relay:
         publication = self._publications.get(key)
         if publication is not None:
             publication.sinks.discard(sink)
+            self._tell_watched(publication)
             self._forget_if_idle(publication)
 
     def subscriber_count(self, key: Source) -> int:
@@ -220,6 +237,12 @@ class Relay:
         if publication is None:
             publication = self._publications[key] = Publication(key, self.stats, self._tasks)
         return publication
+
+    def _tell_watched(self, publication: Publication) -> None:
+        watched = bool(publication.slots or publication.sinks)
+        if watched != publication.watched and publication.receiver is not None:  # only a publisher can be told
+            publication.watched = watched
+            self._watched(publication.key, watched)
 
     def _forget_if_idle(self, publication: Publication) -> None:
         if publication.receiver is None and not publication.slots and not publication.sinks:

@@ -86,6 +86,14 @@ async def test_chair_and_two_communes_meet(browser: Browser, demo_server: Server
         assert (await ta_van.evaluate("window.giaobanConnection()"))["limits"] == {"video": 400_000}
         assert (await chair.evaluate("window.giaobanConnection()"))["limits"] == {"video": 1_200_000,
                                                                                  "video-small": 150_000}  # fmt: skip
+        # nothing nobody receives is sent: a commune's voice before it has the floor, the chair's small picture
+        # while no line is weak; the communes' pictures are on the chair's console, so they are sent
+        await na_hoi.wait_for_function("window.giaobanConnection().sending.audio === false")
+        assert (await na_hoi.evaluate("window.giaobanConnection()"))["sending"] == {"audio": False, "video": True}
+        await chair.wait_for_function("window.giaobanConnection().sending['video-small'] === false")
+        voice = (await na_hoi.evaluate("window.giaobanSent()"))["audio"]
+        await asyncio.sleep(1)
+        assert (await na_hoi.evaluate("window.giaobanSent()"))["audio"] == voice
         await expect(chair.get_by_test_id(f"endpoint-{NA_HOI}")).to_have_attribute("data-state", "connected")
         await expect(chair.get_by_test_id("endpoint-bac-ha")).to_have_count(0)  # not invited
 
@@ -96,6 +104,10 @@ async def test_chair_and_two_communes_meet(browser: Browser, demo_server: Server
         await expect(chair.get_by_test_id(f"endpoint-{NA_HOI}")).to_have_attribute("data-hand", "0")
         await expect(ta_van.get_by_test_id("floor-name")).to_contain_text("Xã Na Hối")
         await decoding(ta_van, "floor-video")  # the other commune sees the floor holder
+        assert (await na_hoi.evaluate("window.giaobanConnection()"))["sending"]["audio"] is True  # and hears it:
+        heard = await packets(ta_van, "floor-audio-0")
+        await asyncio.sleep(1)
+        assert await packets(ta_van, "floor-audio-0") > heard + 25
         await decoding(chair, "floor-video")  # and so does the chair
         await shot(chair, "chair-console")
         await shot(ta_van, "participant-view")

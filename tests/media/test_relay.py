@@ -57,7 +57,8 @@ class Relayed:
     """A relay with endpoints attached the way the signaling layer attaches them."""
 
     def __init__(self) -> None:
-        self.relay = Relay()
+        self.told: list[tuple[str, str, bool]] = []  # what publishers were told: send this track, or not
+        self.relay = Relay(watched=lambda key, on: self.told.append((key.connection, key.track, on)))
         self.peers: dict[str, MediaPeer] = {}
         self.endpoints: list[SyntheticEndpoint] = []
 
@@ -132,6 +133,24 @@ async def test_only_receivers_that_receive_hold_a_bitrate_estimator(relayed: Rel
     assert chair["video"]  # the chair's camera comes in: estimated, for the REMB that paces its sender
     assert not any(chair[name] for name in chair if name.startswith("grid-"))  # twelve small-picture slots: nothing
     assert built("viewer") == {"video": False, "chair-video": False, "floor-video": False}  # it publishes nothing
+
+
+async def test_publishers_hear_when_nobody_receives_a_track_and_when_someone_does(
+    relayed: Relayed, clips: dict[str, Clip]
+) -> None:
+    await relayed.attach("chair", "chair", clips)
+    assert relayed.told == [("chair", "audio", False), ("chair", "video", False), ("chair", "video-small", False)]
+    viewer = await relayed.attach("viewer", "participant", clips, publish=False)
+    relayed.told.clear()
+    relayed.peers["viewer"].forward({"chair-audio": Source("chair", "audio"), "chair-video": Source("chair", "video")})
+    assert sorted(relayed.told) == [("chair", "audio", True), ("chair", "video", True)]
+    relayed.told.clear()
+    relayed.peers["viewer"].forward({"chair-audio": Source("chair", "audio"), "chair-video": Source("chair", "video")})
+    assert relayed.told == []  # no change, nothing said
+    await asyncio.sleep(1)
+    assert viewer.received["chair-video"] > 0
+    relayed.peers["viewer"].forward({"chair-audio": Source("chair", "audio"), "chair-video": None})
+    assert relayed.told == [("chair", "video", False)]
 
 
 async def test_a_late_joiner_gets_a_keyframe_within_a_second(relayed: Relayed, clips: dict[str, Clip]) -> None:

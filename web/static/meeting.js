@@ -16,6 +16,8 @@
   var slotReceivers = {};  // slot name → RTCRtpReceiver (our own map: expandos on browser objects do not last)
   var senders = {};        // published track name → RTCRtpSender
   var maxKbps = {};        // published video name → the most it may spend, from the welcome
+  var wanted = {};         // published track name → false while nobody receives it (the relay says so)
+  var settling = {};       // published track name → the last setParameters, so that the next waits for it
   var attempt = 0;
   var stopped = false;
   var me = { connection: null, name: "", position: "" };
@@ -123,8 +125,11 @@
   var handlers = {
     welcome: function (m) { attempt = 0; me.connection = m.connection; negotiate(m); showRoom(); },
     answer: function (m) {
-      pc.setRemoteDescription({ type: "answer", sdp: m.sdp }).then(capBitrates);
+      pc.setRemoteDescription({ type: "answer", sdp: m.sdp }).then(function () {
+        Object.keys(senders).forEach(configureSender);
+      });
     },
+    publish: function (m) { wanted[m.track] = m.on; configureSender(m.track); },
     state: function (m) { lastState = m; drawState(m); },
     console: drawConsole,
     quality: drawQuality,
@@ -172,6 +177,8 @@
   function negotiate(welcome) {
     pc = new RTCPeerConnection({ iceServers: welcome.ice_servers, bundlePolicy: "max-bundle" });
     senders = {};
+    wanted = {};
+    settling = {};
     maxKbps = welcome.max_kbps || {};
     welcome.publishes.forEach(function (name) {
       var transceiver = pc.addTransceiver(name === "audio" ? "audio" : "video", { direction: "sendonly" });
@@ -225,16 +232,19 @@
     return small;
   }
 
-  // A commune's uplink is shared: what its picture takes, its voice loses. Encodings exist once negotiated.
-  function capBitrates() {
-    Object.keys(maxKbps).forEach(function (name) {
-      var sender = senders[name];
-      if (!sender || !sender.getParameters || !sender.setParameters) return;
+  // A commune's uplink is shared: what its picture takes, its voice loses. So each picture has a cap, and a track
+  // nobody receives (most communes' pictures, every voice but the floor's) is not sent at all. Encodings exist
+  // once negotiated; one change at a time per sender, as browsers require.
+  function configureSender(name) {
+    var sender = senders[name];
+    if (!sender || !sender.getParameters || !sender.setParameters) return;  // an old browser sends everything
+    settling[name] = (settling[name] || Promise.resolve()).then(function () {
       var parameters = sender.getParameters();
-      if (!parameters.encodings || !parameters.encodings.length) return;
-      parameters.encodings[0].maxBitrate = maxKbps[name] * 1000;
-      sender.setParameters(parameters).catch(function () { /* an old browser: its own limits stay */ });
-    });
+      if (!parameters.encodings || !parameters.encodings.length) return;  // not negotiated yet: the answer calls again
+      if (maxKbps[name]) parameters.encodings[0].maxBitrate = maxKbps[name] * 1000;
+      parameters.encodings[0].active = wanted[name] !== false;
+      return sender.setParameters(parameters);
+    }).catch(function () { /* an old browser: it keeps sending as it did */ });
   }
 
   function gathered() {
@@ -307,13 +317,25 @@
     })).then(function () { return result; });
   };
 
+  // Packets sent per published track: what a paused track stops adding to.
+  window.giaobanSent = function () {
+    var result = {};
+    return Promise.all(Object.keys(senders).map(function (name) {
+      return senders[name].getStats().then(function (report) {
+        report.forEach(function (s) { if (s.type === "outbound-rtp") result[name] = s.packetsSent || 0; });
+      });
+    })).then(function () { return result; });
+  };
+
   window.giaobanConnection = function () {
-    var limits = {};
+    var limits = {}, sending = {};
     Object.keys(senders).forEach(function (name) {
       var encodings = senders[name].getParameters().encodings || [];
       if (encodings.length && encodings[0].maxBitrate) limits[name] = encodings[0].maxBitrate;
+      if (encodings.length) sending[name] = encodings[0].active !== false;
     });
-    return { socket: ws && ws.readyState, ice: pc && pc.iceConnectionState, attempt: attempt, limits: limits };
+    return { socket: ws && ws.readyState, ice: pc && pc.iceConnectionState, attempt: attempt, limits: limits,
+             sending: sending };
   };
 
   var previousBytes = 0;
