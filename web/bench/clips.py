@@ -109,7 +109,8 @@ def _pattern(index: int, width: int, height: int) -> np.ndarray:
 
 
 class ClipTrack(MediaStreamTrack):
-    """Plays a clip in a loop at real time; answers a keyframe request by skipping to the next keyframe."""
+    """Plays a clip in a loop at real time; answers a keyframe request by skipping to the next keyframe. Paused, it
+    sends nothing, and resumes at the present with a keyframe, its timestamps having run on as a camera's do."""
 
     def __init__(self, clip: Clip) -> None:
         super().__init__()
@@ -120,6 +121,15 @@ class ClipTrack(MediaStreamTrack):
         self._index = 0
         self._start: float | None = None
         self._skip_to_keyframe = False
+        self._skipped = 0  # frame times that passed while paused
+        self._playing = asyncio.Event()
+        self._playing.set()
+
+    def pause(self, paused: bool) -> None:
+        if paused:
+            self._playing.clear()
+        else:
+            self._playing.set()
 
     def request_keyframe(self) -> None:
         self.keyframe_requests += 1
@@ -128,9 +138,15 @@ class ClipTrack(MediaStreamTrack):
     async def recv(self) -> EncodedFrame:  # type: ignore[override]  # aiortc packetizes anything not a Frame
         if self.readyState != "live":
             raise MediaStreamError
+        if not self._playing.is_set():
+            await self._playing.wait()
+            if self._start is not None:  # resume now, as a camera would: the frame times passed are not sent
+                behind = (time.monotonic() - self._start) / self._clip.frame_seconds - (self.sent + self._skipped)
+                self._skipped += max(0, int(behind))
+                self._skip_to_keyframe = True
         if self._start is None:
             self._start = time.monotonic()
-        wait = self._start + self.sent * self._clip.frame_seconds - time.monotonic()
+        wait = self._start + (self.sent + self._skipped) * self._clip.frame_seconds - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
         frames = self._clip.frames
@@ -140,6 +156,6 @@ class ClipTrack(MediaStreamTrack):
                 self._index += 1
         frame = frames[self._index % len(frames)]
         self._index += 1
-        pts = self.sent * self._clip.step
+        pts = (self.sent + self._skipped) * self._clip.step
         self.sent += 1
         return EncodedFrame(frame.data, pts, frame.time_base, frame.keyframe)

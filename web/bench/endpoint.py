@@ -57,6 +57,11 @@ class SyntheticEndpoint:
         for name in slots(role):
             tap(self.pc.addTransceiver(kind_of(name), direction="recvonly").receiver, self._counter(name))
 
+    def set_sending(self, track: str, on: bool) -> None:
+        """The relay's ``publish`` message: nobody receives this track any more (or someone does again)."""
+        if track in self.tracks:
+            self.tracks[track].pause(not on)
+
     async def connect(self, answer: Callable[[str], Awaitable[str]]) -> None:
         """Offer, let ``answer`` carry the offer to the relay, then apply the relay's answer."""
         await self.pc.setLocalDescription(await self.pc.createOffer())

@@ -3,8 +3,9 @@
 It runs the real service (``giaoban serve`` on a temporary data directory and its own embedded Valkey), imports a
 synthetic province, plans a meeting over the API and takes every unit's join link. A chair process publishes
 ~1 Mbit/s of pre-encoded VP8 and Opus; participant processes (25 endpoints each) join through ``/ws`` exactly as
-browsers do, all at once, and count the chair's frames without decoding. The service's own CPU and memory are read
-from /proc. Everything stops by itself.
+browsers do, all at once, publish a picture and a voice (paused, as pages do, while the relay says nobody receives
+them: the chair's console shows twelve), and count the chair's frames without decoding. The service's own CPU and
+memory are read from /proc. Everything stops by itself.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ async def join_by_link(http: ClientSession, base: str, url: str, role: str, endp
                 welcomed.set_result(message)
             elif message["type"] == "answer":
                 answers.put_nowait(message["sdp"])
+            elif message["type"] == "publish":  # as the page does: send only what someone receives
+                endpoint.set_sending(message["track"], message["on"])
             elif message["type"] == "error" and not welcomed.done():
                 welcomed.set_exception(RuntimeError(message["message"]))
 
@@ -77,7 +80,12 @@ async def run_endpoints(role: str, base: str, links: list[str]) -> None:
     clips = {"audio": audio_clip(), "video": video_clip(width=640, height=480, seconds=4, keyframe_every=120,
                                                         bitrate_kbps=1000, noise=True)}  # fmt: skip
     counting = SocketReader() if role != "chair" else None
-    endpoints = [SyntheticEndpoint(role, clips, publish=role == "chair", count_headers=counting) for _ in links]
+    small_video = video_clip(width=320, height=240, seconds=2, keyframe_every=60, bitrate_kbps=400, noise=True)
+    # Participants publish a picture and a voice as browsers do; the relay has them pause what nobody receives
+    # (all voices, every picture but the twelve on the chair's console page).
+    participant_clips = {"audio": clips["audio"], "video": small_video}
+    endpoints = [SyntheticEndpoint(role, clips if role == "chair" else participant_clips, count_headers=counting)
+                 for _ in links]  # fmt: skip
     print("ready", flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.readline)  # "go": everyone at once
