@@ -24,6 +24,7 @@ from conference.relay.outlet import SenderOutlet, SilentTrack, ice_connection
 from conference.relay.relay import Relay
 from conference.relay.rtp import ABS_SEND_TIME_URI, MID_URI, HeaderWriter
 from conference.relay.slot import Slot
+from conference.relay.sockets import read_in_batches
 from conference.relay.tap import tap
 from scheduler.errors import Conflict, ProtocolError
 
@@ -79,7 +80,7 @@ class MediaPeer:
         await self.pc.addIceCandidate(None)  # browsers' SDP carries no end-of-candidates
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)
-        self._enlarge_socket_buffers()
+        self._tune_sockets()
         self.forward(self._plan)
         return self.pc.localDescription.sdp
 
@@ -135,14 +136,16 @@ class MediaPeer:
                     candidate.sdpMid = primary_mid
                     await self.pc.addIceCandidate(candidate)
 
-    def _enlarge_socket_buffers(self) -> None:
+    def _tune_sockets(self) -> None:
         """A publisher's packets wait in the kernel while the relay forwards the ones before them to every
-        subscriber; the default buffer (~90 packets) overflows during one busy moment. The kernel caps the size at
-        net.core.rmem_max."""
+        subscriber; the default buffer (~90 packets) overflows during one busy moment (the kernel caps the size at
+        net.core.rmem_max). And each socket is read in batches (see sockets.py)."""
         for protocol in ice_connection(self.pc)._protocols:
-            sock = protocol.transport.get_extra_info("socket") if protocol.transport is not None else None
+            transport = protocol.transport
+            sock = transport.get_extra_info("socket") if transport is not None else None
             if sock is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_RECEIVE_BUFFER)
+                read_in_batches(transport)
 
     def _take_transceivers(self) -> None:
         transceivers = self.pc.getTransceivers()

@@ -1,0 +1,56 @@
+"""Reading a publisher's socket many datagrams at a time.
+
+asyncio's UDP transport reads one datagram each time its socket is ready, and the event loop then serves every
+other ready socket before it comes back. A province's relay has 161 sockets; the chair's carries ~165 packets a
+second, and each of them costs its fan-out to 160 subscribers. One datagram per round, the chair's socket falls
+behind whenever a key frame arrives in a burst, and whatever waits behind the media waits too: the STUN consent
+answers (aioice gives each 0.5 s), so after ~25 s of that the chair's connection was declared dead. Read in
+batches, the socket is emptied each round, as fast as the relay can forward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+READ_BATCH = 64  # datagrams at most per round: a key frame's burst, without starving the other sockets
+
+
+def read_in_batches(transport: asyncio.BaseTransport, batch: int = READ_BATCH) -> None:
+    """Make ``transport`` (asyncio's selector UDP transport) read up to ``batch`` datagrams each time it is ready."""
+    sock = getattr(transport, "_sock", None)
+    if sock is None or not isinstance(transport, _DATAGRAM_TRANSPORT):
+        return  # not asyncio's UDP transport (a TURN relay's, say): leave it as it is
+    private: Any = transport
+    protocol = private._protocol
+
+    def read_ready() -> None:
+        for _ in range(batch):
+            if private._conn_lost:
+                return
+            try:
+                data, address = sock.recvfrom(private.max_size)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                protocol.error_received(error)
+                return
+            protocol.datagram_received(data, address)
+
+    private._read_ready = read_ready
+    private.pause_reading()
+    private.resume_reading()  # registers the reader anew: ours
+
+
+def _datagram_transport() -> Any:
+    selector_events: Any = asyncio.selector_events
+    transport: Any = selector_events._SelectorDatagramTransport
+    used = {"_conn_lost", "_sock", "_protocol", "max_size", "recvfrom", "datagram_received", "error_received"}
+    if not used <= set(transport._read_ready.__code__.co_names):
+        raise ImportError("this Python's asyncio UDP transport has changed; the relay's batch reader needs updating")
+    if "_read_ready" not in selector_events._SelectorTransport.resume_reading.__code__.co_names:
+        raise ImportError("this Python's asyncio transports no longer re-register _read_ready on resume")
+    return transport
+
+
+_DATAGRAM_TRANSPORT = _datagram_transport()

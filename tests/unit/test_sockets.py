@@ -1,0 +1,43 @@
+"""A relay socket is emptied each time it is ready, not read one datagram per round of the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from conference.relay.sockets import READ_BATCH, read_in_batches
+
+
+class Collecting(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.received.append(data)
+
+
+async def queued(batched: bool, count: int) -> int:
+    """How many of ``count`` waiting datagrams one round of the event loop reads."""
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(Collecting, local_addr=("127.0.0.1", 0))
+    try:
+        if batched:
+            read_in_batches(transport)
+        transport.pause_reading()  # let them gather, as behind a busy moment
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            for index in range(count):
+                sender.sendto(index.to_bytes(2, "big"), transport.get_extra_info("sockname"))
+        await asyncio.sleep(0.05)
+        transport.resume_reading()
+        for _ in range(3):  # the reader is registered, then called once
+            await asyncio.sleep(0)
+        assert [int.from_bytes(d, "big") for d in protocol.received] == list(range(len(protocol.received)))
+        return len(protocol.received)
+    finally:
+        transport.close()
+
+
+async def test_a_ready_socket_is_read_in_batches() -> None:
+    assert await queued(batched=False, count=40) <= 2  # asyncio's own: a datagram or two
+    assert await queued(batched=True, count=40) == 40  # ours: everything waiting, in order
+    assert READ_BATCH <= await queued(batched=True, count=READ_BATCH * 3) < READ_BATCH * 3  # a batch a round
