@@ -7,8 +7,8 @@ all in the call that received them from the publisher. The ``RTCRtpSender`` stay
 the SDP, its counters for getStats() and the RTCP it receives (NACK, PLI and REMB come here). Its RTCP task is
 replaced by a stand-in: the relay's ``Reporter`` sends every slot's sender reports from one task (``report``).
 
-Everything private to aiortc, aioice and asyncio that this needs is in this module and checked at import, so an
-upgrade that moves it fails loudly.
+Everything private to aiortc and aioice that this needs is in this module and checked at import, so an upgrade that
+moves it fails loudly (asyncio's is in ``sockets.py``).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
+from conference.relay.sockets import udp_socket
 from conference.relay.srtp import Protector
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ class SenderOutlet:
         if pair is None or pair.protocol.transport is None:
             return
         transport = pair.protocol.transport
-        sock = getattr(transport, "_sock", None)  # asyncio's UDP transport; a TURN transport has none
+        sock = udp_socket(transport)
         self._sendto = sock.sendto if sock is not None else transport.sendto
         self._address = pair.remote_addr
 
@@ -204,9 +205,6 @@ def _check_aiortc() -> None:
         raise ImportError(f"this aiortc's RTCRtpSender has changed ({missing}); the relay's outlet needs updating")
     if "_nominated" not in Connection.__init__.__code__.co_names:
         raise ImportError("this aioice's Connection no longer has _nominated; the relay's outlet needs updating")
-    selector_transport: Any = asyncio.selector_events._SelectorTransport  # type: ignore[attr-defined]
-    if "_sock" not in selector_transport.__init__.__code__.co_names:
-        raise ImportError("this Python's asyncio transports no longer keep _sock; the relay's outlet needs updating")
 
 
 _check_aiortc()

@@ -106,10 +106,11 @@ class MediaPeer:
             sent_kbps = (sent - sent_before) * 8 / 1000 / elapsed
             received_kbps = (received - received_before) * 8 / 1000 / elapsed
         self._last_sample = (now, sent, received)
-        fresh = self._estimate is not None and now - self._estimate[0] < ESTIMATE_FRESH_SECONDS
+        estimate_kbps = None  # unless the browser said lately what it can receive
+        if self._estimate is not None and now - self._estimate[0] < ESTIMATE_FRESH_SECONDS:
+            estimate_kbps = self._estimate[1]
         return LinkSample(rtt_ms=max(rtts) * 1000 if rtts else None, loss=max(losses, default=0.0),
-                          sent_kbps=sent_kbps, received_kbps=received_kbps,
-                          estimate_kbps=self._estimate[1] if fresh and self._estimate else None)  # fmt: skip
+                          sent_kbps=sent_kbps, received_kbps=received_kbps, estimate_kbps=estimate_kbps)  # fmt: skip
 
     def _estimated(self, bits_per_second: int) -> None:
         self._estimate = (time.monotonic(), bits_per_second / 1000)

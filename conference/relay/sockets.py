@@ -1,4 +1,6 @@
-"""Reading a publisher's socket many datagrams at a time.
+"""The relay's use of asyncio's UDP transport beyond its public face: its socket, and reading it in batches.
+
+Everything private to asyncio that the relay needs is here, checked at import so a Python that moves it fails loudly.
 
 asyncio's UDP transport reads one datagram each time its socket is ready, and the event loop then serves every
 other ready socket before it comes back. A province's relay has 161 sockets; the chair's carries ~165 packets a
@@ -11,15 +13,25 @@ batches, the socket is emptied each round, as fast as the relay can forward.
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 READ_BATCH = 64  # datagrams at most per round: a key frame's burst, without starving the other sockets
 
 
+def udp_socket(transport: asyncio.BaseTransport) -> socket.socket | None:
+    """The socket under asyncio's UDP transport, to write to without asyncio's per-packet checks; None for any
+    other transport (a TURN allocation's wraps what it sends)."""
+    if not isinstance(transport, _DATAGRAM_TRANSPORT):
+        return None
+    sock: socket.socket = transport._sock
+    return sock
+
+
 def read_in_batches(transport: asyncio.BaseTransport, batch: int = READ_BATCH) -> None:
     """Make ``transport`` (asyncio's selector UDP transport) read up to ``batch`` datagrams each time it is ready."""
-    sock = getattr(transport, "_sock", None)
-    if sock is None or not isinstance(transport, _DATAGRAM_TRANSPORT):
+    sock = udp_socket(transport)
+    if sock is None:
         return  # not asyncio's UDP transport (a TURN relay's, say): leave it as it is
     private: Any = transport
     protocol = private._protocol
@@ -48,6 +60,8 @@ def _datagram_transport() -> Any:
     used = {"_conn_lost", "_sock", "_protocol", "max_size", "recvfrom", "datagram_received", "error_received"}
     if not used <= set(transport._read_ready.__code__.co_names):
         raise ImportError("this Python's asyncio UDP transport has changed; the relay's batch reader needs updating")
+    if "_sock" not in selector_events._SelectorTransport.__init__.__code__.co_names:
+        raise ImportError("this Python's asyncio transports no longer keep _sock; the relay needs updating")
     if "_read_ready" not in selector_events._SelectorTransport.resume_reading.__code__.co_names:
         raise ImportError("this Python's asyncio transports no longer re-register _read_ready on resume")
     return transport
