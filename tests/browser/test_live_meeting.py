@@ -44,14 +44,18 @@ async def join(browser: Browser, url: str, name: str, position: str = "") -> Pag
     return page
 
 
-async def frames_decoded(page: Page, slot: str) -> int:
+async def slot_figure(page: Page, slot: str, figure: str) -> int:
+    """One of the page's receiving statistics for ``slot`` (0 before anything came)."""
     stats: dict[str, Any] = await page.evaluate("window.giaobanStats()")
-    return int(stats.get(slot, {}).get("framesDecoded", 0))
+    return int(stats.get(slot, {}).get(figure, 0))
+
+
+async def frames_decoded(page: Page, slot: str) -> int:
+    return await slot_figure(page, slot, "framesDecoded")
 
 
 async def packets(page: Page, slot: str) -> int:
-    stats: dict[str, Any] = await page.evaluate("window.giaobanStats()")
-    return int(stats.get(slot, {}).get("packetsReceived", 0))
+    return await slot_figure(page, slot, "packetsReceived")
 
 
 async def decoding(page: Page, slot: str, timeout: float = 15.0) -> int:

@@ -301,30 +301,28 @@
     pc = null;
   }
 
+  // One figure from the RTP statistics of each sender or receiver in ``byName`` (name → RTCRtpSender/Receiver).
+  function rtpStats(byName, type, pick) {
+    var result = {};
+    return Promise.all(Object.keys(byName).map(function (name) {
+      return byName[name].getStats().then(function (report) {
+        report.forEach(function (s) { if (s.type === type) result[name] = pick(s); });
+      });
+    })).then(function () { return result; });
+  }
+
   // What tests and the quality indicator read: frames decoded per receiving slot.
   window.giaobanStats = function () {
     if (!pc) return Promise.resolve({});
-    var result = {};
-    return Promise.all(Object.keys(slotReceivers).map(function (slot) {
-      return slotReceivers[slot].getStats().then(function (report) {
-        report.forEach(function (s) {
-          if (s.type === "inbound-rtp") {
-            result[slot] = { framesDecoded: s.framesDecoded || 0, packetsReceived: s.packetsReceived || 0,
-                               packetsLost: s.packetsLost || 0, bytesReceived: s.bytesReceived || 0 };
-          }
-        });
-      });
-    })).then(function () { return result; });
+    return rtpStats(slotReceivers, "inbound-rtp", function (s) {
+      return { framesDecoded: s.framesDecoded || 0, packetsReceived: s.packetsReceived || 0,
+               packetsLost: s.packetsLost || 0, bytesReceived: s.bytesReceived || 0 };
+    });
   };
 
   // Packets sent per published track: what a paused track stops adding to.
   window.giaobanSent = function () {
-    var result = {};
-    return Promise.all(Object.keys(senders).map(function (name) {
-      return senders[name].getStats().then(function (report) {
-        report.forEach(function (s) { if (s.type === "outbound-rtp") result[name] = s.packetsSent || 0; });
-      });
-    })).then(function () { return result; });
+    return rtpStats(senders, "outbound-rtp", function (s) { return s.packetsSent || 0; });
   };
 
   window.giaobanConnection = function () {
