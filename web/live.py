@@ -57,7 +57,7 @@ class RelayCollector(Collector):
         yield CounterMetricFamily("giaoban_relay_packets_forwarded", "RTP packets sent to subscribers",
                                   value=stats.packets_forwarded)  # fmt: skip
         yield CounterMetricFamily("giaoban_relay_packets_late", "Publisher packets skipped: the relay got to them "
-                                  "seconds late (a backlog), forwarding them would show the past",
+                                  "too late (a backlog); forwarding them would show the past and keep it behind",
                                   value=stats.packets_late)  # fmt: skip
         yield GaugeMetricFamily("giaoban_relay_behind_seconds", "How much later than its quickest the relay is "
                                 "handling the most delayed publisher's packets: near 0 when it keeps up",

@@ -24,7 +24,7 @@ from conference.relay.outlet import SenderOutlet, SilentTrack, ice_connection
 from conference.relay.relay import Relay
 from conference.relay.rtp import ABS_SEND_TIME_URI, MID_URI, HeaderWriter
 from conference.relay.slot import Slot
-from conference.relay.sockets import read_in_batches
+from conference.relay.sockets import QueueWait, read_in_batches
 from conference.relay.tap import tap
 from scheduler.errors import Conflict, ProtocolError
 
@@ -63,6 +63,7 @@ class MediaPeer:
         self._last_sample: tuple[float, int, int] | None = None
         self._estimate: tuple[float, float] | None = None  # (when, kbit/s): the subscriber's latest REMB
         self._outlets: list[SenderOutlet] = []
+        self._queue_wait = QueueWait()  # how long its datagrams wait for the relay: its publications skip when behind
 
     async def answer(self, offer_sdp: str) -> str:
         """Accept the browser's offer: its tracks in the order of ``publishes(role)``, then ``slots(role)``."""
@@ -146,7 +147,7 @@ class MediaPeer:
             sock = transport.get_extra_info("socket") if transport is not None else None
             if sock is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_RECEIVE_BUFFER)
-                read_in_batches(transport)
+                read_in_batches(transport, self._queue_wait)
 
     def _take_transceivers(self) -> None:
         transceivers = self.pc.getTransceivers()
@@ -165,7 +166,7 @@ class MediaPeer:
     def _publish(self, key: Source, transceiver: RTCRtpTransceiver) -> None:
         mime_types = {c.payloadType: c.mimeType for c in transceiver._codecs if c.payloadType is not None}
         codec = transceiver._codecs[0]
-        publication = self._relay.publish(key, transceiver.receiver, codec.mimeType, codec.clockRate)
+        publication = self._relay.publish(key, transceiver.receiver, codec.mimeType, codec.clockRate, self._queue_wait)
         tap(transceiver.receiver, publication.deliver, publication.forward, mime_types)
         self._published.append(key)
 

@@ -17,17 +17,21 @@ from conference.relay.lateness import Lateness
 from conference.relay.reports import Reporter
 from conference.relay.rtp import ForwardedPacket
 from conference.relay.slot import Slot
+from conference.relay.sockets import QueueWait
 
 log = logging.getLogger(__name__)
 
 KEYFRAME_REQUEST_INTERVAL = 0.4  # seconds; a burst of late joiners costs the publisher one keyframe, not one each
+QUEUED_TOO_LONG = 0.3  # seconds a packet waited in the kernel's queue: the relay is behind (see sockets.py). Above
+# the ~0.1 s a key frame's burst waits while its packets go out to 160 subscribers; below aioice's 0.5 s for a
+# consent answer, which waits in the same queue
 
 
 @dataclass
 class RelayStats:
     frames_received: int = 0  # reassembled from publishers (what the recorder gets)
     packets_received: int = 0
-    packets_late: int = 0  # from publishers, not forwarded: the relay got to them seconds late (see lateness.py)
+    packets_late: int = 0  # from publishers, not forwarded: the relay got to them too late (see Publication.forward)
     keyframe_requests: int = 0  # sent to publishers, after rate limiting
     _slots: set[Slot] = field(default_factory=set)
     _gone_forwarded: int = 0
@@ -68,6 +72,7 @@ class Publication:
         self.receiver: RTCRtpReceiver | None = None
         self.mime_type = ""
         self.lateness = Lateness(90_000)
+        self.queue_wait = QueueWait()  # the publisher's connection's, once it has one
         self.watched = True  # what the publisher was last told: a browser sends everything until told otherwise
         self._skipping = False
         self._stats = stats
@@ -78,7 +83,7 @@ class Publication:
     def forward(self, packet: Any, mime_type: str) -> None:
         """A publisher's packet (aiortc's ``RtpPacket``): read once, only when some slot will send it."""
         self._stats.packets_received += 1
-        if self.lateness.late(packet.timestamp, time.monotonic()):
+        if self.lateness.late(packet.timestamp, time.monotonic()) or self.queue_wait.seconds > QUEUED_TOO_LONG:
             self._skip_late()
             return
         self._skipping = False
@@ -149,13 +154,15 @@ class Relay:
         self._publications: dict[Source, Publication] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def publish(self, key: Source, receiver: RTCRtpReceiver | None, mime_type: str = "",
-                clock_rate: int = 90_000) -> Publication:  # fmt: skip
-        """``receiver`` takes keyframe requests; None when the caller delivers frames itself (benchmarks)."""
+    def publish(self, key: Source, receiver: RTCRtpReceiver | None, mime_type: str = "", clock_rate: int = 90_000,
+                queue_wait: QueueWait | None = None) -> Publication:  # fmt: skip
+        """``receiver`` takes keyframe requests; None when the caller delivers frames itself (benchmarks).
+        ``queue_wait`` is the publisher's connection's, read for every packet."""
         publication = self._publication(key)
         publication.receiver = receiver
         publication.mime_type = mime_type.lower()
         publication.lateness = Lateness(clock_rate)  # a new publisher's clock starts anywhere
+        publication.queue_wait = queue_wait or QueueWait()
         publication.watched = True  # a new publisher sends from the start
         self._tell_watched(publication)
         return publication

@@ -220,6 +220,29 @@ async def test_a_stalled_subscriber_holds_nobody_back_and_recovers(relayed: Rela
     assert decoded_pictures(kept) >= len(kept) - 2  # and every frame it got decodes
 
 
+async def test_media_that_waited_for_a_busy_relay_is_skipped_and_the_picture_resumes_now(
+    relayed: Relayed, clips: dict[str, Clip]
+) -> None:
+    chair = await relayed.attach("chair", "chair", clips)
+    viewer = await relayed.attach("v", "participant", clips, keep_video=True)
+    relayed.peers["v"].forward({"chair-video": Source("chair", "video")})
+    await asyncio.sleep(1)
+    inbound = media_socket(relayed.peers["chair"].pc)
+    inbound.pause_reading()  # the relay busy elsewhere: the chair's packets wait in its kernel queue
+    await asyncio.sleep(1)
+    late_before, received_before = relayed.relay.stats.packets_late, viewer.received["chair-video"]
+    requests_before = chair.tracks["video"].keyframe_requests
+    inbound.resume_reading()
+    await asyncio.sleep(1.5)
+    # ~1 s of the chair (30 pictures' packets, 50 of its voice) waited too long: skipped, not shown late (the
+    # stamps alone would not tell: 1 s behind is within a slow line's key frame)
+    assert relayed.relay.stats.packets_late - late_before >= 40
+    assert chair.tracks["video"].keyframe_requests > requests_before
+    assert viewer.received["chair-video"] - received_before >= 20  # and the picture went on from now
+    kept = viewer.kept["chair-video"]
+    assert decoded_pictures(kept) >= len(kept) - 2
+
+
 async def test_link_samples_read_the_loss_a_subscriber_reports(relayed: Relayed, clips: dict[str, Clip]) -> None:
     await relayed.attach("chair", "chair", clips)
     viewer = await relayed.attach("lossy", "participant", clips)

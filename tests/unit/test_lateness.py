@@ -1,4 +1,5 @@
-"""When the relay skips a publisher's packets as too late: a backlog it is working off, never a stream on time."""
+"""When the relay skips a publisher's packets as too late: a backlog it is working off, never a stream on time.
+Late is told by the packets' RTP stamps (lateness.py) and by how long they waited in the kernel's queue."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from conference.layout import Source
 from conference.relay.lateness import GIVE_UP_AFTER, Lateness
-from conference.relay.relay import Publication, RelayStats
+from conference.relay.relay import QUEUED_TOO_LONG, Publication, RelayStats
 from conference.relay.rtp import HeaderWriter
 from conference.relay.slot import Slot
 
@@ -74,10 +75,10 @@ class Packet:
         self.sequence_number, self.timestamp, self.marker, self.payload = sequence_number, timestamp, 1, payload
 
 
-def test_a_publication_skips_late_packets_and_its_slots_resume_at_a_key_frame(monkeypatch: pytest.MonkeyPatch) -> None:
-    now = [100.0]
-    monkeypatch.setattr("conference.relay.relay.time.monotonic", lambda: now[0])
-    stats = RelayStats()
+KEY, DELTA = b"\x10\x00\x9d\x01\x2a", b"\x10\x01\x00\x00"  # VP8: a key frame's first packet, an inter frame's
+
+
+def watched_publication(stats: RelayStats) -> tuple[Publication, Wire]:
     publication = Publication(Source("chair", "video"), stats, set())
     publication.mime_type = "video/vp8"
     wire = Wire()
@@ -85,24 +86,52 @@ def test_a_publication_skips_late_packets_and_its_slots_resume_at_a_key_frame(mo
                 want_keyframe=lambda _: None)  # fmt: skip
     slot.restart(publication.key)
     publication.slots.add(slot)
-    key, delta = b"\x10\x00\x9d\x01\x2a", b"\x10\x01\x00\x00"  # VP8: a key frame's first packet, an inter frame's
+    return publication, wire
+
+
+def test_a_publication_skips_late_packets_and_its_slots_resume_at_a_key_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr("conference.relay.relay.time.monotonic", lambda: now[0])
+    stats = RelayStats()
+    publication, wire = watched_publication(stats)
 
     def feed(frame: int, payload: bytes) -> None:
         publication.forward(Packet(frame, stamp(frame / 30), payload), "video/VP8")
 
     for frame in range(30):
         now[0] = 100.0 + frame / 30
-        feed(frame, key if frame == 0 else delta)
+        feed(frame, KEY if frame == 0 else DELTA)
     assert len(wire.sent) == 30
     now[0] = 106.0  # 5 s busy: the next packets are 5 s old when the relay gets to them
     for frame in range(30, 40):
-        feed(frame, delta)
+        feed(frame, DELTA)
     assert len(wire.sent) == 30 and stats.packets_late == 10 and stats.keyframe_requests == 0  # no receiver here
     for frame in range(180, 183):  # back to now, but no key frame yet: the slot waits rather than show garbage
         now[0] = 100.0 + frame / 30
-        feed(frame, delta)
+        feed(frame, DELTA)
     assert len(wire.sent) == 30
     now[0] = 100.0 + 183 / 30
-    feed(183, key)
-    feed(184, delta)
+    feed(183, KEY)
+    feed(184, DELTA)
     assert wire.sent[30:] == [30, 31]  # numbering carries on without a gap
+
+
+def test_packets_that_waited_too_long_in_the_kernel_are_skipped_though_their_stamps_look_on_time() -> None:
+    stats = RelayStats()
+    publication, wire = watched_publication(stats)
+    frames = iter(range(1_000))
+
+    def feed(payload: bytes, waited: float) -> None:
+        publication.queue_wait.seconds = waited
+        frame = next(frames)
+        publication.forward(Packet(frame, stamp(frame / 30), payload), "video/VP8")
+
+    feed(KEY, 0.01)
+    feed(DELTA, QUEUED_TOO_LONG * 0.9)
+    assert len(wire.sent) == 2 and stats.packets_late == 0
+    feed(DELTA, QUEUED_TOO_LONG * 1.2)
+    feed(KEY, QUEUED_TOO_LONG * 2)  # even a key frame: what waited that long is what keeps the queue long
+    assert len(wire.sent) == 2 and stats.packets_late == 2
+    feed(DELTA, 0.0)  # worked off; the slot waits for a picture it can start at
+    feed(KEY, 0.0)
+    assert wire.sent == [0, 1, 2]

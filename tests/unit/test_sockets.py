@@ -1,11 +1,15 @@
-"""A relay socket is emptied each time it is ready, not read one datagram per round of the event loop."""
+"""A relay socket is emptied each time it is ready, not read one datagram per round of the event loop, and the
+reader knows how long what it read waited."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 
-from conference.relay.sockets import READ_BATCH, read_in_batches
+import pytest
+
+from conference.relay.sockets import READ_BATCH, TIMESTAMPS, QueueWait, read_in_batches
 
 
 class Collecting(asyncio.DatagramProtocol):
@@ -22,7 +26,7 @@ async def queued(batched: bool, count: int) -> int:
     transport, protocol = await loop.create_datagram_endpoint(Collecting, local_addr=("127.0.0.1", 0))
     try:
         if batched:
-            read_in_batches(transport)
+            read_in_batches(transport, QueueWait())
         transport.pause_reading()  # let them gather, as behind a busy moment
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
             for index in range(count):
@@ -41,3 +45,34 @@ async def test_a_ready_socket_is_read_in_batches() -> None:
     assert await queued(batched=False, count=40) <= 2  # asyncio's own: a datagram or two
     assert await queued(batched=True, count=40) == 40  # ours: everything waiting, in order
     assert READ_BATCH <= await queued(batched=True, count=READ_BATCH * 3) < READ_BATCH * 3  # a batch a round
+
+
+async def test_the_reader_notes_how_long_datagrams_waited_in_the_kernel() -> None:
+    if not TIMESTAMPS:
+        pytest.skip("the kernel's receive timestamps are read on Linux (x86, arm) only")
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(Collecting, local_addr=("127.0.0.1", 0))
+    wait = QueueWait()
+    read_in_batches(transport, wait)
+    address = transport.get_extra_info("sockname")
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            transport.pause_reading()  # the relay busy elsewhere
+            sender.sendto(b"held", address)
+            await asyncio.sleep(0.4)
+            transport.resume_reading()
+            await until(lambda: protocol.received == [b"held"])
+            assert 0.35 <= wait.seconds < 1.5
+            sender.sendto(b"fresh", address)
+            await until(lambda: protocol.received[-1] == b"fresh")
+            assert wait.seconds < 0.1
+    finally:
+        transport.close()
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(200):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("never happened")
