@@ -3,9 +3,9 @@
 Pure domain: no sockets, no media, no store. The room talks to each connection through the ``Peer`` protocol, whose
 methods only enqueue, and tells the record what happened through ``record`` (also enqueue-only). Every public method
 is synchronous and leaves the room consistent; after each change the room recomputes the forwarding plan at once
-and sends each peer only what changed for it. What everyone is told (the state, the chair's console) goes out
-through ``later``: the hub batches a burst of changes into one announcement, since 161 units joining within seconds
-would otherwise cost 13,000 state messages of 8 KB each.
+and sends each peer only what changed for it. What everyone is told (the state, the chair's console: see
+announcements.py) goes out through ``later``: the hub batches a burst of changes into one announcement, since 161
+units joining within seconds would otherwise cost 13,000 state messages of 8 KB each.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from conference.announcements import tell_everyone
 from conference.layout import AUDIO_SLOTS, GRID_SLOTS, Source, slots
 from scheduler.attendance.events import AttendanceEvent
 from scheduler.errors import Conflict, InvalidInput, NotAuthorised, NotFound
@@ -240,8 +241,7 @@ class Room:
 
     def set_grid_page(self, by: str, page: int) -> None:
         chair = self._chair(by)
-        pages = max(1, -(-len(self._grid_members()) // GRID_SLOTS))
-        if not 0 <= page < pages:
+        if not 0 <= page < self.grid_pages():
             raise InvalidInput("There is no page {page}", page=page + 1)
         chair.grid_page = page
         self._changed()
@@ -293,48 +293,11 @@ class Room:
         self.hands.clear()
         self.speakers.clear()
 
-    # --- what everyone is told -----------------------------------------------------------------------------
+    # --- what the room is now -----------------------------------------------------------------------------
 
     @property
     def chair(self) -> Member | None:
         return next((m for m in self._connections_of(self.facts.chair_unit) if m.is_chair), None)
-
-    def public_state(self) -> dict[str, Any]:
-        return {
-            "type": "state",
-            "chair_present": self.chair is not None,
-            "floor": list(self.speakers),
-            "hands": list(self.hands),
-            "muted": sorted(self.muted),
-            "locked": self.locked,
-            "discussion": self.discussion,
-            "recording": self.recording,
-            "recording_problem": self.recording_problem,
-            "roll_call": self.roll_call,
-            "names": {m.unit: m.name for m in self.members.values()},
-        }
-
-    def console_state(self, chair: Member) -> dict[str, Any]:
-        units = [self.facts.chair_unit, *self.facts.invited_units]
-        grid = [m.unit for m in self._grid_members()]
-        return {
-            "type": "console",
-            "endpoints": [self._endpoint(unit) for unit in units],
-            "roll_call_answers": dict(self.roll_call_answers),
-            "grid": grid[chair.grid_page * GRID_SLOTS : (chair.grid_page + 1) * GRID_SLOTS],
-            "grid_page": chair.grid_page,
-            "grid_pages": max(1, -(-len(grid) // GRID_SLOTS)),
-        }
-
-    def _endpoint(self, unit: str) -> dict[str, Any]:
-        return {
-            "unit": unit,
-            "state": self.unit_state(unit),
-            "hand": unit in self.hands,
-            "floor": unit in self.speakers,
-            "muted": unit in self.muted,
-            "answered": unit in self.roll_call_answers,
-        }
 
     def unit_state(self, unit: str) -> str:
         members = self._connections_of(unit)
@@ -343,6 +306,14 @@ class Room:
         if members:
             return "lobby"
         return "dropped" if unit in self.dropped_units else "absent"
+
+    def grid_pages(self) -> int:
+        """How many pages of small pictures the chair's console has (one, even empty)."""
+        return max(1, -(-len(self._grid_members()) // GRID_SLOTS))
+
+    def grid_page(self, page: int) -> list[Member]:
+        """The participants shown on one page of the chair's console, in joining order."""
+        return self._grid_members()[page * GRID_SLOTS : (page + 1) * GRID_SLOTS]
 
     def plan_for(self, member: Member) -> dict[str, Source | None]:
         """The forwarding rule: which publisher track goes into each of this member's receiving slots."""
@@ -355,7 +326,7 @@ class Room:
             plan[f"floor-audio-{index}"] = self._source(audible[index], "audio") if index < len(audible) else None
         plan["floor-video"] = self._source(shown, "video") if shown and member.receives_video else None
         if member.is_chair:
-            page = self._grid_members()[member.grid_page * GRID_SLOTS : (member.grid_page + 1) * GRID_SLOTS]
+            page = self.grid_page(member.grid_page)
             for index in range(GRID_SLOTS):
                 visible = index < len(page) and member.receives_video
                 plan[f"grid-{index}"] = Source(page[index].connection, "video") if visible else None
@@ -366,12 +337,6 @@ class Room:
         plan["chair-video"] = (Source(chair.connection, "video-small" if small else "video")
                                if chair and member.receives_video else None)  # fmt: skip
         return plan
-
-    def resend(self, member: Member) -> None:
-        """Everything a member needs to draw the meeting now (after its welcome, or when it asks)."""
-        member.peer.send({**self.public_state(), "admitted": member.admitted})
-        if member.is_chair:
-            member.peer.send(self.console_state(member))
 
     # --- inside ----------------------------------------------------------------------------------------------
 
@@ -389,11 +354,7 @@ class Room:
 
     def _announce(self) -> None:
         self._announcing = False
-        state = self.public_state()
-        for member in list(self.members.values()):
-            member.peer.send({**state, "admitted": member.admitted})
-            if member.is_chair:
-                member.peer.send(self.console_state(member))
+        tell_everyone(self)
 
     def _grid_members(self) -> list[Member]:
         return [m for m in self.members.values() if m.admitted and not m.is_chair]

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from conference.announcements import tell
 from conference.layout import publishes, slots, video_limits_kbps
 from conference.relay.peer import MediaPeer
 from conference.room import DROPPED, LEFT, Member, Room
@@ -123,7 +124,7 @@ async def join(session: Session, message: dict[str, Any]) -> None:
         "max_kbps": video_limits_kbps(member.role),
         "ice_servers": session.hub.ice.for_browser(time.time(), member.unit),  # a TURN server checks real time
     })  # fmt: skip
-    room.resend(member)
+    tell(room, member)
     if member.is_chair and meeting.live_state != "live":
         await session.hub.mark_live(meeting.id, "live")
     if member.is_chair and meeting.auto_record and not room.recording:
