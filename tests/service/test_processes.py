@@ -145,3 +145,15 @@ def test_the_recording_benchmark_writes_real_files_and_reports_the_capture_cost(
     assert figures["files"] == 4 and figures["frames_dropped"] == 0
     assert figures["bytes_written"] > 3 * figures["video_kbps"] * 1000 / 8 * 0.7  # ~3 s of both pictures on disk
     assert "| **capture cost** |" in (tmp_path / "bench.md").read_text()
+
+
+def test_the_province_benchmark_joins_everyone_and_counts_the_chairs_frames(tmp_path: Path) -> None:
+    result = run("bench", "province", "--districts", "1", "--communes", "3", "--seconds", "3",
+                 "--json", str(tmp_path / "bench.json"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    figures = json.loads((tmp_path / "bench.json").read_text())
+    assert figures["endpoints"] == figures["joined"] == 5 and not figures["join_failures"]
+    assert figures["chair_frames"] > 3 * 25  # the chair's ~30 pictures a second over the window
+    assert figures["min_frames_ratio"] >= 0.9 and figures["max_loss"] < 0.01
+    assert figures["catch_up_seconds"] is not None and figures["relay_packets_skipped"] == 0  # five keep up easily
+    assert "| min_frames_ratio |" in (tmp_path / "bench.md").read_text()
