@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from conference.relay.reports import REPORT_SECONDS, SLICES, Reporter
+from tests.waiting import until
 
 
 class Counting:
@@ -17,12 +17,6 @@ class Counting:
         self.reports += 1
         if self._fails:
             raise ConnectionError("its transport closed under it")
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)
 
 
 async def test_every_outlet_reports_in_turn_and_a_removed_one_stops() -> None:

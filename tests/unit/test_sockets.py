@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable
 
 import pytest
 
 from conference.relay.sockets import READ_BATCH, TIMESTAMPS, QueueWait, read_in_batches
+from tests.waiting import until
 
 
 class Collecting(asyncio.DatagramProtocol):
@@ -68,11 +68,3 @@ async def test_the_reader_notes_how_long_datagrams_waited_in_the_kernel() -> Non
             assert wait.seconds < 0.1
     finally:
         transport.close()
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(200):
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("never happened")
