@@ -38,11 +38,10 @@ class LinkJudge:
     def add(self, loss: float, estimate_kbps: float | None = None, sent_kbps: float = 0.0) -> str:
         """One sample: the fraction lost, the receiver's estimate (None if it sent none) and what we sent it."""
         squeezed_to = estimate_kbps if estimate_kbps is not None and estimate_kbps < SQUEEZED * sent_kbps else None
-        squeezed = squeezed_to is not None
         seen = LINK_GOOD
         if loss > POOR_LOSS or (squeezed_to is not None and squeezed_to < POOR_KBPS):
             seen = LINK_POOR
-        elif loss > WEAK_LOSS or squeezed:
+        elif loss > WEAK_LOSS or squeezed_to is not None:
             seen = LINK_WEAK
         if seen == self._streak_level:
             self._streak += 1
