@@ -57,8 +57,9 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Manifest:
-        tracks = tuple(TrackEntry(**{**t, "intervals": tuple((a, b) for a, b in t["intervals"])})
-                       for t in data["tracks"])  # fmt: skip
+        # not ``t``: the translation extractor takes t(...) and t[...] for the gettext shorthand
+        tracks = tuple(TrackEntry(**{**track, "intervals": tuple((a, b) for a, b in track["intervals"])})
+                       for track in data["tracks"])  # fmt: skip
         return cls(data["meeting_id"], data["session"], datetime.fromisoformat(data["started_at"]),
                    data["duration_ms"], tracks, data.get("stopped", ""))  # fmt: skip
 
