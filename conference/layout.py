@@ -12,15 +12,32 @@ from typing import NamedTuple
 AUDIO_SLOTS = 4  # floor holders heard at once (one, unless the chair opens a discussion)
 GRID_SLOTS = 12  # small pictures on one page of the chair's console
 
-CHAIR_PUBLISHES = ("audio", "video", "video-small")
-PARTICIPANT_PUBLISHES = ("audio", "video")
+# Every picture is published in more than one size (separate tracks: aiortc cannot receive simulcast), so that the
+# relay can give each subscriber the size its line carries without decoding anything. Smallest first.
+SMALL, MEDIUM, FULL = "video-small", "video-medium", "video"
+CHAIR_PUBLISHES = ("audio", FULL, MEDIUM, SMALL)
+PARTICIPANT_PUBLISHES = ("audio", FULL, SMALL)
 
-# The most a browser may spend on each picture it sends, kbit/s. The chair's is everyone's main view; the small copy
-# is what weak lines get; a commune's picture is mostly a small one on the chair's console and its uplink is shared
-# (what its picture takes, its voice and its neighbours lose); twelve of them fill the chair's downlink.
-CHAIR_VIDEO_KBPS = 1200
-SMALL_VIDEO_KBPS = 150
-PARTICIPANT_VIDEO_KBPS = 400
+# What a line must keep for each voice it hears: Opus at ~32 kbit/s with in-band FEC, and 50 packets a second of
+# RTP, SRTP, UDP and IP headers (~58 bytes each, ~23 kbit/s)
+AUDIO_KBPS = 56
+WIRE_SHARE = 1.08  # a picture's packets on the wire: its cap and their headers
+
+
+class Layer(NamedTuple):
+    """One size of a published picture: its track, the most the browser may spend on it, and its frame size."""
+
+    track: str
+    kbps: int
+    width: int
+    height: int
+
+
+# The chair's is everyone's main view; a commune's picture is mostly a small one on the chair's console (twelve of
+# them fill the chair's downlink) and its uplink is shared: what its picture takes, its voice and neighbours lose.
+CHAIR_LAYERS = (Layer(SMALL, 150, 320, 180), Layer(MEDIUM, 450, 640, 360), Layer(FULL, 1200, 1280, 720))
+PARTICIPANT_LAYERS = (Layer(SMALL, 150, 320, 180), Layer(FULL, 400, 640, 360))
+VIDEO_TRACKS = (SMALL, MEDIUM, FULL)  # every picture track name, smallest first
 
 
 class Source(NamedTuple):
@@ -46,11 +63,19 @@ def publishes(role: str) -> tuple[str, ...]:
     return CHAIR_PUBLISHES if role == "chair" else PARTICIPANT_PUBLISHES
 
 
+def layers(role: str) -> tuple[Layer, ...]:
+    """The sizes of the picture the role publishes, smallest first."""
+    return CHAIR_LAYERS if role == "chair" else PARTICIPANT_LAYERS
+
+
 def video_limits_kbps(role: str) -> dict[str, int]:
     """The cap on each video track the role publishes."""
-    if role == "chair":
-        return {"video": CHAIR_VIDEO_KBPS, "video-small": SMALL_VIDEO_KBPS}
-    return {"video": PARTICIPANT_VIDEO_KBPS}
+    return {layer.track: layer.kbps for layer in layers(role)}
+
+
+def video_sizes(role: str) -> dict[str, list[int]]:
+    """The frame size of each video track the role publishes (the page scales its camera down to it)."""
+    return {layer.track: [layer.width, layer.height] for layer in layers(role)}
 
 
 def slots(role: str) -> list[str]:

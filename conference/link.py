@@ -1,63 +1,327 @@
-"""Judging a subscriber's link from RTCP: good, weak (the chair's small picture) or poor (audio only).
+"""What a subscriber's line carries: an estimate the relay trusts, from what it sent and what the browser reports.
 
-Two signs: the loss its receiver reports, and its receive estimate (REMB), which a browser lowers below what it
-receives when packets start queueing on its line, before they are lost. An estimate is a sign only while it is well
-below what we send: a browser receiving audio alone estimates little because little comes, not because its line is
-slow.
+Pure: the relay feeds it RTCP receiver-report blocks (cumulative loss and highest sequence number per stream, and
+the round trip), the browser's receive estimate (REMB) and its own byte count, and asks it twice a second what the
+line carries. aiortc gives no transport-wide feedback, so this is the classic loss-based controller of libwebrtc with
+a REMB cap, and it climbs only by probing, as SFUs do:
 
-Pure and slow to change its mind: a link must stay bad for several samples before it is downgraded, and good for
-longer before it is upgraded, so a single lost burst does not make pictures flicker on and off.
+- **Overload**: the loss of the last reports is well over the line's own baseline (``loss > baseline + margin``):
+  the estimate falls at once to what actually got through, so the relay picks the size that fits within ~1.5 s of
+  the report that showed it (browsers report about once a second). Or the browser's estimate, not rising, says it
+  takes far less than we send (its queue is filling before anything is lost).
+- **Baseline**: loss the line has even when it is not full (3 % of random loss on a radio link) is learnt while the
+  line is not overloaded and never causes a downgrade.
+- **Probing**: the estimate only rises when a probe shows the line carries more. The relay pads the subscriber's
+  stream (RTX padding, never media), ramping up to the next step's rate (or, when that is more than twice the
+  estimate, to a stage on the way) for ~2 s; no extra loss in the reports that cover it and the estimate becomes
+  what the probe carried. A failed probe doubles the wait before the next (up to ``PROBE_WAIT_MAX``), as
+  does a relapse soon after a climb: a line that only just fails does not flicker.
 """
 
 from __future__ import annotations
 
-from conference.room import LINK_GOOD, LINK_POOR, LINK_WEAK
+import math
+from collections import deque
+from dataclasses import dataclass
 
-POOR_LOSS = 0.10
-WEAK_LOSS = 0.04
-POOR_KBPS = 250.0  # a receive estimate below this carries no picture worth seeing
-SQUEEZED = 0.8  # an estimate below this share of what we send: the line cannot take it
-SAMPLES_TO_DOWNGRADE = 3
-SAMPLES_TO_UPGRADE = 5
-# A line too slow for video is loss-free on audio alone; going back to video then fails again. Each relapse soon
-# after an upgrade doubles the wait before the next try (up to ~2 min of samples); a long steady spell forgets it.
-RELAPSE_SAMPLES = 15
-MAX_SAMPLES_TO_UPGRADE = 60
-STEADY_SAMPLES = 150
-
-
-class LinkJudge:
-    def __init__(self) -> None:
-        self.level = LINK_GOOD
-        self._streak_level = LINK_GOOD
-        self._streak = 0
-        self._samples_to_upgrade = SAMPLES_TO_UPGRADE
-        self._since_change = 0
-        self._last_change_was_upgrade = False
-
-    def add(self, loss: float, estimate_kbps: float | None = None, sent_kbps: float = 0.0) -> str:
-        """One sample: the fraction lost, the receiver's estimate (None if it sent none) and what we sent it."""
-        squeezed_to = estimate_kbps if estimate_kbps is not None and estimate_kbps < SQUEEZED * sent_kbps else None
-        seen = LINK_GOOD
-        if loss > POOR_LOSS or (squeezed_to is not None and squeezed_to < POOR_KBPS):
-            seen = LINK_POOR
-        elif loss > WEAK_LOSS or squeezed_to is not None:
-            seen = LINK_WEAK
-        if seen == self._streak_level:
-            self._streak += 1
-        else:
-            self._streak_level, self._streak = seen, 1
-        self._since_change += 1
-        worse = _rank(seen) > _rank(self.level)
-        needed = SAMPLES_TO_DOWNGRADE if worse else self._samples_to_upgrade
-        if seen != self.level and self._streak >= needed:
-            if worse and self._last_change_was_upgrade and self._since_change <= RELAPSE_SAMPLES:
-                self._samples_to_upgrade = min(2 * self._samples_to_upgrade, MAX_SAMPLES_TO_UPGRADE)
-            self.level, self._since_change, self._last_change_was_upgrade = seen, 0, not worse
-        elif self._since_change >= STEADY_SAMPLES:
-            self._samples_to_upgrade = SAMPLES_TO_UPGRADE
-        return self.level
+TICK_SECONDS = 0.5  # how often the relay asks
+START_KBPS = 700.0  # before anything is known: the chair's medium picture and a small floor picture fit
+MIN_KBPS = 30.0
+MAX_KBPS = 5000.0
+REPORT_WINDOW = 1.6  # seconds of report blocks judged together: a browser reports each stream about once a second
+MIN_EXPECTED = 20  # packets; fewer say too little about loss
+LOSS_MARGIN = 0.05  # over the baseline: overload
+MIN_OVERLOAD_LOSS = 0.08  # and at least this much (a clean line's odd bad second is not overload)
+PROBE_LOSS_MARGIN = 0.03  # over the baseline during a probe: the line does not carry the next step
+BASELINE_ALPHA = 0.15  # per report window while the line is not overloaded
+BASELINE_STEP = 0.015
+MAX_BASELINE = 0.08  # a line that loses more than this at rest is poor, whatever its rate
+HEAVY_LOSS = 0.2  # this much lost says plainly what the line carries: what got through
+VERY_HEAVY_LOSS = 0.5
+VERY_HEAVY_SHARE = 0.7
+OUTAGE_LOSS = 0.9
+DELIVERED_SHARE = 0.9  # after an overload, what got through, less a margin for the queue to drain
+REMB_SQUEEZED = 0.6  # a browser estimate below this share of what we send is a sign, when it is not rising
+REMB_FRESH = 3.0  # seconds
+REMB_SUSTAINED = 2.5  # seconds
+REMB_MEANINGFUL = 150.0  # kbit/s sent, at least, for a browser's estimate below it to say anything
+DECREASE_HOLD = 1.0  # seconds after a decrease before the next: its effect must show in a report first
+SWITCH_SECONDS = 0.5  # after a decrease, until the smaller size flows (it starts at its next key frame)
+PROBE_RAMP = 1.0  # seconds over which a probe's rate rises to its target: it crosses a line's rate gently, and the
+# first report that shows loss stops it before it has filled the line's queue
+PROBE_SECONDS = 2.0
+PROBE_MAX_SECONDS = 5.0  # waiting for a report that covers the top of the ramp
+DRAIN_SECONDS = 0.5  # after a failed probe, until the queue it filled in the line has drained
+PROBE_HEADROOM = 1.1  # a probe goes a tenth above the step it tests
+PROBE_REACH = 2.75  # at most this many times the estimate: a step further away is probed for in stages, so that a
+# probe overshoots a line that cannot take it by little, and the voice hardly suffers
+PROBE_REACH_AFTER_FAILURE = 1.5
+PROBE_MIN_REACH = 150.0  # kbit/s: from a very low estimate (after a stall), the smallest picture in one probe
+PROBE_WAIT = 0.5  # seconds before the next probe, after one that succeeded
+PROBE_WAIT_AFTER_DECREASE = 3.0
+PROBE_WAIT_MAX = 8.0  # a line that recovers gets its picture back within ~20 s even after many failed probes
+RELAPSE_SECONDS = 10.0  # a decrease this soon after a climb: the climb was wrong
 
 
-def _rank(level: str) -> int:
-    return (LINK_GOOD, LINK_WEAK, LINK_POOR).index(level)
+@dataclass(frozen=True)
+class LinkView:
+    """The estimator's answer at one moment."""
+
+    estimate_kbps: float
+    sent_kbps: float  # what we sent it, everything included (media, retransmissions, padding)
+    media_kbps: float  # of which media and retransmissions: what a probe pads up from
+    loss: float | None  # fraction lost in the reports of the last ~1.6 s (None: too few)
+    baseline_loss: float
+    rtt_ms: float | None
+    remb_kbps: float | None  # the browser's own estimate, while fresh
+    probe_kbps: float | None  # pad up to this while probing
+
+
+@dataclass
+class _Probe:
+    step_kbps: float  # what the line gets if it carries the probe
+    target_kbps: float  # what the probe sends at the top of its ramp: a little more
+    from_kbps: float  # what was sent when it started
+    started: float
+    failed: bool = False
+    reached: float | None = None  # when what we sent first came near the target
+
+    def kbps(self, now: float) -> float:
+        return self.from_kbps + (self.target_kbps - self.from_kbps) * min(1.0, (now - self.started) / PROBE_RAMP)
+
+
+class LinkEstimator:
+    def __init__(self, now: float, start_kbps: float = START_KBPS) -> None:
+        self.estimate_kbps = start_kbps
+        self.baseline_loss = 0.0
+        # ssrc → (highest extended sequence, cumulative lost, when): the stream's last report block
+        self._streams: dict[int, tuple[int, int, float]] = {}
+        # (when, expected, lost, since when) per report block: the fresh ones, what decisions read; and all of
+        # them, what the console shows
+        self._reports: deque[Block] = deque()
+        self._seen: deque[Block] = deque()
+        self._sent: deque[tuple[float, int, int]] = deque([(now, 0, 0)])  # (when, bytes sent, of which padding)
+        self._rtt_ms: float | None = None
+        self._rembs: deque[tuple[float, float]] = deque()  # (when, kbit/s), the last few seconds
+        self._squeezed_since: float | None = None
+        self._hold_until = now  # no decrease before
+        self._fresh_after = now  # a report about a time before this tells of a rate we no longer send
+        self._probe: _Probe | None = None
+        self._probe_wait = PROBE_WAIT_AFTER_DECREASE
+        self._reach = PROBE_REACH
+        self._limited = False
+        self._next_probe = now + PROBE_WAIT_AFTER_DECREASE  # the first size settles before anything more is tried
+        self._climbed_at: float | None = None
+        self._learnt_upto = now  # reports after this feed the baseline
+        self._learnt = 0  # report windows learnt: the first few set the baseline fast
+
+    # --- what comes in -----------------------------------------------------------------------------------------
+
+    def report_block(self, now: float, ssrc: int, highest: int, lost: int, rtt_ms: float | None = None) -> None:
+        """One RTCP report block about one of our streams. The same block may come twice (aiortc hands a compound
+        packet to every sender it names); only what advanced counts."""
+        if rtt_ms is not None and rtt_ms >= 0:
+            self._rtt_ms = rtt_ms
+        before = self._streams.get(ssrc)
+        self._streams[ssrc] = (highest, lost, now)
+        if before is None:
+            return
+        expected = highest - before[0]
+        if expected <= 0 or expected > 0x8000:  # nothing new, or a stream that restarted its numbering
+            return
+        block = (now, expected, max(0, min(expected, lost - before[1])), before[2], ssrc)
+        self._seen.append(block)
+        if before[2] >= self._fresh_after:  # else: it covers a time before the rate changed
+            self._reports.append(block)
+
+    def remb(self, now: float, kbps: float) -> None:
+        self._rembs.append((now, kbps))
+        while self._rembs[0][0] < now - REMB_FRESH:
+            self._rembs.popleft()
+
+    # --- what goes out -----------------------------------------------------------------------------------------
+
+    def tick(self, now: float, sent_bytes: int, next_step_kbps: float | None, may_probe: bool = True,
+             padding_bytes: int = 0) -> LinkView:  # fmt: skip
+        """Judge the line now, from the bytes sent so far (``padding_bytes`` of them a probe's). ``next_step_kbps``:
+        what the next size up would need (None: nothing more to give); ``may_probe``: whether the relay can afford a
+        probe now (it limits how many run at once)."""
+        sent_kbps, media_kbps = self._sent_kbps(now, sent_bytes, padding_bytes)
+        for blocks in (self._reports, self._seen):
+            while blocks and blocks[0][0] < now - REPORT_WINDOW:
+                blocks.popleft()
+        loss = _loss(_latest(self._reports))
+        while self._rembs and self._rembs[0][0] < now - REMB_FRESH:
+            self._rembs.popleft()
+        remb = self._rembs[-1][1] if self._rembs else None
+        overloaded = self._overloaded(now, loss, remb, media_kbps)
+        if overloaded and now >= self._hold_until:
+            self._decrease(now, loss, remb, sent_kbps)
+        elif not overloaded:
+            self._learn_baseline(now, loss)
+        self._run_probe(now, loss, sent_kbps, overloaded, next_step_kbps, may_probe)
+        probe = self._probe.kbps(now) if self._probe is not None else None
+        return LinkView(self.estimate_kbps, sent_kbps, media_kbps, _loss(_latest(self._seen)), self.baseline_loss,
+                        self._rtt_ms, remb, probe)  # fmt: skip
+
+    @property
+    def probing(self) -> bool:
+        return self._probe is not None
+
+    @property
+    def measured(self) -> bool:
+        """Whether the line has shown a limit: a decrease, or a probe that failed. Until then a smaller size is
+        where every line starts, not something to tell its user about."""
+        return self._limited
+
+    # --- inside ------------------------------------------------------------------------------------------------
+
+    def _sent_kbps(self, now: float, sent_bytes: int, padding_bytes: int) -> tuple[float, float]:
+        """What we sent it over the last second: everything, and the media alone."""
+        self._sent.append((now, sent_bytes, padding_bytes))
+        while len(self._sent) > 2 and self._sent[1][0] <= now - 1.0:
+            self._sent.popleft()
+        then, before, padded = self._sent[0]
+        if now <= then:
+            return 0.0, 0.0
+        per_second = 8 / 1000 / (now - then)
+        return (sent_bytes - before) * per_second, (sent_bytes - before - padding_bytes + padded) * per_second
+
+    def _noise(self) -> float:
+        """How far the loss of the reports in hand strays from the line's own by chance (two standard deviations
+        of a binomial count): a hundred packets on a line losing 3 % lose six or more one time in twenty."""
+        expected = max(1, sum(r[1] for r in _latest(self._reports)))
+        rate = max(self.baseline_loss, 0.01)
+        return 2 * math.sqrt(rate * (1 - rate) / expected)
+
+    def _overloaded(self, now: float, loss: float | None, remb: float | None, media_kbps: float) -> bool:
+        lossy = loss is not None and loss > max(self.baseline_loss + LOSS_MARGIN, MIN_OVERLOAD_LOSS) + self._noise()
+        # below what we commit to sending (not a probe's extra, which the browser's estimate follows only slowly),
+        # while that is enough to mean something: a browser that receives little estimates little
+        committed = min(media_kbps, self.estimate_kbps)
+        squeezed = remb is not None and committed >= REMB_MEANINGFUL and remb < REMB_SQUEEZED * committed
+        squeezed = squeezed and not self._remb_rising(now)
+        if not squeezed:
+            self._squeezed_since = None
+        elif self._squeezed_since is None:
+            self._squeezed_since = now
+        return lossy or self._remb_says_full(now)
+
+    def _remb_says_full(self, now: float) -> bool:
+        """A browser's estimate that stays low is a sign; a dip while a key frame crosses a slow line's queue is
+        not."""
+        return self._squeezed_since is not None and now - self._squeezed_since >= REMB_SUSTAINED
+
+    def _remb_rising(self, now: float) -> bool:
+        """Whether the browser's estimate climbs (as Chrome's does, ~8 % a second, after we send it more): below
+        what we send, it is then catching up, not saying the line is full."""
+        older = [kbps for when, kbps in self._rembs if when <= now - 0.8]
+        return bool(older) and self._rembs[-1][1] > older[-1] * 1.03
+
+    def _decrease(self, now: float, loss: float | None, remb: float | None, sent_kbps: float) -> None:
+        if self._probe is not None:  # the probe's own extra overloads the line: that is its answer, no more
+            self._probe.failed = True
+            return
+        candidates = [self.estimate_kbps]
+        if loss is not None and loss > self.baseline_loss + LOSS_MARGIN:
+            # what got through; while the loss is moderate, no deeper than what got through of the estimate: such
+            # loss may be a burst, a report's loss lags what we send and the line's queue, and a deeper fall costs
+            # seconds of climbing back (a line still overloaded falls again soon)
+            # of what we commit to (the last second's rate may still be the size we just left); very heavy loss
+            # leaves a wider margin, for the line's queue to drain
+            share = DELIVERED_SHARE if loss < VERY_HEAVY_LOSS else VERY_HEAVY_SHARE
+            delivered = min(sent_kbps, self.estimate_kbps) * (1 - loss) * share
+            if loss >= OUTAGE_LOSS:  # nearly nothing came through: the line (or the machine) stalled, whatever the
+                candidates.append(self.estimate_kbps / 2)  # rate; halve, as libwebrtc does, and look again
+            elif loss >= HEAVY_LOSS:
+                candidates.append(delivered)
+            else:
+                candidates.append(max(delivered, self.estimate_kbps * (1 - loss)))
+        elif self._remb_says_full(now) and remb is not None:
+            candidates.append(remb)  # no loss to go by: the browser's own word on what it takes
+        lower = max(MIN_KBPS, min(candidates))
+        if lower >= self.estimate_kbps:
+            return  # the probe's extra was too much; what we commit to is fine
+        self.estimate_kbps = lower
+        self._limited = True
+        self._hold_until = now + DECREASE_HOLD
+        self._fresh_after = now + SWITCH_SECONDS
+        self._reports.clear()  # what they said is acted on; the next decision waits for new ones
+        relapse = self._climbed_at is not None and now - self._climbed_at < RELAPSE_SECONDS
+        wait = 2 * max(self._probe_wait, PROBE_WAIT_AFTER_DECREASE) if relapse else PROBE_WAIT_AFTER_DECREASE
+        self._probe_wait = min(PROBE_WAIT_MAX, max(self._probe_wait, wait))
+        self._climbed_at = None
+        self._next_probe = now + self._probe_wait
+
+    def _learn_baseline(self, now: float, loss: float | None) -> None:
+        """Loss while the line is not overloaded is the line's own: learnt slowly, from reports not yet learnt."""
+        fresh = [r for r in self._reports if r[0] > self._learnt_upto]
+        expected = sum(r[1] for r in fresh)
+        if self._probe is not None or expected < MIN_EXPECTED or loss is None:
+            return
+        self._learnt_upto = fresh[-1][0]
+        self._learnt += 1
+        # a window's loss counts for at most a little over the baseline: it climbs to a line's random loss within a
+        # few reports, but an overload that stays under the margin cannot teach it to ignore overloads
+        lost = min(sum(r[2] for r in fresh) / expected, self.baseline_loss + BASELINE_STEP)
+        alpha = max(BASELINE_ALPHA, 1 / self._learnt)
+        self.baseline_loss = min(MAX_BASELINE, (1 - alpha) * self.baseline_loss + alpha * lost)
+
+    def _run_probe(self, now: float, loss: float | None, sent_kbps: float, overloaded: bool,
+                   next_step_kbps: float | None, may_probe: bool) -> None:  # fmt: skip
+        probe = self._probe
+        if probe is not None:
+            covered = any(r[3] >= probe.started for r in self._reports)
+            if loss is not None and covered and loss > self.baseline_loss + PROBE_LOSS_MARGIN + self._noise():
+                probe.failed = True  # the first report that covers it says no: stop at once, the voice suffers
+            if probe.reached is None and now - probe.started >= PROBE_RAMP and sent_kbps >= 0.7 * probe.target_kbps:
+                probe.reached = probe.started + PROBE_RAMP  # the pacer was at the target from then
+            # success: a report about a time when what we sent was at the target says no loss
+            topped = probe.reached is not None and any(r[3] >= probe.reached for r in self._reports)
+            if probe.failed or now - probe.started >= PROBE_MAX_SECONDS:
+                self._end_probe(now, success=False)
+            elif now - probe.started >= PROBE_SECONDS and topped:
+                self._end_probe(now, success=True)
+            return
+        if next_step_kbps is None or next_step_kbps <= self.estimate_kbps or overloaded or not may_probe:
+            return
+        # the loss must be known to be fine; or nothing flows at all (a picture paused, no voice), so that only a
+        # probe can tell
+        calm = loss <= self.baseline_loss + PROBE_LOSS_MARGIN if loss is not None else sent_kbps < MIN_KBPS
+        if now >= self._next_probe and calm:
+            reach = max(self.estimate_kbps * self._reach, self.estimate_kbps + PROBE_MIN_REACH)
+            target = min(MAX_KBPS, next_step_kbps * PROBE_HEADROOM, reach)
+            step = min(next_step_kbps, target)  # what the line gets if it carries the probe: the step, or a stage
+            self._probe = _Probe(step, target, sent_kbps, now)
+
+    def _end_probe(self, now: float, *, success: bool) -> None:
+        """Either way the padding stops. A failed probe's loss is its answer, not a reason to go down: the reports
+        that tell of it are set aside. After a success they say the line carried more than it now gets."""
+        assert self._probe is not None
+        if not success:
+            self._reports.clear()
+            self._fresh_after = max(self._fresh_after, now + DRAIN_SECONDS)
+        if success:
+            self.estimate_kbps = max(self.estimate_kbps, self._probe.step_kbps)
+            self._climbed_at = now
+            self._probe_wait, self._reach = PROBE_WAIT, PROBE_REACH
+        else:  # wait longer, and overshoot less, next time: the line is near what it carries
+            self._limited = True
+            self._probe_wait = min(PROBE_WAIT_MAX, max(2 * self._probe_wait, PROBE_WAIT_AFTER_DECREASE))
+            self._reach = PROBE_REACH_AFTER_FAILURE
+        self._next_probe = now + self._probe_wait
+        self._probe = None
+
+
+Block = tuple[float, int, int, float, int]  # (when, expected, lost, since when, ssrc): one report block's news
+
+
+def _latest(blocks: deque[Block]) -> list[Block]:
+    """Each stream's latest block: it tells of the last second or so. Older ones in the window would water a
+    change down (a line that just filled up, reported beside a second before it did)."""
+    return list({block[4]: block for block in blocks}.values())
+
+
+def _loss(blocks: deque[Block] | list[Block]) -> float | None:
+    expected = sum(block[1] for block in blocks)
+    return sum(block[2] for block in blocks) / expected if expected >= MIN_EXPECTED else None

@@ -17,12 +17,14 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from conference.announcements import tell_everyone
-from conference.layout import AUDIO_SLOTS, GRID_SLOTS, Source, slots
+from conference.layout import AUDIO_SLOTS, FULL, GRID_SLOTS, SMALL, Source, slots
 from scheduler.attendance.events import AttendanceEvent
 from scheduler.errors import Conflict, InvalidInput, NotAuthorised, NotFound
 
 CHAIR, PARTICIPANT = "chair", "participant"
-LINK_GOOD, LINK_WEAK, LINK_POOR = "good", "weak", "poor"  # weak: the chair's small picture; poor: audio only
+# The line's level, as the relay judges it (conference/relay/peer.py): good, the chair's full picture; weak, a
+# smaller size of it; poor, audio only because of the line. The relay picks the sizes; the room only says it.
+LINK_GOOD, LINK_WEAK, LINK_POOR = "good", "weak", "poor"
 LEFT, DROPPED = "left", "dropped"
 MAX_SPEAKERS = AUDIO_SLOTS  # with discussion open, this many units may hold the floor at once
 
@@ -47,7 +49,7 @@ class Member:
     peer: Peer
     admitted: bool = False  # False while waiting in the lobby for the chair
     audio_only: bool = False  # asked for by the person
-    link: str = LINK_GOOD  # judged by the relay from RTCP
+    link: str = LINK_GOOD  # judged by the relay
     grid_page: int = 0  # the chair's page of small pictures
     forwarded: dict[str, Source | None] = field(default_factory=dict)
 
@@ -57,7 +59,8 @@ class Member:
 
     @property
     def receives_video(self) -> bool:
-        return not self.audio_only and self.link != LINK_POOR
+        """Pictures are planned unless the person asked for audio only; which size fits the line, the relay picks."""
+        return not self.audio_only
 
 
 @dataclass(frozen=True)
@@ -324,18 +327,16 @@ class Room:
         plan: dict[str, Source | None] = {}
         for index in range(AUDIO_SLOTS):
             plan[f"floor-audio-{index}"] = self._source(audible[index], "audio") if index < len(audible) else None
-        plan["floor-video"] = self._source(shown, "video") if shown and member.receives_video else None
-        if member.is_chair:
+        plan["floor-video"] = self._source(shown, FULL) if shown and member.receives_video else None
+        if member.is_chair:  # the console's grid is small pictures
             page = self.grid_page(member.grid_page)
             for index in range(GRID_SLOTS):
                 visible = index < len(page) and member.receives_video
-                plan[f"grid-{index}"] = Source(page[index].connection, "video") if visible else None
+                plan[f"grid-{index}"] = Source(page[index].connection, SMALL) if visible else None
             return plan
         chair = self.chair
         plan["chair-audio"] = Source(chair.connection, "audio") if chair else None
-        small = member.link == LINK_WEAK
-        plan["chair-video"] = (Source(chair.connection, "video-small" if small else "video")
-                               if chair and member.receives_video else None)  # fmt: skip
+        plan["chair-video"] = Source(chair.connection, FULL) if chair and member.receives_video else None
         return plan
 
     # --- inside ----------------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from dataclasses import replace
 from typing import Any
 
 from conference.layout import Source
-from conference.link import LinkJudge
 from conference.relay.relay import Relay
 from conference.room import MeetingFacts, Room
 from scheduler.attendance.events import AttendanceEvent, AttendanceLog
@@ -51,7 +50,6 @@ class LiveMeetings:
         self.recordings = Recordings(self.relay, recording, catalogue=catalogue, jobs=jobs, clock=clock)
         self.rooms: dict[str, Room] = {}
         self.connections: dict[str, Connection] = {}
-        self.judges: dict[str, LinkJudge] = {}
         self._messages_dropped_by_gone = 0  # outbound messages dropped by connections since closed
         self._attendance = attendance
         self._events: asyncio.Queue[tuple[str, AttendanceEvent] | None] = asyncio.Queue(ATTENDANCE_QUEUE)
@@ -88,7 +86,6 @@ class LiveMeetings:
         connection = self.connections.pop(connection_id, None)
         if connection is not None:
             self._messages_dropped_by_gone += connection.dropped_messages
-        self.judges.pop(connection_id, None)
 
     @property
     def messages_dropped(self) -> int:
@@ -166,29 +163,23 @@ class LiveMeetings:
             log.error("attendance not written at shutdown (store down): meeting %s %s", meeting_id, event)
 
     async def _sample_links(self) -> None:
+        """Every unit's line as the relay judges it (conference/link.py), on the chair's console every 2 s."""
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), SAMPLE_SECONDS)
             for room in list(self.rooms.values()):
-                await self._sample_room(room)
+                self._show_links(room)
 
-    async def _sample_room(self, room: Room) -> None:
+    def _show_links(self, room: Room) -> None:
         figures: dict[str, dict[str, Any]] = {}
         for member in list(room.members.values()):
             connection = self.connections.get(member.connection)
             if connection is None or connection.media is None:
                 continue
-            try:
-                sample = await connection.media.sample()
-            except Exception:  # a peer closing under us: skip this round
-                log.debug("stats of %s failed", member.connection, exc_info=True)
-                continue
-            figures[member.unit] = {"rtt_ms": sample.rtt_ms and round(sample.rtt_ms),
-                                    "loss": round(sample.loss * 100, 1),
-                                    "kbps": round(sample.sent_kbps + sample.received_kbps)}  # fmt: skip
-            judge = self.judges.setdefault(member.connection, LinkJudge())
-            if not member.is_chair:
-                room.set_link(member.connection, judge.add(sample.loss, sample.estimate_kbps, sample.sent_kbps))
+            seen = connection.media.figures()
+            figures[member.unit] = {"rtt_ms": seen.rtt_ms and round(seen.rtt_ms), "loss": round(seen.loss * 100, 1),
+                                    "kbps": round(seen.kbps), "estimate_kbps": round(seen.estimate_kbps),
+                                    "layer": seen.layer, "link": member.link}  # fmt: skip
         chair = room.chair
         if chair is not None:
             chair.peer.send({"type": "quality", "units": figures})

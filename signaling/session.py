@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from conference.announcements import tell
-from conference.layout import publishes, slots, video_limits_kbps
+from conference.layout import publishes, slots, video_limits_kbps, video_sizes
 from conference.relay.peer import MediaPeer
 from conference.room import DROPPED, LEFT, Member, Room
 from scheduler.errors import Conflict, GiaobanError, InvalidInput, NotAuthorised, ProtocolError
@@ -121,7 +121,7 @@ async def join(session: Session, message: dict[str, Any]) -> None:
         "type": "welcome", "connection": member.connection, "unit": member.unit, "role": member.role,
         "meeting": {"id": meeting.id, "title": meeting.title},
         "publishes": list(publishes(member.role)), "slots": slots(member.role),
-        "max_kbps": video_limits_kbps(member.role),
+        "max_kbps": video_limits_kbps(member.role), "sizes": video_sizes(member.role),
         "ice_servers": session.hub.ice.for_browser(time.time(), member.unit),  # a TURN server checks real time
     })  # fmt: skip
     tell(room, member)
@@ -135,12 +135,17 @@ async def join(session: Session, message: dict[str, Any]) -> None:
 
 
 async def offer(session: Session, message: dict[str, Any]) -> None:
-    _, member = session.joined()
+    room, member = session.joined()
     connection = session.connection
     if connection.media is not None:
         raise Conflict("This connection has already negotiated its media")
+    connection_id = member.connection
+
+    def told(level: str) -> None:  # the line's level, judged by the relay: the page and the console say it
+        room.set_link(connection_id, level)
+
     media = MediaPeer(session.hub.relay, connection=member.connection, role=member.role,
-                      ice_servers=session.hub.ice.for_aiortc(time.time()))  # fmt: skip
+                      ice_servers=session.hub.ice.for_aiortc(time.time()), told=told)  # fmt: skip
     try:
         answer_sdp = await media.answer(message["sdp"])
     except GiaobanError:

@@ -104,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
     province.add_argument("--seconds", type=float, default=10.0)
     province.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
     province.set_defaults(run=_bench_province)
+    line = bench.add_parser("line", help="what a commune on a slow, lossy line gets, second by second (needs root)")
+    line.add_argument("--rate", type=int, default=1000, metavar="KBPS", help="the line's rate; 0: not held")
+    line.add_argument("--loss", type=float, default=3.0, metavar="PERCENT", help="random loss each way")
+    line.add_argument("--seconds", type=float, default=30.0)
+    line.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
+    line.set_defaults(run=_bench_line)
     recording = bench.add_parser("recording", help="CPU that recording a meeting adds (chair and floor holder)")
     recording.add_argument("--seconds", type=float, default=20.0)
     recording.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
@@ -215,6 +221,19 @@ async def _bench_province(_: Config, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     result = await bench(args.districts, args.communes, args.seconds)
     return _report(args, result, markdown(result, "giaoban bench province " + " ".join(sys.argv[3:])))
+
+
+async def _bench_line(_: Config, args: argparse.Namespace) -> int:
+    from web.bench.line import bench, markdown
+
+    if not (0 <= args.rate <= 100_000 and 0 <= args.loss <= 50 and 5 <= args.seconds <= 600):
+        print("giaoban: --rate must be 0-100000, --loss 0-50, --seconds 5-600", file=sys.stderr)
+        return EXIT_USAGE
+    if os.geteuid() != 0:
+        print("giaoban: bench line makes a network namespace and shapes it: run it as root", file=sys.stderr)
+        return EXIT_USAGE
+    result = await bench(args.rate or None, args.loss, args.seconds)
+    return _report(args, result, markdown(result, "giaoban bench line " + " ".join(sys.argv[3:])))
 
 
 async def _bench_recording(_: Config, args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 import av
 import av.container
 
-from conference.relay.frames import EncodedFrame
+from conference.relay.frames import EncodedFrame, vp8_size
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +36,6 @@ DISK_CHECK_SECONDS = 0.25
 MILLISECOND = Fraction(1, 1000)
 RTP_WRAP = 1 << 32
 DISK_FULL, WRITE_FAILED = "disk_full", "write_failed"
-
-
-def vp8_size(keyframe: bytes) -> tuple[int, int] | None:
-    """Width and height from a VP8 key frame header (RFC 6386 §9.1), or None when it is not one."""
-    if len(keyframe) < 10 or keyframe[0] & 0x01 or keyframe[3:6] != b"\x9d\x01\x2a":
-        return None
-    width = int.from_bytes(keyframe[6:8], "little") & 0x3FFF
-    height = int.from_bytes(keyframe[8:10], "little") & 0x3FFF
-    return width, height
 
 
 class TrackFile:

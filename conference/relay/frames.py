@@ -31,3 +31,12 @@ def is_keyframe(mime_type: str, data: bytes) -> bool:
     if mime == "video/h264":
         return b"\x00\x00\x01\x65" in data or b"\x00\x00\x00\x01\x65" in data  # an IDR slice
     return not mime.startswith("video/")
+
+
+def vp8_size(keyframe: bytes) -> tuple[int, int] | None:
+    """Width and height from a VP8 key frame header (RFC 6386 §9.1), or None when it is not one."""
+    if len(keyframe) < 10 or keyframe[0] & 0x01 or keyframe[3:6] != b"\x9d\x01\x2a":
+        return None
+    width = int.from_bytes(keyframe[6:8], "little") & 0x3FFF
+    height = int.from_bytes(keyframe[8:10], "little") & 0x3FFF
+    return width, height

@@ -24,11 +24,13 @@ from aioice import Connection
 from aioice.ice import CandidatePair
 from aiortc import RTCPeerConnection, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcdtlstransport import RtpRouter
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RtcpByePacket,
     RtcpPsfbPacket,
+    RtcpRrPacket,
     RtcpSdesPacket,
     RtcpSenderInfo,
     RtcpSourceInfo,
@@ -36,6 +38,7 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
+from conference.relay.rtp import HeaderWriter, ntp_now
 from conference.relay.sockets import udp_socket
 from conference.relay.srtp import Protector
 
@@ -49,18 +52,62 @@ _LSR_TIME, _CNAME = _SENDER + "lsr_time", _SENDER + "cname"
 _RTCP_STARTED, _RTCP_EXITED = _SENDER + "rtcp_started", _SENDER + "rtcp_exited"
 _CONNECTED = DtlsState.CONNECTED
 _NO_PAIR = object()  # not yet looked at the nominated pair
+PADDING = 255  # bytes of padding in one probe packet, the most RTP's one-byte padding count allows
+PADDING_PAYLOAD = bytes(PADDING - 1) + bytes([PADDING])  # RFC 3550 §5.1: the last byte counts the padding
+
+
+class Budget:
+    """A token bucket in bytes, shared by a subscriber's outlets: retransmissions may take only a share of what its
+    line carries, or a lossy line spends itself on repeating old packets."""
+
+    def __init__(self, bytes_per_second: float = 1e9, burst_seconds: float = 0.5) -> None:
+        self._rate = bytes_per_second
+        self._burst = burst_seconds
+        self._tokens = bytes_per_second * burst_seconds
+        self._at = time.monotonic()
+
+    def set_rate(self, bytes_per_second: float) -> None:
+        self._refill()
+        self._rate = bytes_per_second
+        self._tokens = min(self._tokens, bytes_per_second * self._burst)
+
+    def take(self, size: int) -> bool:
+        self._refill()
+        if self._tokens < size:
+            return False
+        self._tokens -= size
+        return True
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(self._rate * self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+
+
+Reported = Callable[[int, int, int, float | None], None]  # (ssrc, highest extended sequence, cumulative lost, rtt ms)
 
 
 class SenderOutlet:
     """Writes a slot's packets for one ``RTCRtpSender`` and answers that subscriber's NACKs from a short history."""
 
-    def __init__(self, sender: RTCRtpSender, estimated: Callable[[int], None] | None = None) -> None:
-        """``estimated`` hears each receive estimate (REMB, bits per second) the subscriber sends about us."""
+    def __init__(self, sender: RTCRtpSender, estimated: Callable[[int], None] | None = None, *,
+                 reported: Reported | None = None, rtx: HeaderWriter | None = None,
+                 budget: Budget | None = None) -> None:  # fmt: skip
+        """``estimated`` hears each receive estimate (REMB, bits per second) the subscriber sends about us,
+        ``reported`` each block of its receiver reports; ``rtx`` writes the headers of the slot's retransmission
+        stream (probes are padding on it), ``budget`` limits what retransmissions spend."""
         self._sender = sender
         self._estimated = estimated
+        self._reported = reported
+        self._rtx = rtx
+        self._rtx_sequence_number = 0
+        self._budget = budget
+        self._paused = True
         self._history: list[tuple[int, bytes] | None] = [None] * HISTORY
         self.packets = 0
         self.octets = 0
+        self.wire_bytes = 0  # everything written: media, retransmissions, padding
+        self.padding_bytes = 0
         self._timestamp = 0  # of the latest packet, and when it was sent: what a sender report tells
         self._ntp = 0
         self._protector: Protector | None = None  # once DTLS has made the keys
@@ -91,14 +138,45 @@ class SenderOutlet:
         self._ntp = ntp
         return True
 
+    @property
+    def can_pad(self) -> bool:
+        return self._rtx is not None and self.packets > 0
+
+    def pad(self, size: int) -> int:
+        """Send about ``size`` bytes of padding on the slot's retransmission stream (a probe: the line must carry
+        it, the browser's estimate counts it, its picture does not see it); returns the bytes sent."""
+        protector, rtx = self._protector, self._rtx
+        if protector is None or rtx is None or not self.packets:
+            return 0
+        sent = 0
+        abs_send_time = (ntp_now() >> 14) & 0xFFFFFF
+        while sent < size:
+            sequence_number = self._rtx_sequence_number = (self._rtx_sequence_number + 1) & 0xFFFF
+            header = rtx.header(sequence_number, self._timestamp, 0, abs_send_time)
+            protected = protector.protect(bytes([header[0] | 0x20]) + header[1:], PADDING_PAYLOAD)  # P: padding
+            if protected is None or not self._write(protected):
+                break
+            sent += len(protected)
+        self.padding_bytes += sent
+        return sent
+
+    def pause(self, paused: bool) -> None:
+        """A paused slot sends nothing at all: no retransmission of what it sent before it paused."""
+        self._paused = paused
+        if paused:
+            self._history = [None] * HISTORY
+
     async def retransmit(self, sequence_number: int) -> None:
         """A NACK: send the same protected bytes again (a receiver that has them drops the copy as a replay)."""
         entry = self._history[sequence_number % HISTORY]
-        if entry is not None and entry[0] == sequence_number:
+        if self._paused or entry is None or entry[0] != sequence_number:
+            return
+        if self._budget is None or self._budget.take(len(entry[1])):
             self._write(entry[1])
 
     async def _received_rtcp(self, packet: Any) -> None:
-        """aiortc hands a REMB to its encoder, and we have none: the link judge takes it instead."""
+        """aiortc hands a REMB to its encoder, and we have none: the link estimate takes it instead, and the
+        receiver reports' blocks too (loss and round trip of every stream the subscriber receives from us)."""
         if self._estimated is not None and isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             try:
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
@@ -106,6 +184,11 @@ class SenderOutlet:
                 bitrate, ssrcs = 0, []
             if self._sender._ssrc in ssrcs:
                 self._estimated(bitrate)
+        elif self._reported is not None and isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+            middle = (ntp_now() >> 16) & 0xFFFFFFFF  # the middle 32 bits, as LSR and DLSR count (RFC 3550 §6.4.1)
+            for block in packet.reports:
+                rtt = ((middle - block.lsr - block.dlsr) & 0xFFFFFFFF) / 65.536 if block.lsr else None
+                self._reported(block.ssrc, block.highest_sequence, block.packets_lost, rtt)
         await self._handle_rtcp(packet)
 
     def _connect(self) -> Protector | None:
@@ -116,6 +199,9 @@ class SenderOutlet:
             return None
         self._protector = Protector(dtls._tx_srtp)
         self._nominated = dtls.transport._connection._nominated
+        # aiortc routes receiver reports to a sender by its media SSRC only: a report about the retransmission
+        # stream alone (what a probe's padding travels on) would be lost
+        dtls._rtp_router.register_sender(self._sender, self._sender._rtx_ssrc)
         return self._protector
 
     def _write(self, data: bytes) -> bool:
@@ -128,6 +214,7 @@ class SenderOutlet:
             self._sendto(data, self._address)
         except OSError:  # mostly BlockingIOError: the kernel holds all it will for this line, and late media is
             return False  # useless; queueing it would hold the voice behind stale video
+        self.wire_bytes += len(data)
         return True
 
     def _route(self, pair: CandidatePair | None) -> None:
@@ -203,6 +290,9 @@ def _check_aiortc() -> None:
     if (missing or "_retransmit" not in RTCRtpSender._handle_rtcp_packet.__code__.co_names
             or "_run_rtcp" not in RTCRtpSender.send.__code__.co_names):  # fmt: skip
         raise ImportError(f"this aiortc's RTCRtpSender has changed ({missing}); the relay's outlet needs updating")
+    if ("senders" not in RtpRouter.register_sender.__code__.co_names
+            or "_rtx_ssrc" not in RTCRtpSender.__init__.__code__.co_names):  # fmt: skip
+        raise ImportError("this aiortc's RTP router or sender has changed; the relay's outlet needs updating")
     if "_nominated" not in Connection.__init__.__code__.co_names:
         raise ImportError("this aioice's Connection no longer has _nominated; the relay's outlet needs updating")
 

@@ -6,7 +6,8 @@ import logging
 import secrets
 import socket
 import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aiortc import (
@@ -19,30 +20,42 @@ from aiortc import (
     sdp,
 )
 
-from conference.layout import Source, kind_of, publishes, slots
-from conference.relay.outlet import SenderOutlet, SilentTrack, ice_connection
+from conference.allocation import Want, allocate, next_step
+from conference.layout import AUDIO_KBPS, Source, kind_of, publishes, slots, video_limits_kbps
+from conference.link import LinkEstimator, LinkView
+from conference.relay.outlet import Budget, SenderOutlet, SilentTrack, ice_connection
 from conference.relay.relay import Relay
 from conference.relay.rtp import ABS_SEND_TIME_URI, MID_URI, HeaderWriter
 from conference.relay.slot import Slot
 from conference.relay.sockets import QueueWait, read_in_batches
 from conference.relay.tap import tap
+from conference.room import LINK_GOOD, LINK_POOR, LINK_WEAK
 from scheduler.errors import Conflict, ProtocolError
 
 log = logging.getLogger(__name__)
 SOCKET_RECEIVE_BUFFER = 2 * 1024 * 1024  # bytes; ~1 s of a busy publisher and its subscribers' reports
-MAX_SDP_CHARS = 48_000  # 160 slots would be ~40 KB; ours has at most 19 m-lines
-ESTIMATE_FRESH_SECONDS = 5.0  # browsers send REMB about every second, and at once when it drops
+MAX_SDP_CHARS = 48_000  # 160 slots would be ~40 KB; ours has at most 20 m-lines
+# A participant's pictures, in the order its line's budget goes to them (after every voice it hears): the chair's,
+# then the floor holder's. The chair's own line is judged, and shown, but it always gets what it plans: its console.
+ADAPTED_SLOTS = ("chair-video", "floor-video")
+RETRANSMIT_SHARE = 0.15  # of the line's estimate, at most, for answering NACKs
+MIN_PADDING = 300  # bytes owed before a probe packet goes
+PAD_WINDOW = 0.5  # seconds over which a probe's rate is kept
 
 
 @dataclass(frozen=True)
-class LinkSample:
-    """One look at a subscriber's link, from the RTCP its browser sent back."""
+class LinkFigures:
+    """What the chair's console shows of a unit's line."""
 
     rtt_ms: float | None
-    loss: float  # fraction of our packets the browser reported lost, worst stream
-    sent_kbps: float  # what we send it
-    received_kbps: float  # what it publishes to us
-    estimate_kbps: float | None = None  # what its browser says it can receive (REMB), if it said so lately
+    loss: float  # fraction lost in the latest reports
+    kbps: float  # sent to it and received from it
+    estimate_kbps: float  # what the relay believes its line carries
+    layer: str | None  # the size of the chair's picture it gets now (None: audio only)
+
+
+def _nobody(level: str) -> None:
+    pass
 
 
 def media_configuration(ice_servers: list[RTCIceServer]) -> RTCConfiguration:
@@ -52,17 +65,27 @@ def media_configuration(ice_servers: list[RTCIceServer]) -> RTCConfiguration:
 
 
 class MediaPeer:
-    def __init__(self, relay: Relay, *, connection: str, role: str, ice_servers: list[RTCIceServer]) -> None:
+    def __init__(self, relay: Relay, *, connection: str, role: str, ice_servers: list[RTCIceServer],
+                 told: Callable[[str], None] = _nobody) -> None:  # fmt: skip
+        """``told`` hears when the line's level changes: good (the full picture), weak (a smaller one), poor (audio
+        only because of the line)."""
         self.connection = connection
         self.role = role
         self.pc = RTCPeerConnection(media_configuration(ice_servers))
         self.slots: dict[str, Slot] = {}
+        self.estimator = LinkEstimator(time.monotonic())
+        self.view: LinkView | None = None
+        self.level = LINK_GOOD
+        self._told = told
         self._relay = relay
         self._plan: dict[str, Source | None] = {}
         self._published: list[Source] = []
-        self._last_sample: tuple[float, int, int] | None = None
-        self._estimate: tuple[float, float] | None = None  # (when, kbit/s): the subscriber's latest REMB
-        self._outlets: list[SenderOutlet] = []
+        self._outlets: dict[str, SenderOutlet] = {}  # by slot
+        self._ssrcs: set[int] = set()  # every stream we send it (media and retransmission): its reports about them
+        self._budget = Budget()
+        self._recent: deque[tuple[float, int]] = deque()  # (when, bytes sent so far): what a probe pads up to
+        self._received: tuple[float, int] = (time.monotonic(), 0)
+        self._received_kbps = 0.0
         self._queue_wait = QueueWait()  # how long its datagrams wait for the relay: its publications skip when behind
 
     async def answer(self, offer_sdp: str) -> str:
@@ -83,41 +106,118 @@ class MediaPeer:
         await self.pc.setLocalDescription(answer)
         self._tune_sockets()
         self.forward(self._plan)
+        self._relay.links.add(self)
         return self.pc.localDescription.sdp
 
     def forward(self, plan: Mapping[str, Source | None]) -> None:
-        """Switch each slot to the publisher the room chose. Before negotiation the plan waits."""
+        """Switch each slot to the publisher the room chose (a participant's pictures at the size its line carries).
+        Before negotiation the plan waits."""
         self._plan = dict(plan)
         for name, slot in self.slots.items():
-            self._relay.subscribe(slot, self._plan.get(name))
+            if not self._adapted(name):
+                self._relay.subscribe(slot, self._plan.get(name))
+        self._choose(time.monotonic())
 
-    async def sample(self) -> LinkSample:
-        report = await self.pc.getStats()
-        rtts = [s.roundTripTime for s in report.values() if s.type == "remote-inbound-rtp" and s.roundTripTime]
-        # RTCP carries "fraction lost" as 8-bit fixed point (RFC 3550 §6.4.1): 64 means a quarter.
-        losses = [s.fractionLost / 256 for s in report.values() if s.type == "remote-inbound-rtp"]
-        sent = sum(s.bytesSent for s in report.values() if s.type == "outbound-rtp")
-        # aiortc's inbound-rtp stats count packets, not bytes; its transport counts the bytes it received
-        received = sum(s.bytesReceived for s in report.values() if s.type == "transport")
-        now = time.monotonic()
-        sent_kbps = received_kbps = 0.0
-        if self._last_sample is not None:
-            then, sent_before, received_before = self._last_sample
-            elapsed = max(now - then, 1e-3)
-            sent_kbps = (sent - sent_before) * 8 / 1000 / elapsed
-            received_kbps = (received - received_before) * 8 / 1000 / elapsed
-        self._last_sample = (now, sent, received)
-        estimate_kbps = None  # unless the browser said lately what it can receive
-        if self._estimate is not None and now - self._estimate[0] < ESTIMATE_FRESH_SECONDS:
-            estimate_kbps = self._estimate[1]
-        return LinkSample(rtt_ms=max(rtts) * 1000 if rtts else None, loss=max(losses, default=0.0),
-                          sent_kbps=sent_kbps, received_kbps=received_kbps, estimate_kbps=estimate_kbps)  # fmt: skip
+    # --- the line: judged twice a second by the relay's adapter ------------------------------------------------
+
+    @property
+    def probing(self) -> bool:
+        return self.estimator.probing
+
+    def adapt(self, now: float, may_probe: bool) -> None:
+        wants, audio = self._wants(now), self._audio_kbps()
+        step = next_step(self.estimator.estimate_kbps, audio, wants) if self.role != "chair" else None
+        padding = sum(outlet.padding_bytes for outlet in self._outlets.values())
+        self.view = view = self.estimator.tick(now, self._sent_bytes(), step, may_probe, padding)
+        self._choose(now, wants)
+        self._budget.set_rate(view.estimate_kbps * 1000 / 8 * RETRANSMIT_SHARE)
+        for slot in self.slots.values():
+            slot.loss = view.loss or 0.0
+        then, before = self._received
+        received = sum(self._relay.bytes_received(key) for key in self._published)
+        self._received_kbps = (received - before) * 8 / 1000 / (now - then) if now > then else 0.0
+        self._received = (now, received)
+
+    def pad(self, now: float) -> None:
+        """A probe's padding, on the first picture's retransmission stream that has one: enough to bring what the
+        line got over the last half second up to the probe's rate. Media bursts (a key frame) count, so padding
+        fills the gaps between them instead of adding to them."""
+        target = self.view.probe_kbps if self.view is not None else None
+        sent = self._sent_bytes()
+        if self._recent and now - self._recent[-1][0] > 0.1:
+            self._recent.clear()  # a probe starts: only what is sent from now on counts
+        self._recent.append((now, sent))
+        while len(self._recent) > 2 and self._recent[1][0] <= now - PAD_WINDOW:
+            self._recent.popleft()
+        if target is None:
+            return
+        then, before = self._recent[0]
+        owed = target * 125 * max(now - then, PAD_WINDOW / 2) - (sent - before)  # kbit/s → bytes over the window
+        outlet = next((o for o in self._video_outlets() if o.can_pad), None)
+        if owed >= MIN_PADDING and outlet is not None:
+            outlet.pad(int(owed))
+
+    def figures(self) -> LinkFigures:
+        view = self.view
+        chair_video = self.slots.get("chair-video")
+        layer = chair_video.source_key.track if chair_video and chair_video.source_key else None
+        sent = view.sent_kbps if view else 0.0
+        return LinkFigures(rtt_ms=view.rtt_ms if view else None, loss=(view.loss or 0.0) if view else 0.0,
+                           kbps=sent + self._received_kbps, estimate_kbps=self.estimator.estimate_kbps,
+                           layer=layer)  # fmt: skip
+
+    def _adapted(self, slot: str) -> bool:
+        return self.role != "chair" and slot in ADAPTED_SLOTS
+
+    def _wants(self, now: float) -> list[Want]:
+        wants = []
+        for name in ADAPTED_SLOTS:
+            planned = self._plan.get(name)
+            if name in self.slots and planned is not None and self.role != "chair":
+                ladder = self._relay.ladder(planned.connection, now)
+                if ladder:
+                    wants.append(Want(name, ladder))
+        return wants
+
+    def _audio_kbps(self) -> float:
+        return AUDIO_KBPS * sum(1 for name, key in self._plan.items() if key is not None and kind_of(name) == "audio")
+
+    def _choose(self, now: float, wants: list[Want] | None = None) -> None:
+        """Each picture at the size the line's estimate affords (or none); the level the page shows follows."""
+        if self.role == "chair" or not self.slots:
+            return
+        wants = self._wants(now) if wants is None else wants
+        choice = allocate(self.estimator.estimate_kbps, self._audio_kbps(), wants)
+        for name in ADAPTED_SLOTS:
+            slot, planned, track = self.slots.get(name), self._plan.get(name), choice.get(name)
+            if slot is not None:
+                self._relay.subscribe(slot, Source(planned.connection, track) if planned and track else None)
+        chair = next((w for w in wants if w.slot == "chair-video"), None)
+        if chair is not None:
+            track = choice[chair.slot]
+            level = LINK_POOR if track is None else LINK_GOOD if track == chair.ladder[-1].track else LINK_WEAK
+            if level != self.level and (level == LINK_GOOD or self.estimator.measured):
+                self.level = level
+                self._told(level)
+
+    def _sent_bytes(self) -> int:
+        return sum(outlet.wire_bytes for outlet in self._outlets.values())
+
+    def _video_outlets(self) -> list[SenderOutlet]:
+        """The pictures' outlets, the chair's first: a probe goes where the picture it tests for will go."""
+        order = [*ADAPTED_SLOTS, *(name for name in self.slots if name not in ADAPTED_SLOTS)]
+        return [self._outlets[name] for name in order if name in self._outlets and kind_of(name) == "video"]
 
     def _estimated(self, bits_per_second: int) -> None:
-        self._estimate = (time.monotonic(), bits_per_second / 1000)
+        self.estimator.remb(time.monotonic(), bits_per_second / 1000)
+
+    def _reported(self, ssrc: int, highest: int, lost: int, rtt_ms: float | None) -> None:
+        if ssrc in self._ssrcs:
+            self.estimator.report_block(time.monotonic(), ssrc, highest, lost, rtt_ms)
 
     async def close(self) -> None:
-        for outlet in self._outlets:
+        self._relay.links.remove(self)
+        for outlet in self._outlets.values():
             self._relay.reports.remove(outlet)
         for slot in self.slots.values():
             self._relay.close_slot(slot)
@@ -161,29 +261,44 @@ class MediaPeer:
             if name in published:
                 self._publish(Source(self.connection, name), transceiver)
             else:
-                self.slots[name] = self._slot(transceiver)
+                self.slots[name] = self._slot(name, transceiver)
 
     def _publish(self, key: Source, transceiver: RTCRtpTransceiver) -> None:
         mime_types = {c.payloadType: c.mimeType for c in transceiver._codecs if c.payloadType is not None}
         codec = transceiver._codecs[0]
-        publication = self._relay.publish(key, transceiver.receiver, codec.mimeType, codec.clockRate, self._queue_wait)
+        if codec.mimeType.lower() == "audio/opus":
+            # In-band FEC: a voice that reaches a lossy line carries each frame's low-rate copy in the next packet,
+            # and the encoder adds it as the loss our receiver reports say (the worst of its listeners', adapter.py).
+            # No DTX: a chair's pauses must not sound like a cut line.
+            codec.parameters.pop("usedtx", None)
+            codec.parameters.update({"minptime": 10, "useinbandfec": 1})
+        kbps = video_limits_kbps(self.role).get(key.track, 0)
+        publication = self._relay.publish(key, transceiver.receiver, codec.mimeType, codec.clockRate, self._queue_wait,
+                                          kbps=kbps)  # fmt: skip
         tap(transceiver.receiver, publication.deliver, publication.forward, mime_types)
         self._published.append(key)
 
-    def _slot(self, transceiver: RTCRtpTransceiver) -> Slot:
+    def _slot(self, name: str, transceiver: RTCRtpTransceiver) -> Slot:
         """A receiving slot sends through its ``RTCRtpSender``'s stream (SSRC, payload type, extensions)."""
         codec, sender = transceiver._codecs[0], transceiver.sender
         assert codec.payloadType is not None  # checked with the offer
         extensions = {extension.uri: extension.id for extension in transceiver._headerExtensions}
-        writer = HeaderWriter(codec.payloadType, sender._ssrc, mid=transceiver.mid or "",
-                              mid_id=extensions.get(MID_URI, 0),
-                              abs_send_time_id=extensions.get(ABS_SEND_TIME_URI, 0))  # fmt: skip
-        outlet = SenderOutlet(sender, self._estimated)
+
+        def writer(payload_type: int, ssrc: int) -> HeaderWriter:
+            return HeaderWriter(payload_type, ssrc, mid=transceiver.mid or "", mid_id=extensions.get(MID_URI, 0),
+                                abs_send_time_id=extensions.get(ABS_SEND_TIME_URI, 0))  # fmt: skip
+
+        # probes are padding on the slot's retransmission stream (RTX, RFC 4588), where the browser negotiated one
+        rtx_type = next((c.payloadType for c in transceiver._codecs if c.mimeType.lower().endswith("/rtx")
+                         and c.parameters.get("apt") == codec.payloadType), None)  # fmt: skip
+        rtx = writer(rtx_type, sender._rtx_ssrc) if rtx_type is not None else None
+        self._ssrcs.update({sender._ssrc, sender._rtx_ssrc})
+        outlet = SenderOutlet(sender, self._estimated, reported=self._reported, rtx=rtx, budget=self._budget)
         self._relay.reports.add(outlet)
-        self._outlets.append(outlet)
-        slot = Slot(transceiver.kind, writer, outlet, mime_type=codec.mimeType,
+        self._outlets[name] = outlet
+        slot = Slot(transceiver.kind, writer(codec.payloadType, sender._ssrc), outlet, mime_type=codec.mimeType,
                     clock_rate=codec.clockRate, want_keyframe=self._relay.request_keyframe,
-                    first_sequence_number=secrets.randbits(16))  # fmt: skip
+                    switched=self._relay.switched, first_sequence_number=secrets.randbits(16))  # fmt: skip
         sender.replaceTrack(SilentTrack(transceiver.kind))
         transceiver.direction = "sendonly"
         # A PLI/FIR from the browser asks our sender for a keyframe it cannot make: pass it to the publisher.

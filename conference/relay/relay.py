@@ -11,17 +11,23 @@ from typing import Any, Protocol
 
 from aiortc import RTCRtpReceiver
 
-from conference.layout import Source
+from conference.layout import VIDEO_TRACKS, WIRE_SHARE, Layer, Source
+from conference.relay.adapter import Adapter, Voice
 from conference.relay.frames import EncodedFrame
 from conference.relay.lateness import Lateness
 from conference.relay.reports import Reporter
 from conference.relay.rtp import ForwardedPacket
 from conference.relay.slot import Slot
 from conference.relay.sockets import QueueWait
+from conference.relay.tap import tell_loss
 
 log = logging.getLogger(__name__)
 
-KEYFRAME_REQUEST_INTERVAL = 0.4  # seconds; a burst of late joiners costs the publisher one keyframe, not one each
+KEYFRAME_REQUEST_INTERVAL = 1.0  # seconds; a burst of late joiners costs the publisher one keyframe, not one each,
+# and a lossy line's requests do not fill every subscriber's line with key frames
+SILENT_SECONDS = 2.0  # a size someone receives that sent nothing for this long is not offered (a browser that
+# could not make it, an old one that ignores the sizes)
+NEVER_SENT_SECONDS = 1.5  # a browser sends every size from the start, or at once when asked
 QUEUED_TOO_LONG = 0.3  # seconds a packet waited in the kernel's queue: the relay is behind (see sockets.py). Above
 # the ~0.1 s a key frame's burst waits while its packets go out to 160 subscribers; below aioice's 0.5 s for a
 # consent answer, which waits in the same queue
@@ -74,6 +80,11 @@ class Publication:
         self.lateness = Lateness(90_000)
         self.queue_wait = QueueWait()  # the publisher's connection's, once it has one
         self.watched = True  # what the publisher was last told: a browser sends everything until told otherwise
+        self.kbps = 0  # the most its publisher spends on it (a picture's size), 0 when not said
+        self.bytes_received = 0
+        self.loss_told = 0.0  # the worst its subscribers' lines lose: what its encoder is told to protect against
+        self._last_packet = 0.0
+        self._watched_since = time.monotonic()
         self._skipping = False
         self._stats = stats
         self._tasks = tasks
@@ -83,15 +94,44 @@ class Publication:
     def forward(self, packet: Any, mime_type: str) -> None:
         """A publisher's packet (aiortc's ``RtpPacket``): read once, only when some slot will send it."""
         self._stats.packets_received += 1
-        if self.lateness.late(packet.timestamp, time.monotonic()) or self.queue_wait.seconds > QUEUED_TOO_LONG:
+        now = self._last_packet = time.monotonic()
+        self.bytes_received += len(packet.payload) + 12
+        if self.lateness.late(packet.timestamp, now) or self.queue_wait.seconds > QUEUED_TOO_LONG:
             self._skip_late()
             return
         self._skipping = False
         if not self.slots:
             return  # most communes' pictures: nobody is looking
         forwarded = ForwardedPacket.read(packet, mime_type)
-        for slot in self.slots:
-            slot.push(forwarded)
+        key = self.key
+        for slot in list(self.slots):  # a copy: a slot that switches to this size leaves the one it came from
+            slot.push(forwarded, key)
+
+    def listeners_loss(self) -> float:
+        """The worst loss on its subscribers' lines (what a voice's encoder should protect against)."""
+        return max((slot.loss for slot in self.slots), default=0.0)
+
+    def tell(self, loss: float) -> None:
+        if self.receiver is not None and abs(loss - self.loss_told) >= 0.005:
+            self.loss_told = loss
+            tell_loss(self.receiver, loss)
+
+    def silent(self, now: float) -> bool:
+        """Watched, and nothing came for a while: its publisher does not send it (a browser whose camera could not
+        make that size, a page that publishes fewer sizes). One nobody watches was told to pause: it is assumed to
+        come back when asked."""
+        if not self.watched:
+            return False
+        wait = SILENT_SECONDS if self._last_packet else NEVER_SENT_SECONDS
+        return now - max(self._last_packet, self._watched_since) > wait
+
+    def note_published(self) -> None:
+        self._watched_since, self._last_packet = time.monotonic(), 0.0
+
+    def note_watched(self, watched: bool) -> None:
+        self.watched = watched
+        if watched:
+            self._watched_since = time.monotonic()
 
     def _skip_late(self) -> None:
         """Skip to now: every slot waits for the next picture it can start at (their numbering carries on), and the
@@ -100,8 +140,9 @@ class Publication:
         if self._skipping:
             return
         self._skipping = True
-        for slot in self.slots:
-            slot.restart(slot.source_key)
+        for slot in list(self.slots):
+            if slot.source_key == self.key:
+                slot.restart(slot.source_key)
         if self.mime_type.startswith("video/"):
             self.request_keyframe()
 
@@ -151,21 +192,36 @@ class Relay:
         self.stats = RelayStats()
         self._watched = watched
         self.reports = Reporter()  # the sender reports of every subscriber slot, from one task
+        self.links = Adapter(voices=self._voices)  # every subscriber's line judged, probes paced, from one task
         self._publications: dict[Source, Publication] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def publish(self, key: Source, receiver: RTCRtpReceiver | None, mime_type: str = "", clock_rate: int = 90_000,
-                queue_wait: QueueWait | None = None) -> Publication:  # fmt: skip
+                queue_wait: QueueWait | None = None, kbps: int = 0) -> Publication:  # fmt: skip
         """``receiver`` takes keyframe requests; None when the caller delivers frames itself (benchmarks).
-        ``queue_wait`` is the publisher's connection's, read for every packet."""
+        ``queue_wait`` is the publisher's connection's, read for every packet; ``kbps``, a picture's cap."""
         publication = self._publication(key)
         publication.receiver = receiver
         publication.mime_type = mime_type.lower()
         publication.lateness = Lateness(clock_rate)  # a new publisher's clock starts anywhere
         publication.queue_wait = queue_wait or QueueWait()
-        publication.watched = True  # a new publisher sends from the start
+        publication.kbps = kbps
+        publication.note_watched(True)  # a new publisher sends from the start
+        publication.note_published()
         self._tell_watched(publication)
         return publication
+
+    def ladder(self, connection: str, now: float) -> tuple[Layer, ...]:
+        """The sizes of ``connection``'s picture a subscriber can be given now, smallest first."""
+        found = []
+        for track in VIDEO_TRACKS:
+            publication = self._publications.get(Source(connection, track))
+            if publication is not None and publication.receiver is not None and not publication.silent(now):
+                found.append(Layer(track, round(publication.kbps * WIRE_SHARE), 0, 0))
+        return tuple(found)
+
+    def publications(self) -> list[Publication]:
+        return list(self._publications.values())
 
     def behind(self) -> float:
         """Seconds the relay is behind on its most delayed flowing publication (0 when it keeps up)."""
@@ -179,8 +235,21 @@ class Relay:
             self._forget_if_idle(publication)
 
     def subscribe(self, slot: Slot, key: Source | None) -> None:
-        """Feed ``slot`` from ``key`` (nothing when ``None``); the slot starts at the source's next keyframe."""
+        """Feed ``slot`` from ``key`` (nothing when ``None``); the slot starts at the source's next keyframe. Another
+        size of the picture the slot is showing replaces it at its first key frame, without a gap."""
         if slot.source_key == key:
+            self._drop_pending(slot)
+            return
+        if key is not None and slot.pending_key == key:
+            return
+        current = slot.source_key
+        if key is not None and current is not None and slot.flowing and key.connection == current.connection:
+            self._drop_pending(slot)
+            slot.pending_key = key
+            publication = self._publication(key)
+            publication.slots.add(slot)
+            self._tell_watched(publication)
+            publication.request_keyframe()
             return
         self.unsubscribe(slot)
         slot.restart(key)
@@ -197,7 +266,19 @@ class Relay:
             publication.request_keyframe()
 
     def unsubscribe(self, slot: Slot) -> None:
-        publication = self._publications.get(slot.source_key) if slot.source_key is not None else None
+        self._drop_pending(slot)
+        self._leave(slot, slot.source_key)
+
+    def switched(self, slot: Slot, before: Source | None) -> None:
+        """The slot took its new size at a key frame: the size it showed before loses a subscriber."""
+        self._leave(slot, before)
+
+    def _drop_pending(self, slot: Slot) -> None:
+        pending, slot.pending_key = slot.pending_key, None
+        self._leave(slot, pending)
+
+    def _leave(self, slot: Slot, key: Source | None) -> None:
+        publication = self._publications.get(key) if key is not None else None
         if publication is not None:
             publication.slots.discard(slot)
             self._tell_watched(publication)
@@ -208,7 +289,8 @@ class Relay:
         self.stats.forget(slot)
 
     def request_keyframe(self, slot: Slot) -> None:
-        publication = self._publications.get(slot.source_key) if slot.source_key is not None else None
+        key = slot.pending_key or slot.source_key
+        publication = self._publications.get(key) if key is not None else None
         if publication is not None:
             publication.request_keyframe()
 
@@ -227,6 +309,10 @@ class Relay:
             self._tell_watched(publication)
             self._forget_if_idle(publication)
 
+    def bytes_received(self, key: Source) -> int:
+        publication = self._publications.get(key)
+        return publication.bytes_received if publication else 0
+
     def subscriber_count(self, key: Source) -> int:
         publication = self._publications.get(key)
         return len(publication.slots) + len(publication.sinks) if publication else 0
@@ -238,6 +324,10 @@ class Relay:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.reports.close()
+        await self.links.close()
+
+    def _voices(self) -> list[Voice]:
+        return [p for p in self._publications.values() if p.receiver is not None and p.mime_type.startswith("audio/")]
 
     def _publication(self, key: Source) -> Publication:
         publication = self._publications.get(key)
@@ -248,7 +338,7 @@ class Relay:
     def _tell_watched(self, publication: Publication) -> None:
         watched = bool(publication.slots or publication.sinks)
         if watched != publication.watched and publication.receiver is not None:  # only a publisher can be told
-            publication.watched = watched
+            publication.note_watched(watched)
             self._watched(publication.key, watched)
 
     def _forget_if_idle(self, publication: Publication) -> None:

@@ -1,37 +1,52 @@
 """A receiving slot: one stream a subscriber negotiated, fed by whichever publication the room chose.
 
 The slot forwards the publisher's RTP payloads as they arrive, under its own stream's header: sequence numbers and
-timestamps continue across changes of source, so the subscriber sees one unbroken stream. After a change of source
-(and at the start) a video slot stays silent until the new source's next key frame.
+timestamps continue across changes of source, so the subscriber sees one unbroken stream (a jump would count as
+loss in its browser, and the relay would then judge its line by loss it made itself). After a change of source (and
+at the start) a video slot stays silent until the new source's next key frame. A change of size of the same picture
+is seamless: the current size goes on until the new size's key frame arrives, then the slot switches at once.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Protocol
 
 from conference.layout import Source
 from conference.relay.rtp import ForwardedPacket, HeaderWriter, seq_after
 
+SUBSCRIBER_KEYFRAME_INTERVAL = 2.0  # seconds
 JOIN_HORIZON = 4096  # packets after a join; a packet that late is refused by SRTP's replay window anyway
 
 
 class Outlet(Protocol):
     def send(self, header: bytes, payload: bytes, sequence_number: int, timestamp: int, ntp: int) -> bool: ...
 
+    def pause(self, paused: bool) -> None: ...
+
+
+def _nothing(slot: Slot, before: Source | None) -> None:
+    pass
+
 
 class Slot:
     def __init__(self, kind: str, writer: HeaderWriter, outlet: Outlet, *, mime_type: str, clock_rate: int,
-                 want_keyframe: Callable[[Slot], None], first_sequence_number: int = 0) -> None:  # fmt: skip
+                 want_keyframe: Callable[[Slot], None], switched: Callable[[Slot, Source | None], None] = _nothing,
+                 first_sequence_number: int = 0) -> None:  # fmt: skip
         self.kind = kind
         self.mime_type = mime_type.lower()
         self.source_key: Source | None = None
+        self.pending_key: Source | None = None  # another size of the same picture, taken at its next key frame
+        self.loss = 0.0  # what the subscriber's line loses, for the publisher's encoder (audio FEC)
         self.forwarded = 0
         self.dropped = 0
         self._writer = writer
         self._outlet = outlet
         self._clock_rate = clock_rate
         self._want_keyframe = want_keyframe
+        self._switched = switched
+        self._last_request = -SUBSCRIBER_KEYFRAME_INTERVAL
         self._waiting = True  # for the source's first packet we may start at
         self._seq_offset = 0
         self._ts_offset = 0
@@ -42,12 +57,27 @@ class Slot:
         self._last_ts = 0
         self._last_ntp = 0
 
-    def restart(self, source_key: Source | None) -> None:
-        """A new source: wait for its next key frame (audio: its next packet) and carry on our numbering from there."""
-        self.source_key = source_key
-        self._waiting = True
+    @property
+    def flowing(self) -> bool:
+        """Whether the slot is sending its source now (not waiting for a first key frame)."""
+        return not self._waiting and self.source_key is not None
 
-    def push(self, packet: ForwardedPacket) -> None:
+    def restart(self, source_key: Source | None) -> None:
+        """A new source: wait for its next key frame (audio: its next packet) and carry on our numbering from there.
+        With none, the slot is paused: its outlet answers no retransmission requests (nothing stale)."""
+        self.source_key = source_key
+        self.pending_key = None
+        self._waiting = True
+        self._outlet.pause(source_key is None)
+
+    def push(self, packet: ForwardedPacket, source_key: Source) -> None:
+        """A packet of ``source_key``: the slot's source, or the size it switches to at that size's key frame."""
+        if source_key != self.source_key:
+            if source_key != self.pending_key or not packet.picture_start:
+                return
+            before, self.source_key, self.pending_key = self.source_key, source_key, None
+            self._waiting = True
+            self._switched(self, before)
         if self._waiting:
             if not packet.picture_start:
                 return
@@ -70,8 +100,12 @@ class Slot:
             self._last_ts, self._last_ntp = timestamp, packet.ntp
 
     def request_keyframe(self) -> None:
-        """The subscriber lost the picture (PLI/FIR): only the publisher can make a key frame."""
-        if self.kind == "video":
+        """The subscriber lost the picture (PLI/FIR): only the publisher can make a key frame. A lossy line asks
+        often, and each key frame is several frames' worth for every subscriber of that size: at most one request
+        from a slot every ``SUBSCRIBER_KEYFRAME_INTERVAL`` seconds."""
+        now = time.monotonic()
+        if self.kind == "video" and now - self._last_request >= SUBSCRIBER_KEYFRAME_INTERVAL:
+            self._last_request = now
             self._want_keyframe(self)
 
     def _join(self, packet: ForwardedPacket) -> None:

@@ -18,11 +18,13 @@ from typing import Any
 import aiortc.rtcrtpreceiver
 from aiortc import RTCRtpReceiver
 from aiortc.rate import RemoteBitrateEstimator
+from aiortc.rtcrtpreceiver import StreamStatistics
 
 from conference.relay.frames import EncodedFrame, is_keyframe
 
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
 
 
 class FrameTap:
@@ -59,7 +61,7 @@ class PacketTap:
         self._forward = forward
 
     def add(self, packet: Any) -> Any:
-        mime_type = self._mime_types.get(packet.payload_type)
+        mime_type = self._mime_types.get(packet.payload_type, None if self._mime_types else "")
         if mime_type is not None:
             self._forward(packet, mime_type)
         return self._jitter_buffer.add(packet)
@@ -71,7 +73,8 @@ class PacketTap:
 def tap(receiver: RTCRtpReceiver, deliver: Callable[[EncodedFrame], None], forward: Forward | None = None,
         mime_types: dict[int, str] | None = None) -> None:  # fmt: skip
     """Route ``receiver``'s frames to ``deliver`` and, given ``forward``, its packets (of the payload types in
-    ``mime_types``) to ``forward``. Call before the receiver starts (right after negotiation)."""
+    ``mime_types``; without any, all, with no MIME type) to ``forward``. Call before the receiver starts (right after
+    negotiation)."""
     setattr(receiver, _DECODER_QUEUE, FrameTap(deliver))
     if forward is not None:
         jitter_buffer = getattr(receiver, _JITTER_BUFFER)
@@ -95,10 +98,34 @@ class LazyBitrateEstimator(RemoteBitrateEstimator):
         return super().add(arrival_time_ms, abs_send_time, payload_size, ssrc)
 
 
+class ToldStatistics(StreamStatistics):
+    """aiortc's statistics of a stream it receives, whose receiver reports can say more loss than the relay saw.
+
+    A publisher's Opus encoder adds in-band FEC (and spends bits on it) as the loss its receiver reports: the relay's
+    own is near zero, but the listeners behind it may be on lines that lose 3-10 %. The relay tells each voice's
+    publisher the worst of its listeners' loss through the fraction-lost of its receiver reports."""
+
+    told = 0  # 8-bit fixed point, as RTCP carries it
+
+    @property
+    def fraction_lost(self) -> int:
+        return max(super().fraction_lost, self.told)
+
+
+def tell_loss(receiver: RTCRtpReceiver, loss: float) -> None:
+    """From now on the receiver's reports say at least ``loss`` (a fraction) lost."""
+    for statistics in getattr(receiver, _REMOTE_STREAMS).values():
+        if isinstance(statistics, ToldStatistics):
+            statistics.told = min(255, int(loss * 256))
+
+
 def _check_aiortc() -> None:
     names = RTCRtpReceiver.__init__.__code__.co_names
-    if _DECODER_QUEUE not in names or _JITTER_BUFFER not in names:
-        raise ImportError("this aiortc's RTCRtpReceiver has changed (decoder queue, jitter buffer); update the relay")
+    if _DECODER_QUEUE not in names or _JITTER_BUFFER not in names or _REMOTE_STREAMS not in names:
+        raise ImportError("this aiortc's RTCRtpReceiver has changed (decoder queue, jitter buffer, remote streams); "
+                          "update the relay")  # fmt: skip
+    if getattr(aiortc.rtcrtpreceiver, "StreamStatistics", None) not in (StreamStatistics, ToldStatistics):
+        raise ImportError("this aiortc's RTCRtpReceiver no longer keeps StreamStatistics; update the relay")
     made = getattr(aiortc.rtcrtpreceiver, "RemoteBitrateEstimator", None)
     if made not in (RemoteBitrateEstimator, LazyBitrateEstimator):
         raise ImportError("this aiortc's RTCRtpReceiver no longer makes a RemoteBitrateEstimator; update the relay")
@@ -106,3 +133,4 @@ def _check_aiortc() -> None:
 
 _check_aiortc()
 aiortc.rtcrtpreceiver.RemoteBitrateEstimator = LazyBitrateEstimator  # type: ignore[attr-defined]  # all receivers
+aiortc.rtcrtpreceiver.StreamStatistics = ToldStatistics  # type: ignore[misc]  # every stream aiortc receives

@@ -52,6 +52,7 @@ class Recorded:
 @pytest.fixture(scope="module")
 def chair_clips() -> dict[str, Clip]:
     return {"audio": audio_clip(), "video": video_clip(width=640, height=480, seconds=4),
+            "video-medium": video_clip(width=240, height=180, seconds=4, keyframe_every=30),
             "video-small": video_clip(width=160, height=120, seconds=4)}  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from web.bench.endpoint import SyntheticEndpoint
 def clips() -> dict[str, Clip]:
     # Keyframes only every 5 s: a late joiner sees a picture within 1 s only if its keyframe request is forwarded.
     return {"audio": audio_clip(), "video": video_clip(seconds=6, keyframe_every=150),
+            "video-medium": video_clip(width=240, height=180, seconds=6, keyframe_every=150),
             "video-small": video_clip(width=160, height=120, seconds=6, keyframe_every=150)}  # fmt: skip
 
 
@@ -132,25 +133,26 @@ async def test_only_receivers_that_receive_hold_a_bitrate_estimator(relayed: Rel
     chair = built("chair")
     assert chair["video"]  # the chair's camera comes in: estimated, for the REMB that paces its sender
     assert not any(chair[name] for name in chair if name.startswith("grid-"))  # twelve small-picture slots: nothing
-    assert built("viewer") == {"video": False, "chair-video": False, "floor-video": False}  # it publishes nothing
+    assert built("viewer") == {"video": False, "video-small": False, "chair-video": False, "floor-video": False}
 
 
 async def test_publishers_hear_when_nobody_receives_a_track_and_when_someone_does(
     relayed: Relayed, clips: dict[str, Clip]
 ) -> None:
     await relayed.attach("chair", "chair", clips)
-    assert relayed.told == [("chair", "audio", False), ("chair", "video", False), ("chair", "video-small", False)]
+    assert relayed.told == [("chair", track, False) for track in publishes("chair")]
     viewer = await relayed.attach("viewer", "participant", clips, publish=False)
     relayed.told.clear()
     relayed.peers["viewer"].forward({"chair-audio": Source("chair", "audio"), "chair-video": Source("chair", "video")})
-    assert sorted(relayed.told) == [("chair", "audio", True), ("chair", "video", True)]
+    # the chair's picture at the size a new line's estimate affords: the medium one, till a probe shows more fits
+    assert sorted(relayed.told) == [("chair", "audio", True), ("chair", "video-medium", True)]
     relayed.told.clear()
     relayed.peers["viewer"].forward({"chair-audio": Source("chair", "audio"), "chair-video": Source("chair", "video")})
     assert relayed.told == []  # no change, nothing said
     await asyncio.sleep(1)
     assert viewer.received["chair-video"] > 0
     relayed.peers["viewer"].forward({"chair-audio": Source("chair", "audio"), "chair-video": None})
-    assert relayed.told == [("chair", "video", False)]
+    assert relayed.told == [("chair", "video-medium", False)]
 
 
 async def test_a_late_joiner_gets_a_keyframe_within_a_second(relayed: Relayed, clips: dict[str, Clip]) -> None:
@@ -163,7 +165,7 @@ async def test_a_late_joiner_gets_a_keyframe_within_a_second(relayed: Relayed, c
     relayed.peers["late"].forward({"chair-video": Source("chair", "video")})
     await asyncio.wait_for(late.keyframe_arrived["chair-video"].wait(), 3)
     assert late.first_keyframe_at["chair-video"] - subscribed_at < 1.0
-    assert chair.tracks["video"].keyframe_requests >= 1
+    assert chair.tracks["video-medium"].keyframe_requests >= 1  # the size a new subscriber starts at
     assert early.received["chair-video"] > 0
 
 
@@ -212,10 +214,14 @@ async def test_a_stalled_subscriber_holds_nobody_back_and_recovers(relayed: Rela
 
     socket.get_extra_info("socket").setsockopt(pysocket.SOL_SOCKET, pysocket.SO_RCVBUF, 1 << 18)
     socket.resume_reading()
-    resumed = time.monotonic()
-    while stalled.received["chair-video"] - stalled_before < 30 and time.monotonic() - resumed < 3:
+    resumed, whole_before = time.monotonic(), stalled.whole["chair-video"]
+    while stalled.whole["chair-video"] - whole_before < 30 and time.monotonic() - resumed < 20:
         await asyncio.sleep(0.05)
-    assert time.monotonic() - resumed < 1.5  # NACKs answered from the slot's history, or a new key frame
+    # The reports after the stall tell of heavy loss: the relay takes the line for a slow one and climbs back by
+    # probing (conference/link.py), so whole pictures come again within seconds, at a size that fits. (Counted as
+    # they arrive: aiortc's jitter buffer waits on the stall's holes until 128 packets later; a browser asks for a
+    # key frame instead.)
+    assert time.monotonic() - resumed < 12
     kept = stalled.kept["chair-video"]
     assert decoded_pictures(kept) >= len(kept) - 2  # and every frame it got decodes
 
@@ -260,10 +266,43 @@ async def test_link_samples_read_the_loss_a_subscriber_reports(relayed: Relayed,
     for protocol in ice_connection(viewer.pc)._protocols:
         protocol.datagram_received = losing_every_third(protocol.datagram_received)
     peer = relayed.peers["lossy"]
-    await peer.sample()
-    await asyncio.sleep(3)  # a receiver report or two
-    sample = await peer.sample()
-    # RTCP's 8-bit fraction, read as a fraction: about a third (the worst stream's last report, over a second of
-    # audio or video, can say half)
-    assert 0.2 < sample.loss <= 0.6
-    assert sample.sent_kbps > 50 and sample.rtt_ms is not None
+    await asyncio.sleep(3)  # a receiver report or two, and the relay's adapter judging them twice a second
+    figures = peer.figures()
+    # from the reports' cumulative loss and highest sequence numbers: about a third
+    assert 0.2 < figures.loss <= 0.5, figures
+    assert figures.kbps > 50 and figures.rtt_ms is not None
+    assert figures.estimate_kbps < 700  # the line cannot take the medium picture: its estimate fell
+
+
+async def test_a_voice_is_sent_with_in_band_fec_as_strong_as_its_worst_listener_needs(
+    relayed: Relayed, clips: dict[str, Clip]
+) -> None:
+    chair = await relayed.attach("chair", "chair", clips)
+    opus = next(line for line in relayed.peers["chair"].pc.localDescription.sdp.splitlines()
+                if line.startswith("a=fmtp:") and "useinbandfec" in line)  # fmt: skip
+    assert "useinbandfec=1" in opus and "usedtx" not in opus  # in-band FEC, and no DTX: pauses are not cuts
+    clean = await relayed.attach("clean", "participant", clips, publish=False)
+    lossy = await relayed.attach("lossy", "participant", clips, publish=False)
+    for name in ("clean", "lossy"):
+        relayed.peers[name].forward({"chair-audio": Source("chair", "audio")})
+    for protocol in ice_connection(lossy.pc)._protocols:
+        deliver = protocol.datagram_received
+        protocol.datagram_received = (  # a fifth of the voice lost on the way to this one listener
+            lambda data, addr, deliver=deliver: (
+                None if is_rtp(data) and zlib.crc32(data) % 5 == 0 else deliver(data, addr)
+            )
+        )
+
+    def told() -> float:
+        """What the relay's receiver reports say to the chair's voice, as its encoder reads them."""
+        return max((s.fractionLost / 256 for s in report.values() if s.type == "remote-inbound-rtp"
+                    and s.kind == "audio"), default=0.0)  # fmt: skip
+
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        report = await chair.pc.getSenders()[0].getStats()
+        if told() >= 0.12:
+            break
+        await asyncio.sleep(0.5)
+    assert 0.12 <= told() <= 0.2, told()  # the lossy listener's ~20 %, within the cap; the relay itself lost none
+    assert clean.received["chair-audio"] > 100

@@ -29,6 +29,7 @@ from web.recordings import delete_expired
 def clips() -> dict[str, dict[str, Clip]]:
     return {
         "chair": {"audio": audio_clip(), "video": video_clip(seconds=2, keyframe_every=30),
+                  "video-medium": video_clip(width=240, height=180, seconds=2, keyframe_every=30),
                   "video-small": video_clip(width=160, height=120, seconds=2, keyframe_every=30)},
         "commune": {"audio": audio_clip(tone_hz=660), "video": video_clip(seconds=2, keyframe_every=30, shade=0.3)},
     }  # fmt: skip

@@ -126,6 +126,7 @@ async def test_kick_closes_with_a_reason_and_end_stops_the_links(client: Client,
 
 async def test_media_negotiated_over_the_socket_carries_the_chairs_picture(client: Client, live: LiveMeeting) -> None:
     clips = {"audio": audio_clip(), "video": video_clip(seconds=2, keyframe_every=30),
+             "video-medium": video_clip(width=240, height=180, seconds=2, keyframe_every=30),
              "video-small": video_clip(width=160, height=120, seconds=2, keyframe_every=30)}  # fmt: skip
     endpoints: list[SyntheticEndpoint] = []
 

@@ -52,6 +52,10 @@ class Wire:
     def __init__(self) -> None:
         self.packets: list[RtpPacket] = []
         self.full = False
+        self.paused = True
+
+    def pause(self, paused: bool) -> None:
+        self.paused = paused
 
     def send(self, header: bytes, payload: bytes, sequence_number: int, timestamp: int, ntp: int) -> bool:
         if self.full:
@@ -67,6 +71,10 @@ def packets(first_seq: int, first_ts: int, count: int, *, at: float, key_at: int
             for i in range(count)]  # fmt: skip
 
 
+A, B = Source("a", "video"), Source("b", "video")
+A_SMALL = Source("a", "video-small")
+
+
 def slot(wire: Wire, requests: list[Slot]) -> Slot:
     return Slot("video", HeaderWriter(96, 42), wire, mime_type="video/VP8", clock_rate=90_000,
                 want_keyframe=requests.append, first_sequence_number=65530)  # fmt: skip
@@ -75,13 +83,13 @@ def slot(wire: Wire, requests: list[Slot]) -> Slot:
 def test_a_slot_starts_at_a_key_frame_and_numbers_on_across_a_change_of_source() -> None:
     wire, requests = Wire(), []
     forwarding = slot(wire, requests)
-    forwarding.restart(Source("a", "video"))
+    forwarding.restart(A)
     for packet in packets(100, 5000, 10, at=1000.0, key_at=3):
-        forwarding.push(packet)
+        forwarding.push(packet, A)
     assert [p.payload for p in wire.packets] == [b"frame%d" % i for i in range(3, 10)]
-    forwarding.restart(Source("b", "video"))
+    forwarding.restart(B)
     for packet in packets(40000, 2**32 - 6000, 10, at=1001.0, key_at=2):  # another publisher's numbers and clock
-        forwarding.push(packet)
+        forwarding.push(packet, B)
     sent = wire.packets
     assert [p.payload for p in sent[7:]] == [b"frame%d" % i for i in range(2, 10)]
     assert [p.sequence_number for p in sent] == [(65530 + i) & 0xFFFF for i in range(len(sent))]  # wraps, no gap
@@ -96,32 +104,66 @@ def test_a_slot_starts_at_a_key_frame_and_numbers_on_across_a_change_of_source()
 def test_late_and_padding_packets_leave_no_holes_and_refused_sends_are_counted() -> None:
     wire, requests = Wire(), []
     forwarding = slot(wire, requests)
-    forwarding.restart(Source("a", "video"))
+    forwarding.restart(A)
     stream = packets(10, 0, 6, at=0.0, key_at=1)
     for packet in [stream[1], stream[0], stream[2]]:  # the packet before the key frame arrives late
-        forwarding.push(packet)
+        forwarding.push(packet, A)
     padding = ForwardedPacket(13, stream[2].timestamp, 0, b"", picture_start=False, ntp=stream[2].ntp)
-    forwarding.push(padding)
+    forwarding.push(padding, A)
     for packet in stream[4:]:  # 14, 15: numbered on from 12 as if 13 never was
-        forwarding.push(packet)
+        forwarding.push(packet, A)
     assert [p.payload for p in wire.packets] == [b"frame1", b"frame2", b"frame4", b"frame5"]
     numbers = [p.sequence_number for p in wire.packets]
     assert numbers == [65530, 65531, 65532, 65533]
     wire.full = True
-    forwarding.push(packets(16, 18000, 1, at=0.2)[0])
+    forwarding.push(packets(16, 18000, 1, at=0.2)[0], A)
     assert (forwarding.forwarded, forwarding.dropped) == (4, 1)
 
 
 def test_a_long_stream_keeps_flowing_past_half_the_sequence_space() -> None:
     wire, requests = Wire(), []
     forwarding = slot(wire, requests)
-    forwarding.restart(Source("a", "video"))
+    forwarding.restart(A)
     for packet in packets(60000, 0, 40000, at=0.0):  # wraps at 65536 and runs far past 60000 + 32768
-        forwarding.push(packet)
+        forwarding.push(packet, A)
     assert forwarding.forwarded == 40000 and forwarding.dropped == 0
     assert len(wire.packets) == 40000
-    forwarding.push(packets(60000 + 39999 - 10, 0, 1, at=0.0)[0])  # a late (reordered) recent packet still goes
+    forwarding.push(packets(60000 + 39999 - 10, 0, 1, at=0.0)[0], A)  # a late (reordered) recent packet still goes
     assert forwarding.forwarded == 40001
+
+
+def test_numbering_and_clock_run_on_without_a_jump_across_sizes_and_pauses() -> None:
+    """What the subscriber's browser counts as loss is a jump in the numbers: across a change of size (taken at the
+    new size's key frame, the old size going on till then), a pause and a resume there must be none."""
+    wire, switches = Wire(), []
+    forwarding = Slot("video", HeaderWriter(96, 42), wire, mime_type="video/VP8", clock_rate=90_000,
+                      want_keyframe=lambda s: None, switched=lambda s, before: switches.append(before),
+                      first_sequence_number=65000)  # fmt: skip
+    forwarding.restart(A)
+    assert not wire.paused
+    full = packets(100, 1000, 20, at=50.0)
+    small = packets(7000, 900_000, 20, at=50.0, key_at=12)  # its own numbers and clock, a key frame at the 12th
+    forwarding.push(full[0], A)
+    forwarding.pending_key = A_SMALL  # what Relay.subscribe does for another size of the same picture
+    for big, little in zip(full[1:], small[1:], strict=True):
+        forwarding.push(little, A_SMALL)
+        forwarding.push(big, A)
+    payloads = [p.payload for p in wire.packets]
+    assert payloads == [b"frame%d" % i for i in range(12)] + [b"frame%d" % i for i in range(12, 20)]
+    assert (forwarding.source_key, forwarding.pending_key, switches) == (A_SMALL, None, [A])
+    forwarding.restart(None)  # audio only: paused, and the outlet told so
+    assert wire.paused
+    for packet in small[:5]:
+        forwarding.push(packet, A_SMALL)
+    forwarding.restart(A)  # the picture comes back, at the full size's next key frame
+    for packet in packets(200, 500_000, 10, at=60.0, key_at=3):
+        forwarding.push(packet, A)
+    sent = wire.packets
+    assert [p.sequence_number for p in sent] == [(65000 + i) & 0xFFFF for i in range(len(sent))]  # no jump
+    steps = [(b.timestamp - a.timestamp) & 0xFFFFFFFF for a, b in itertools.pairwise(sent)]
+    assert all(0 < step < 0x80000000 for step in steps)  # always forward
+    paused_for = (60 + 3 / 30) - (50 + 19 / 30)  # from the last small frame to the full size's key frame
+    assert abs(steps[19] - paused_for * 90_000) < 100  # the time that passed, not a stray jump
 
 
 def srtp_session(key: bytes, direction: int) -> Session:

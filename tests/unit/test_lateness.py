@@ -67,6 +67,9 @@ class Wire:
         self.sent.append(sequence_number)
         return True
 
+    def pause(self, paused: bool) -> None:
+        pass
+
 
 class Packet:
     """aiortc's ``RtpPacket`` as a publication reads it."""

@@ -70,7 +70,7 @@ def test_participants_wait_in_the_lobby_until_the_chair_joins(meeting: Meeting) 
     chair = meeting.join("TINH", "chair")
     assert commune.last("state")["admitted"] is True
     assert commune.fed() == {"chair-audio": Source("c-TINH", "audio"), "chair-video": Source("c-TINH", "video")}
-    assert chair.fed() == {"grid-0": Source("c-X01", "video")}
+    assert chair.fed() == {"grid-0": Source("c-X01", "video-small")}
     assert meeting.room.unit_state("X01") == "connected"
 
 
@@ -232,16 +232,21 @@ def test_the_chair_sees_small_pictures_one_page_at_a_time(meeting: Meeting) -> N
     assert chair.last("console")["grid_pages"] == 2
 
 
-def test_weak_links_get_the_small_picture_and_poor_links_audio_only(meeting: Meeting) -> None:
+def test_the_line_s_level_is_told_and_the_room_plans_the_picture_whose_size_the_relay_picks(meeting: Meeting) -> None:
     meeting.join("TINH", "chair")
     weak = meeting.join("X01")
     meeting.room.set_link("c-X01", LINK_WEAK)
-    assert weak.fed()["chair-video"] == Source("c-TINH", "video-small")
     assert weak.last("link") == {"type": "link", "quality": LINK_WEAK}
+    assert weak.fed()["chair-video"] == Source("c-TINH", "video")  # the relay gives it the size that fits
     meeting.room.set_link("c-X01", LINK_POOR)
-    assert weak.fed() == {"chair-audio": Source("c-TINH", "audio")}
-    meeting.room.set_link("c-X01", "good")
-    assert weak.fed()["chair-video"] == Source("c-TINH", "video")
+    assert weak.last("link") == {"type": "link", "quality": LINK_POOR}
+    assert weak.fed()["chair-video"] == Source("c-TINH", "video")  # audio only is the relay's choice, not a plan
+
+
+def test_the_chair_s_console_shows_the_small_pictures(meeting: Meeting) -> None:
+    chair = meeting.join("TINH", "chair")
+    meeting.join("X01")
+    assert chair.fed()["grid-0"] == Source("c-X01", "video-small")
 
 
 def test_audio_only_asked_for_by_the_person(meeting: Meeting) -> None:

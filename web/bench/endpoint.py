@@ -19,9 +19,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiortc import RTCPeerConnection, RTCSessionDescription, sdp
+from aiortc.codecs.vpx import VpxPayloadDescriptor
 
 from conference.layout import kind_of, publishes, slots
-from conference.relay.frames import EncodedFrame
+from conference.relay.frames import EncodedFrame, vp8_size
 from conference.relay.outlet import SilentTrack, ice_connection
 from conference.relay.peer import media_configuration
 from conference.relay.rtp import is_rtp
@@ -44,7 +45,9 @@ class SyntheticEndpoint:
         self.first_keyframe_at: dict[str, float] = {}
         self.keyframe_arrived: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self.kept: dict[str, list[EncodedFrame]] = defaultdict(list)
+        self.sizes: dict[str, tuple[int, int]] = {}  # the picture size of each video slot's latest key frame
         self._keep_video = keep_video
+        self._primary_ssrcs: dict[str, int] = {}
         for name in publishes(role):
             transceiver = self.pc.addTransceiver(kind_of(name), direction="sendonly")
             clip = clips.get(name) if publish else None
@@ -54,8 +57,14 @@ class SyntheticEndpoint:
                 transceiver.sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]
             else:  # a sender without a track polls every 20 ms; a hundred of them would load the machine
                 transceiver.sender.replaceTrack(SilentTrack(kind_of(name)))
+        self.whole: dict[str, int] = defaultdict(int)  # video frames whose every packet arrived (retransmitted too)
+        self.voice: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # audio slot → [expected, concealed]
         for name in slots(role):
-            tap(self.pc.addTransceiver(kind_of(name), direction="recvonly").receiver, self._counter(name))
+            receiver = self.pc.addTransceiver(kind_of(name), direction="recvonly").receiver
+            if kind_of(name) == "video":
+                tap(receiver, self._counter(name), WholeFrames(self.whole, self.sizes, name).add, {})
+            else:
+                tap(receiver, self._counter(name), VoiceLoss(self.voice, name).add, {})
 
     def set_sending(self, track: str, on: bool) -> None:
         """The relay's ``publish`` message: nobody receives this track any more (or someone does again)."""
@@ -67,6 +76,21 @@ class SyntheticEndpoint:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         answer_sdp = await answer(self.pc.localDescription.sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
+        self._route_retransmissions(answer_sdp)
+
+    def _route_retransmissions(self, answer_sdp: str) -> None:
+        """aiortc routes a bundled stream it receives by SSRC, else by payload type, never by MID; every slot shares
+        the RTX payload type, so the relay's retransmission streams (NACK answers, probes) would be dropped. A
+        browser routes them by their SSRC group; give aiortc's router the same table."""
+        receivers = {t.mid: t.receiver for t in self.pc.getTransceivers()}
+        names = {t.mid: name for t, name in zip(self.pc.getTransceivers(), self._names(), strict=True)}
+        for media in sdp.SessionDescription.parse(answer_sdp).media:
+            receiver = receivers.get(media.rtp.muxId)
+            if media.ssrc and media.rtp.muxId in names:
+                self._primary_ssrcs[names[media.rtp.muxId]] = media.ssrc[0].ssrc
+            for group in media.ssrc_group:
+                if group.semantic == "FID" and len(group.items) == 2 and receiver is not None:
+                    receiver.transport._rtp_router.ssrc_table[int(group.items[1])] = receiver
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -77,6 +101,16 @@ class SyntheticEndpoint:
         if self._count_headers is not None and self.headers is None:
             self.headers = HeaderCounter(self._slot_ssrcs(), self.received)
             self.headers.install(ice_connection(self.pc), self._count_headers)
+
+    def media_packets(self) -> dict[str, int]:
+        """RTP packets received on each slot's media stream (not its retransmission stream), from aiortc's count."""
+        counts = {}
+        for transceiver, name in zip(self.pc.getTransceivers(), self._names(), strict=True):
+            streams = transceiver.receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+            primary = self._primary_ssrcs.get(name)
+            if name in slots(self.role) and primary in streams:
+                counts[name] = streams[primary].packets_received
+        return counts
 
     def loss(self) -> tuple[int, int]:
         """Packets lost and received on the receiving slots so far (only when counting headers)."""
@@ -109,6 +143,66 @@ class SyntheticEndpoint:
                 self.kept[name].append(frame)
 
         return count
+
+
+class VoiceLoss:
+    """What a listener's Opus decoder would have to conceal: a lost packet whose next packet came is recovered from
+    that packet's in-band FEC copy; in a run of losses, all but the last are concealed."""
+
+    def __init__(self, counts: dict[str, list[int]], name: str) -> None:
+        self._counts = counts
+        self._name = name
+        self._last: int | None = None
+
+    def add(self, packet: Any, mime_type: str = "") -> None:
+        counts = self._counts[self._name]
+        if self._last is None:
+            self._last = packet.sequence_number
+            counts[0] += 1
+            return
+        step = (packet.sequence_number - self._last) & 0xFFFF
+        if not 0 < step < 0x8000:
+            return  # a late or repeated packet
+        self._last = packet.sequence_number
+        counts[0] += step
+        counts[1] += max(0, step - 2)  # step - 1 lost, the last of them recovered by this packet's FEC
+
+
+class WholeFrames:
+    """Counts a video stream's frames that arrived whole: every packet from the frame's first (VP8's S bit,
+    partition 0) to its last (the marker), retransmissions included. What the line and the relay delivered,
+    independent of how long aiortc's jitter buffer waits on a hole (a browser asks for a key frame sooner)."""
+
+    def __init__(self, counts: dict[str, int], sizes: dict[str, tuple[int, int]], name: str) -> None:
+        self._counts = counts
+        self._sizes = sizes  # the picture size, from each key frame's first packet
+        self._name = name
+        self._frames: dict[int, tuple[set[int], list[int | None]]] = {}  # timestamp → (sequence numbers, [first, last])
+        self._done: set[int] = set()
+
+    def add(self, packet: Any, mime_type: str = "") -> None:
+        timestamp = packet.timestamp
+        if timestamp in self._done or not packet.payload:
+            return
+        numbers, ends = self._frames.setdefault(timestamp, (set(), [None, None]))
+        numbers.add(packet.sequence_number)
+        if packet.payload[0] & 0x17 == 0x10:
+            ends[0] = packet.sequence_number
+            size = vp8_size(VpxPayloadDescriptor.parse(packet.payload)[1])
+            if size is not None:
+                self._sizes[self._name] = size
+        if packet.marker:
+            ends[1] = packet.sequence_number
+        first, last = ends
+        if first is not None and last is not None and len(numbers) == ((last - first) & 0xFFFF) + 1:
+            self._counts[self._name] += 1
+            self._done.add(timestamp)
+            del self._frames[timestamp]
+        if len(self._frames) > 300:  # frames that never completed: forget the oldest
+            for stale in list(self._frames)[:100]:
+                del self._frames[stale]
+        if len(self._done) > 600:
+            self._done = set(list(self._done)[-300:])
 
 
 class HeaderCounter:

@@ -76,14 +76,32 @@ async def join_by_link(http: ClientSession, base: str, url: str, role: str, endp
     return ws, reader
 
 
+def pictures_sent(endpoint: SyntheticEndpoint) -> dict[str, int]:
+    """Frames each of the chair's sizes sent so far (one frame rate for all; a size nobody receives is paused)."""
+    return {name: track.sent for name, track in endpoint.tracks.items() if name.startswith("video")}
+
+
+def most_sent(now: dict[str, int], before: dict[str, int]) -> int:
+    """The frames the camera sent in a window: those of the size sent the most in it."""
+    return max((now[name] - before.get(name, 0) for name in now), default=0)
+
+
 async def run_endpoints(role: str, base: str, links: list[str]) -> None:
-    clips = {"audio": audio_clip(), "video": video_clip(width=640, height=480, seconds=4, keyframe_every=120,
-                                                        bitrate_kbps=1000, noise=True)}  # fmt: skip
+    # The chair's three sizes (the relay gives each line the one it carries: here, every line is fast)
+    clips = {"audio": audio_clip(),
+             "video": video_clip(width=640, height=480, seconds=4, keyframe_every=120, bitrate_kbps=1000, noise=True),
+             "video-medium": video_clip(width=480, height=360, seconds=4, keyframe_every=120, bitrate_kbps=420,
+                                        noise=True),
+             "video-small": video_clip(width=320, height=240, seconds=4, keyframe_every=120, bitrate_kbps=140,
+                                       noise=True)}  # fmt: skip
     counting = SocketReader() if role != "chair" else None
-    small_video = video_clip(width=320, height=240, seconds=2, keyframe_every=60, bitrate_kbps=400, noise=True)
-    # Participants publish a picture and a voice as browsers do; the relay has them pause what nobody receives
-    # (all voices, every picture but the twelve on the chair's console page).
-    participant_clips = {"audio": clips["audio"], "video": small_video}
+    # Participants publish a picture in two sizes and a voice, as browsers do; the relay has them pause what nobody
+    # receives (all voices, every full picture but the floor's, every small one but the twelve on the console page).
+    participant_clips = {"audio": clips["audio"],
+                         "video": video_clip(width=320, height=240, seconds=2, keyframe_every=60, bitrate_kbps=400,
+                                             noise=True),
+                         "video-small": video_clip(width=160, height=120, seconds=2, keyframe_every=60,
+                                                   bitrate_kbps=140, noise=True)}  # fmt: skip
     endpoints = [SyntheticEndpoint(role, clips if role == "chair" else participant_clips, count_headers=counting)
                  for _ in links]  # fmt: skip
     print("ready", flush=True)
@@ -101,13 +119,13 @@ async def run_endpoints(role: str, base: str, links: list[str]) -> None:
         endpoints = [e for e, c in zip(endpoints, connected, strict=True) if not isinstance(c, BaseException)]
         print(json.dumps({"joined": len(endpoints), "seconds": joined_after, "failures": failures[:3]}), flush=True)
         await loop.run_in_executor(None, sys.stdin.readline)  # "mark": the window opens
-        before = [(e.received.get("chair-video", 0), e.tracks["video"].sent if e.tracks else 0) for e in endpoints]
+        before = [(e.received.get("chair-video", 0), pictures_sent(e)) for e in endpoints]
         await loop.run_in_executor(None, sys.stdin.readline)  # "stop": the window closes
         result = []
         for endpoint, (frames_before, sent_before) in zip(endpoints, before, strict=True):
             lost, got = endpoint.loss()
             result.append({"frames": endpoint.received.get("chair-video", 0) - frames_before,
-                           "sent": (endpoint.tracks["video"].sent - sent_before) if endpoint.tracks else 0,
+                           "sent": most_sent(pictures_sent(endpoint), sent_before),
                            "lost": lost, "packets": got})  # fmt: skip
         print(json.dumps(result), flush=True)
         for endpoint in endpoints:

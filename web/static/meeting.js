@@ -9,13 +9,14 @@
   var NO_RECONNECT = { 1000: true, 4003: true, 4004: true, 4005: true };
 
   var local = null;        // MediaStream from the camera and microphone, or null
-  var small = null;        // the chair's small copy of its camera
+  var copies = {};         // published picture name → its own copy of the camera track (each size is a sender)
   var ws = null;
   var pc = null;
   var slotTracks = {};     // slot name → MediaStreamTrack
   var slotReceivers = {};  // slot name → RTCRtpReceiver (our own map: expandos on browser objects do not last)
   var senders = {};        // published track name → RTCRtpSender
   var maxKbps = {};        // published video name → the most it may spend, from the welcome
+  var sizes = {};          // published video name → [width, height] it is sent at, from the welcome
   var wanted = {};         // published track name → false while nobody receives it (the relay says so)
   var settling = {};       // published track name → the last setParameters, so that the next waits for it
   var attempt = 0;
@@ -35,7 +36,9 @@
       return Promise.resolve();
     }
     if (local) local.getTracks().forEach(function (t) { t.stop(); });  // a camera is held by one stream at a time
-    var video = { width: 640, height: 360 };
+    // The chair's picture is everyone's main view: its full size is 1280×720 where the camera can; a commune's
+    // largest is 640×360. Smaller sizes are made from the same camera by the encoder (scaleResolutionDownBy).
+    var video = config.role === "chair" ? { width: { ideal: 1280 }, height: { ideal: 720 } } : { width: 640, height: 360 };
     if (chosen.camera) video.deviceId = { exact: chosen.camera };
     var audio = chosen.microphone ? { deviceId: { exact: chosen.microphone } } : true;
     $("device-message").hidden = true;
@@ -43,7 +46,7 @@
       .catch(function () { return navigator.mediaDevices.getUserMedia({ audio: audio }); })
       .then(function (stream) {
         local = stream;
-        small = null;
+        copies = {};
         $("preview").srcObject = stream;
         meter(stream);
         listDevices(stream);
@@ -139,6 +142,7 @@
       linkQuality = m.quality;
       status(text[m.quality]);
       $("link-quality").dataset.quality = m.quality;
+      drawPicture();
     },
     bye: function (m) {
       if (m.reason === "restarting") return;  // the server restarts: closed() comes back, as after a lost line
@@ -180,6 +184,7 @@
     wanted = {};
     settling = {};
     maxKbps = welcome.max_kbps || {};
+    sizes = welcome.sizes || {};
     welcome.publishes.forEach(function (name) {
       var transceiver = pc.addTransceiver(name === "audio" ? "audio" : "video", { direction: "sendonly" });
       senders[name] = transceiver.sender;
@@ -225,11 +230,17 @@
     var camera = local.getVideoTracks()[0];
     if (!camera) return null;
     if (name === "video") return camera;
-    if (!small) {  // the chair's second, small picture for weak links
-      small = camera.clone();
-      small.applyConstraints({ width: 320, height: 180 }).catch(function () {});
-    }
-    return small;
+    if (!copies[name]) copies[name] = camera.clone();  // a smaller size for weak lines: the relay picks per line
+    return copies[name];
+  }
+
+  // How much smaller than the camera a size is sent (1: as captured).
+  function scaleFor(name) {
+    var camera = local && local.getVideoTracks()[0];
+    var settings = camera && camera.getSettings ? camera.getSettings() : {};
+    var size = sizes[name];
+    if (!size || !settings.width) return 1;
+    return Math.max(1, settings.width / size[0]);
   }
 
   // A commune's uplink is shared: what its picture takes, its voice loses. So each picture has a cap, and a track
@@ -242,6 +253,7 @@
       var parameters = sender.getParameters();
       if (!parameters.encodings || !parameters.encodings.length) return;  // not negotiated yet: the answer calls again
       if (maxKbps[name]) parameters.encodings[0].maxBitrate = maxKbps[name] * 1000;
+      if (sizes[name]) parameters.encodings[0].scaleResolutionDownBy = scaleFor(name);
       parameters.encodings[0].active = wanted[name] !== false;
       return sender.setParameters(parameters);
     }).catch(function () { /* an old browser: it keeps sending as it did */ });
@@ -316,7 +328,8 @@
     if (!pc) return Promise.resolve({});
     return rtpStats(slotReceivers, "inbound-rtp", function (s) {
       return { framesDecoded: s.framesDecoded || 0, packetsReceived: s.packetsReceived || 0,
-               packetsLost: s.packetsLost || 0, bytesReceived: s.bytesReceived || 0 };
+               packetsLost: s.packetsLost || 0, bytesReceived: s.bytesReceived || 0, frameWidth: s.frameWidth || 0,
+               concealedSamples: s.concealedSamples || 0, totalSamplesReceived: s.totalSamplesReceived || 0 };
     });
   };
 
@@ -419,12 +432,30 @@
     $("grid-page").dataset.pages = m.grid_pages;
   }
 
+  // Which picture of the chair this page gets, and why: the whole of it, a smaller one because of the line, or
+  // none (audio only, because of the line or because the person asked).
+  function drawPicture() {
+    var element = $("picture-level");
+    if (!element || config.role === "chair") return;
+    var asked = $("audio-only").getAttribute("aria-pressed") === "true";
+    var level = asked ? "asked" : linkQuality;
+    element.dataset.level = level;
+    element.textContent = text["picture_" + level];
+  }
+
+  var LAYER_TEXT = { "video": "layer_full", "video-medium": "layer_medium", "video-small": "layer_small" };
+
   function drawQuality(m) {
     Object.keys(m.units).forEach(function (unit) {
       var row = document.querySelector('[data-unit="' + unit + '"]');
       var f = m.units[unit];
-      if (row) row.querySelector(".figures").textContent =
+      if (!row) return;
+      row.querySelector(".figures").textContent =
         (f.rtt_ms === null ? "—" : f.rtt_ms + " ms") + " · " + f.loss + "% · " + f.kbps + " kbit/s";
+      if (unit === config.unit) return;  // the chair's own line: its console is everything it gets
+      var layer = row.querySelector(".layer");
+      layer.dataset.layer = f.layer || "none";
+      layer.textContent = text[LAYER_TEXT[f.layer] || "layer_none"] + " · ≈" + f.estimate_kbps + " kbit/s";
     });
   }
 
@@ -448,6 +479,7 @@
     var on_ = $("audio-only").getAttribute("aria-pressed") !== "true";
     $("audio-only").setAttribute("aria-pressed", on_ ? "true" : "false");
     send({ type: "audio-only", on: on_ });
+    drawPicture();
   });
   on("leave", function () { stopped = true; send({ type: "leave" }); });
   on("roll-call-answer", function () {

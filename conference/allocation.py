@@ -1,0 +1,54 @@
+"""How a subscriber's line is shared out: the voices first, then each picture at the largest size that still fits.
+
+Pure. The order is the meeting's: what a commune must not lose comes first (every voice it hears), then the chair's
+picture, then the floor holder's. A picture gets the largest of its publisher's sizes that fits what is left of the
+budget, or nothing. ``next_step`` is the smallest budget that would give something more, one size of one picture:
+what a probe must show the line carries before the relay sends it (never straight past a size).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from conference.layout import Layer
+
+Choice = Mapping[str, str | None]  # slot → the track it gets (a size of the planned picture), or None
+
+
+@dataclass(frozen=True)
+class Want:
+    """A receiving slot that should show a picture, and the sizes its publisher offers, smallest first."""
+
+    slot: str
+    ladder: tuple[Layer, ...]
+
+
+def allocate(budget_kbps: float, audio_kbps: float, wants: Sequence[Want]) -> dict[str, str | None]:
+    left = budget_kbps - audio_kbps
+    choice: dict[str, str | None] = {}
+    for want in wants:
+        fitting = [layer for layer in want.ladder if layer.kbps <= left]
+        choice[want.slot] = fitting[-1].track if fitting else None
+        if fitting:
+            left -= fitting[-1].kbps
+    return choice
+
+
+def cost_kbps(choice: Choice, audio_kbps: float, wants: Sequence[Want]) -> float:
+    """What a choice sends: its voices and the pictures at their chosen sizes."""
+    rates = {(want.slot, layer.track): layer.kbps for want in wants for layer in want.ladder}
+    return audio_kbps + sum(rates[(slot, track)] for slot, track in choice.items() if track is not None)
+
+
+def next_step(budget_kbps: float, audio_kbps: float, wants: Sequence[Want]) -> float | None:
+    """The smallest budget above what ``budget_kbps`` buys that buys something else, or None at the top."""
+    now = allocate(budget_kbps, audio_kbps, wants)
+    spent = cost_kbps(now, audio_kbps, wants)
+    sizes = [[0, *(layer.kbps for layer in want.ladder)] for want in wants]
+    candidates = sorted({audio_kbps + sum(combination) for combination in itertools.product(*sizes)})
+    for candidate in candidates:
+        if candidate > spent and allocate(candidate, audio_kbps, wants) != now:
+            return candidate
+    return None

@@ -1,0 +1,141 @@
+"""A commune's Chromium on a shaped line, in a network namespace of its own, watching a chair's Chromium that films
+a busy picture: 1 Mbit/s with 3 % random loss each way. The commune must get a fluent picture of the size that fits
+and a clear voice; its page and the chair's console must say which picture it gets.
+
+Chromium runs inside the namespace through a wrapper (``ip netns exec``), driven by Playwright over its pipe as
+usual. The page is served from the namespace's side of the veth pair, which is not a secure context: the flag
+``--unsafely-treat-insecure-origin-as-secure`` gives it the fake camera and microphone all the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import stat
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.test_live_meeting import CHAIR, NA_HOI, join, plan_meeting_now
+from tests.live import Server, serving
+from web.bench.netns import CommuneLine, commune_line
+
+
+def busy_picture(path: Path, width: int = 960, height: int = 540, fps: int = 20, frames: int = 40) -> Path:
+    """A camera that fills its encoder's budget (a gradient, a moving bar, grain), as Chromium's fake capture file:
+    its built-in test pattern is sent in ~200 kbit/s, which no line would notice."""
+    output = av.open(str(path), "w", format="yuv4mpegpipe")
+    stream = output.add_stream("rawvideo", rate=fps)
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    grain = np.random.default_rng(3)
+    for index in range(frames):
+        picture = np.zeros((height, width, 3), np.uint8)
+        picture[:, :, 0] = np.linspace(0, 255, width, dtype=np.uint8)[None, :]
+        picture[:, :, 1] = np.linspace(0, 255, height, dtype=np.uint8)[:, None]
+        bar = (index * 24) % width
+        picture[:, bar : bar + 40, :] = 255
+        picture ^= grain.integers(0, 40, picture.shape, dtype=np.uint8)
+        for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")):
+            output.mux(packet)
+    for packet in stream.encode(None):
+        output.mux(packet)
+    output.close()
+    return path
+
+
+@pytest.fixture
+def line() -> Iterator[CommuneLine]:
+    with commune_line("chrome") as made:
+        yield made
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with serving(tmp_path / "data", "--demo", "--host", "0.0.0.0", "--log-level", "WARNING") as running:
+        yield running
+
+
+@pytest.fixture
+async def chair_browser(tmp_path: Path) -> AsyncIterator[Browser]:
+    picture = busy_picture(tmp_path / "busy.y4m")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            *CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={picture}"])  # fmt: skip
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def commune_browser(tmp_path: Path, line: CommuneLine, server: Server) -> AsyncIterator[Browser]:
+    wrapper = tmp_path / "chromium-in-namespace"
+    wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {line.namespace} {CHROMIUM} "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    origin = f"http://{line.near_address}:{server.port}"
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(wrapper), args=[
+            *CHROMIUM_ARGS, f"--unsafely-treat-insecure-origin-as-secure={origin}"])  # fmt: skip
+        yield browser
+        await browser.close()
+
+
+RECEIVED = """async () => {
+  const stats = await window.giaobanStats();
+  return {at: performance.now() / 1000, video: stats["chair-video"] || {}, audio: stats["chair-audio"] || {}};
+}"""
+
+
+async def sample(page: Page, seconds: float) -> list[dict[str, Any]]:
+    samples = []
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        samples.append(await page.evaluate(RECEIVED))
+        await asyncio.sleep(0.25)
+    return samples
+
+
+def figures(samples: list[dict[str, Any]]) -> dict[str, float]:
+    first, last = samples[0], samples[-1]
+    seconds = last["at"] - first["at"]
+    freeze, since = 0.0, first["at"]
+    for before, after in itertools.pairwise(samples):
+        if after["video"].get("framesDecoded", 0) > before["video"].get("framesDecoded", 0):
+            since = after["at"]
+        freeze = max(freeze, after["at"] - since)
+    samples_received = last["audio"].get("totalSamplesReceived", 0) - first["audio"].get("totalSamplesReceived", 0)
+    concealed = last["audio"].get("concealedSamples", 0) - first["audio"].get("concealedSamples", 0)
+    return {"fps": (last["video"].get("framesDecoded", 0) - first["video"].get("framesDecoded", 0)) / seconds,
+            "longest_freeze": freeze, "concealed": concealed / max(1, samples_received),
+            "audio_samples": samples_received, "width": last["video"].get("frameWidth", 0)}  # fmt: skip
+
+
+async def test_a_commune_on_one_megabit_with_loss_watches_a_fluent_picture_and_hears_a_clear_voice(
+    chair_browser: Browser, commune_browser: Browser, server: Server, line: CommuneLine
+) -> None:
+    host = await chair_browser.new_context()
+    _, links = await plan_meeting_now(host, server)
+    chair = await join(chair_browser, links[CHAIR].replace("0.0.0.0", "127.0.0.1"), "Nguyễn Văn Hải")
+    line.shape(1000, 3)
+    commune = await join(commune_browser, links[NA_HOI].replace("0.0.0.0", line.near_address), "Vàng Seo Phủ")
+    try:
+        await asyncio.sleep(15)  # joining, and finding the size that fits
+        got = figures(await sample(commune, 20))
+        assert got["fps"] >= 15 and got["longest_freeze"] <= 2, got
+        assert got["audio_samples"] > 0 and got["concealed"] < 0.05, got
+        # the page says which picture it gets, the chair's console too, with the line's estimate
+        level = await commune.get_by_test_id("picture-level").get_attribute("data-level")
+        layer = chair.get_by_test_id(f"layer-{NA_HOI}")
+        await expect(layer).not_to_have_text("")
+        shown = await layer.get_attribute("data-layer")
+        assert (level, shown) in {("weak", "video-medium"), ("weak", "video-small"), ("good", "video")}, (level, shown)
+        assert "kbit/s" in (await layer.text_content() or "")
+    finally:
+        await commune.close()
+        await chair.close()
+        await host.close()

@@ -1,0 +1,31 @@
+from conference.allocation import Want, allocate, cost_kbps, next_step
+from conference.layout import CHAIR_LAYERS, FULL, MEDIUM, PARTICIPANT_LAYERS, SMALL
+
+CHAIR = Want("chair-video", CHAIR_LAYERS)
+FLOOR = Want("floor-video", PARTICIPANT_LAYERS)
+VOICES = 80.0  # the chair's and the floor holder's
+
+
+def test_voices_first_then_the_chair_then_the_floor_holder() -> None:
+    assert allocate(100, VOICES, [CHAIR, FLOOR]) == {"chair-video": None, "floor-video": None}  # audio only
+    assert allocate(250, VOICES, [CHAIR, FLOOR]) == {"chair-video": SMALL, "floor-video": None}
+    assert allocate(700, VOICES, [CHAIR, FLOOR]) == {"chair-video": MEDIUM, "floor-video": SMALL}
+    assert allocate(1000, VOICES, [CHAIR, FLOOR]) == {"chair-video": MEDIUM, "floor-video": FULL}
+    assert allocate(1300, VOICES, [CHAIR, FLOOR]) == {"chair-video": FULL, "floor-video": None}  # the chair first
+    assert allocate(1700, VOICES, [CHAIR, FLOOR]) == {"chair-video": FULL, "floor-video": FULL}
+
+
+def test_each_next_step_is_one_size_of_one_picture() -> None:
+    budget, seen = 100.0, []
+    while (step := next_step(budget, VOICES, [CHAIR, FLOOR])) is not None:
+        assert step > cost_kbps(allocate(budget, VOICES, [CHAIR, FLOOR]), VOICES, [CHAIR, FLOOR])
+        budget = step
+        seen.append(tuple(allocate(budget, VOICES, [CHAIR, FLOOR]).values()))
+    assert seen == [(SMALL, None), (SMALL, SMALL), (MEDIUM, None), (MEDIUM, SMALL), (MEDIUM, FULL), (FULL, None),
+                    (FULL, SMALL), (FULL, FULL)]  # fmt: skip
+
+
+def test_a_publisher_with_fewer_sizes_offers_only_those() -> None:
+    only_full = Want("chair-video", CHAIR_LAYERS[-1:])
+    assert allocate(700, 40, [only_full]) == {"chair-video": None}
+    assert next_step(700, 40, [only_full]) == 1240
