@@ -6,16 +6,17 @@ line carries. aiortc gives no transport-wide feedback, so this is the classic lo
 a REMB cap, and it climbs only by probing, as SFUs do:
 
 - **Overload**: the loss of the last reports is well over the line's own baseline (``loss > baseline + margin``):
-  the estimate falls at once to what actually got through, so the relay picks the size that fits within ~1.5 s of
-  the report that showed it (browsers report about once a second). Or the browser's estimate, not rising, says it
+  the estimate falls at once to what actually got through, so the relay picks the size that fits at the next
+  judgement (browsers report about once a second). Or the browser's estimate, not rising, says it
   takes far less than we send (its queue is filling before anything is lost).
 - **Baseline**: loss the line has even when it is not full (3 % of random loss on a radio link) is learnt while the
   line is not overloaded and never causes a downgrade.
 - **Probing**: the estimate only rises when a probe shows the line carries more. The relay pads the subscriber's
-  stream (RTX padding, never media), ramping up to the next step's rate (or, when that is more than twice the
-  estimate, to a stage on the way) for ~2 s; no extra loss in the reports that cover it and the estimate becomes
-  what the probe carried. A failed probe doubles the wait before the next (up to ``PROBE_WAIT_MAX``), as
-  does a relapse soon after a climb: a line that only just fails does not flicker.
+  stream (RTX padding, never media), ramping up to the next step's rate (or, when that is further than
+  ``PROBE_REACH`` times the estimate, to a stage on the way) for ~2 s; no extra loss in a report about the time it
+  was at that rate, and the estimate becomes what the probe carried. A failed probe doubles the wait before the
+  next (up to ``PROBE_WAIT_MAX``) and the next overshoots less, as does a relapse soon after a climb: a line that
+  only just fails does not flicker.
 """
 
 from __future__ import annotations

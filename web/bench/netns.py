@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 BURST = "6kb"  # a few packets: a token bucket with a deep burst would hide the rate for a while
+UNLIMITED = "10gbit"
 LATENCY = "200ms"  # the queue the line holds before it drops, as a shared line's modem does
 
 
@@ -36,13 +37,13 @@ class CommuneLine:
 
     def shape(self, kbps: int | None, loss_percent: float = 0.0) -> None:
         """Hold both directions to ``kbps`` (None: as fast as the machine goes) and lose ``loss_percent`` of the
-        packets each way at random (the receiver's side: what the line delivers)."""
+        packets each way at random (the receiver's side: what the line delivers). The bucket is changed in place,
+        never removed: removing it would drop what it holds, a loss no line recovering would cause."""
+        rate = f"{kbps}kbit" if kbps is not None else UNLIMITED
         for device, inside in ((self.near, False), (self.far, True)):
             prefix = self.exec() if inside else []
-            subprocess.run([*prefix, "tc", "qdisc", "del", "dev", device, "root"], capture_output=True)
-            if kbps is not None:
-                _run(*prefix, "tc", "qdisc", "add", "dev", device, "root", "tbf", "rate", f"{kbps}kbit", "burst",
-                     BURST, "latency", LATENCY)  # fmt: skip
+            _run(*prefix, "tc", "qdisc", "replace", "dev", device, "root", "tbf", "rate", rate, "burst",
+                 BURST if kbps is not None else "1mb", "latency", LATENCY)  # fmt: skip
         subprocess.run(self.exec("nft", "delete", "table", "inet", "line"), capture_output=True)
         if loss_percent > 0:
             per_ten_thousand = round(loss_percent * 100)
