@@ -305,4 +305,4 @@ async def test_a_voice_is_sent_with_in_band_fec_as_strong_as_its_worst_listener_
             break
         await asyncio.sleep(0.5)
     assert 0.12 <= told() <= 0.2, told()  # the lossy listener's ~20 %, within the cap; the relay itself lost none
-    assert clean.received["chair-audio"] > 100
+    assert clean.received["chair-audio"] > 25  # and the clean listener hears it all the while
