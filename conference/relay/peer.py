@@ -173,7 +173,7 @@ class MediaPeer:
         wants = []
         for name in ADAPTED_SLOTS:
             planned = self._plan.get(name)
-            if name in self.slots and planned is not None and self.role != "chair":
+            if name in self.slots and planned is not None and self._adapted(name):
                 ladder = self._relay.ladder(planned.connection, now)
                 if ladder:
                     wants.append(Want(name, ladder))

@@ -104,7 +104,7 @@ class Publication:
             return  # most communes' pictures: nobody is looking
         forwarded = ForwardedPacket.read(packet, mime_type)
         key = self.key
-        for slot in list(self.slots):  # a copy: a slot that switches to this size leaves the one it came from
+        for slot in self.slots:  # a slot that switches to this size leaves the other size's set, not this one
             slot.push(forwarded, key)
 
     def listeners_loss(self) -> float:
@@ -126,7 +126,8 @@ class Publication:
         return now - max(self._last_packet, self._watched_since) > wait
 
     def note_published(self) -> None:
-        self._watched_since, self._last_packet = time.monotonic(), 0.0
+        self.note_watched(True)
+        self._last_packet = 0.0
 
     def note_watched(self, watched: bool) -> None:
         self.watched = watched
@@ -140,8 +141,8 @@ class Publication:
         if self._skipping:
             return
         self._skipping = True
-        for slot in list(self.slots):
-            if slot.source_key == self.key:
+        for slot in self.slots:
+            if slot.source_key == self.key:  # not those still waiting to switch to this size
                 slot.restart(slot.source_key)
         if self.mime_type.startswith("video/"):
             self.request_keyframe()
@@ -206,8 +207,7 @@ class Relay:
         publication.lateness = Lateness(clock_rate)  # a new publisher's clock starts anywhere
         publication.queue_wait = queue_wait or QueueWait()
         publication.kbps = kbps
-        publication.note_watched(True)  # a new publisher sends from the start
-        publication.note_published()
+        publication.note_published()  # a new publisher sends from the start
         self._tell_watched(publication)
         return publication
 

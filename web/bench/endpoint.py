@@ -47,7 +47,7 @@ class SyntheticEndpoint:
         self.kept: dict[str, list[EncodedFrame]] = defaultdict(list)
         self.sizes: dict[str, tuple[int, int]] = {}  # the picture size of each video slot's latest key frame
         self._keep_video = keep_video
-        self._primary_ssrcs: dict[str, int] = {}
+        self._primary_ssrcs: dict[str, int] = {}  # slot → the SSRC the relay sends it on, once connected
         for name in publishes(role):
             transceiver = self.pc.addTransceiver(kind_of(name), direction="sendonly")
             clip = clips.get(name) if publish else None
@@ -77,17 +77,15 @@ class SyntheticEndpoint:
         answer_sdp = await answer(self.pc.localDescription.sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
         self._route_retransmissions(answer_sdp)
+        self._primary_ssrcs = {name: ssrc for ssrc, name in self._slot_ssrcs().items()}
 
     def _route_retransmissions(self, answer_sdp: str) -> None:
         """aiortc routes a bundled stream it receives by SSRC, else by payload type, never by MID; every slot shares
         the RTX payload type, so the relay's retransmission streams (NACK answers, probes) would be dropped. A
         browser routes them by their SSRC group; give aiortc's router the same table."""
         receivers = {t.mid: t.receiver for t in self.pc.getTransceivers()}
-        names = {t.mid: name for t, name in zip(self.pc.getTransceivers(), self._names(), strict=True)}
         for media in sdp.SessionDescription.parse(answer_sdp).media:
             receiver = receivers.get(media.rtp.muxId)
-            if media.ssrc and media.rtp.muxId in names:
-                self._primary_ssrcs[names[media.rtp.muxId]] = media.ssrc[0].ssrc
             for group in media.ssrc_group:
                 if group.semantic == "FID" and len(group.items) == 2 and receiver is not None:
                     receiver.transport._rtp_router.ssrc_table[int(group.items[1])] = receiver

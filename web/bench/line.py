@@ -11,7 +11,6 @@ a commune the relay had put on audio only. Needs root. Everything stops by itsel
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import sys
@@ -28,6 +27,7 @@ from scheduler.meetings.model import VIETNAM
 from web.bench.clips import Clip, audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
 from web.bench.netns import CommuneLine, commune_line
+from web.bench.province import wait_healthy
 from web.bench.relay import free_port
 
 AUDIO_FRAMES_PER_SECOND = 50  # Opus, 20 ms a frame
@@ -170,7 +170,7 @@ async def bench(rate_kbps: int | None, loss_percent: float, seconds: float) -> d
         commune: ShapedCommune | None = None
         try:
             async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
-                await _wait_healthy(http, base)
+                await wait_healthy(base)
                 links = await _plan(http, base)
                 chair_ws = await _join(http, base, links["laocai"], "Chủ trì")
                 await chair.connect(lambda sdp: _negotiate(chair_ws, sdp))
@@ -230,15 +230,6 @@ def markdown(result: dict[str, Any], command: str) -> str:
         for s in result["per_second"]
     ]
     return "\n".join(lines) + "\n"
-
-
-async def _wait_healthy(http: ClientSession, base: str) -> None:
-    for _ in range(300):
-        with contextlib.suppress(OSError):
-            if (await http.get(f"{base}/healthz")).status == 200:
-                return
-        await asyncio.sleep(0.1)
-    raise RuntimeError("the service did not start")
 
 
 async def _plan(http: ClientSession, base: str) -> dict[str, str]:

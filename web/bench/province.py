@@ -181,7 +181,7 @@ async def bench(districts: int, communes: int, seconds: float) -> dict[str, Any]
             "--log-level", "WARNING", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
         children: list[Child] = []
         try:
-            await _wait_healthy(base)
+            await wait_healthy(base)
             links = await plan(base, districts, communes)
             chair_link = links.pop("tinh")
             groups = [[chair_link]] + [list(links.values())[i : i + PER_PROCESS]
@@ -263,7 +263,7 @@ async def _relay_figures(base: str) -> dict[str, float]:
     return {figure[0]: float(figure[1]) for figure in figures if len(figure) == 2}
 
 
-async def _wait_healthy(base: str) -> None:
+async def wait_healthy(base: str) -> None:
     async with ClientSession() as http:
         for _ in range(300):
             try:
