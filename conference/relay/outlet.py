@@ -24,7 +24,6 @@ from aioice import Connection
 from aioice.ice import CandidatePair
 from aiortc import RTCPeerConnection, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from aiortc.rtcdtlstransport import RtpRouter
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtp import (
     RTCP_PSFB_APP,
@@ -280,21 +279,3 @@ class SilentTrack(MediaStreamTrack):
     def stop(self) -> None:
         super().stop()
         self._stopped.set()
-
-
-def _check_aiortc() -> None:
-    names = RTCRtpSender.__init__.__code__.co_names
-    wanted = ["ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count", "lsr", "lsr_time", "cname",
-              "rtcp_started", "rtcp_exited"]  # fmt: skip
-    missing = [name for name in wanted if _SENDER + name not in names]
-    if (missing or "_retransmit" not in RTCRtpSender._handle_rtcp_packet.__code__.co_names
-            or "_run_rtcp" not in RTCRtpSender.send.__code__.co_names):  # fmt: skip
-        raise ImportError(f"this aiortc's RTCRtpSender has changed ({missing}); the relay's outlet needs updating")
-    if ("senders" not in RtpRouter.register_sender.__code__.co_names
-            or "_rtx_ssrc" not in RTCRtpSender.__init__.__code__.co_names):  # fmt: skip
-        raise ImportError("this aiortc's RTP router or sender has changed; the relay's outlet needs updating")
-    if "_nominated" not in Connection.__init__.__code__.co_names:
-        raise ImportError("this aioice's Connection no longer has _nominated; the relay's outlet needs updating")
-
-
-_check_aiortc()

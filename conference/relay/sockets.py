@@ -80,21 +80,26 @@ def read_in_batches(transport: asyncio.BaseTransport, wait: QueueWait, batch: in
                     wait.seconds = now - seconds - microseconds / 1e6
             protocol.datagram_received(data, address)
 
-    private._read_ready = read_ready
-    private.pause_reading()
-    private.resume_reading()  # registers the reader anew: ours
+    private._read_ready = read_ready  # what a later resume_reading() registers (Python >= 3.11.7)
+    private._loop._add_reader(private._sock_fd, read_ready)  # replaces the transport's reader now: ours
+
+
+def stop_reading(transport: asyncio.BaseTransport) -> None:
+    """The event loop stops reading the UDP transport's socket: its datagrams wait in the kernel (asyncio's own
+    ``pause_reading()`` exists for UDP only from Python 3.11.7: Debian 12 has 3.11.2)."""
+    private: Any = transport
+    private._loop._remove_reader(private._sock_fd)
+
+
+def start_reading(transport: asyncio.BaseTransport) -> None:
+    """The event loop reads the socket again, with the transport's reader (ours after ``read_in_batches``)."""
+    private: Any = transport
+    private._loop._add_reader(private._sock_fd, private._read_ready)
 
 
 def _datagram_transport() -> Any:
     selector_events: Any = asyncio.selector_events
-    transport: Any = selector_events._SelectorDatagramTransport
-    used = {"_conn_lost", "_sock", "_protocol", "recvfrom", "datagram_received", "error_received"}
-    if not used <= set(transport._read_ready.__code__.co_names):
-        raise ImportError("this Python's asyncio UDP transport has changed; the relay's batch reader needs updating")
-    if "_sock" not in selector_events._SelectorTransport.__init__.__code__.co_names:
-        raise ImportError("this Python's asyncio transports no longer keep _sock; the relay needs updating")
-    if "_read_ready" not in selector_events._SelectorTransport.resume_reading.__code__.co_names:
-        raise ImportError("this Python's asyncio transports no longer re-register _read_ready on resume")
+    transport: Any = selector_events._SelectorDatagramTransport  # checked by conference.relay.compat
     return transport
 
 

@@ -44,12 +44,3 @@ class Protector:
             return None
         protected: bytes = buffer[0 : self._length[0]]
         return protected
-
-
-def _check_pylibsrtp() -> None:
-    arguments = ffi.typeof(lib.srtp_protect).args
-    if len(arguments) != 3 or "_srtp" not in Session.__init__.__code__.co_names:
-        raise ImportError("this pylibsrtp's binding has changed (srtp_protect, Session._srtp); update the relay")
-
-
-_check_pylibsrtp()

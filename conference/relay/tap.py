@@ -119,18 +119,5 @@ def tell_loss(receiver: RTCRtpReceiver, loss: float) -> None:
             statistics.told = min(255, int(loss * 256))
 
 
-def _check_aiortc() -> None:
-    names = RTCRtpReceiver.__init__.__code__.co_names
-    if _DECODER_QUEUE not in names or _JITTER_BUFFER not in names or _REMOTE_STREAMS not in names:
-        raise ImportError("this aiortc's RTCRtpReceiver has changed (decoder queue, jitter buffer, remote streams); "
-                          "update the relay")  # fmt: skip
-    if getattr(aiortc.rtcrtpreceiver, "StreamStatistics", None) not in (StreamStatistics, ToldStatistics):
-        raise ImportError("this aiortc's RTCRtpReceiver no longer keeps StreamStatistics; update the relay")
-    made = getattr(aiortc.rtcrtpreceiver, "RemoteBitrateEstimator", None)
-    if made not in (RemoteBitrateEstimator, LazyBitrateEstimator):
-        raise ImportError("this aiortc's RTCRtpReceiver no longer makes a RemoteBitrateEstimator; update the relay")
-
-
-_check_aiortc()
 aiortc.rtcrtpreceiver.RemoteBitrateEstimator = LazyBitrateEstimator  # type: ignore[attr-defined]  # all receivers
 aiortc.rtcrtpreceiver.StreamStatistics = ToldStatistics  # type: ignore[misc]  # every stream aiortc receives

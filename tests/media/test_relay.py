@@ -19,6 +19,7 @@ from conference.relay.outlet import ice_connection
 from conference.relay.peer import MediaPeer
 from conference.relay.relay import Relay
 from conference.relay.rtp import is_rtp
+from conference.relay.sockets import start_reading, stop_reading
 from web.bench.clips import Clip, audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
 
@@ -201,7 +202,7 @@ async def test_a_stalled_subscriber_holds_nobody_back_and_recovers(relayed: Rela
     await asyncio.sleep(1)
     socket = media_socket(stalled.pc)
     socket.get_extra_info("socket").setsockopt(pysocket.SOL_SOCKET, pysocket.SO_RCVBUF, 4096)
-    socket.pause_reading()  # the subscriber's machine stops taking packets: its kernel drops them
+    stop_reading(socket)  # the subscriber's machine stops taking packets: its kernel drops them
     healthy_before, stalled_before = healthy.received["chair-video"], stalled.received["chair-video"]
     slot = relayed.peers["stall"].slots["chair-video"]
     sent_before = slot.forwarded + slot.dropped
@@ -213,7 +214,7 @@ async def test_a_stalled_subscriber_holds_nobody_back_and_recovers(relayed: Rela
     assert relay_socket.get_write_buffer_size() == 0  # nothing waits in the relay for that subscriber
 
     socket.get_extra_info("socket").setsockopt(pysocket.SOL_SOCKET, pysocket.SO_RCVBUF, 1 << 18)
-    socket.resume_reading()
+    start_reading(socket)
     resumed, whole_before = time.monotonic(), stalled.whole["chair-video"]
     while stalled.whole["chair-video"] - whole_before < 30 and time.monotonic() - resumed < 20:
         await asyncio.sleep(0.05)
@@ -234,11 +235,11 @@ async def test_media_that_waited_for_a_busy_relay_is_skipped_and_the_picture_res
     relayed.peers["v"].forward({"chair-video": Source("chair", "video")})
     await asyncio.sleep(1)
     inbound = media_socket(relayed.peers["chair"].pc)
-    inbound.pause_reading()  # the relay busy elsewhere: the chair's packets wait in its kernel queue
+    stop_reading(inbound)  # the relay busy elsewhere: the chair's packets wait in its kernel queue
     await asyncio.sleep(1)
     late_before, received_before = relayed.relay.stats.packets_late, viewer.received["chair-video"]
     requests_before = chair.tracks["video"].keyframe_requests
-    inbound.resume_reading()
+    start_reading(inbound)
     await asyncio.sleep(1.5)
     # ~1 s of the chair (30 pictures' packets, 50 of its voice) waited too long: skipped, not shown late (the
     # stamps alone would not tell: 1 s behind is within a slow line's key frame)

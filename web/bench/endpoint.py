@@ -26,6 +26,7 @@ from conference.relay.frames import EncodedFrame, vp8_size
 from conference.relay.outlet import SilentTrack, ice_connection
 from conference.relay.peer import media_configuration
 from conference.relay.rtp import is_rtp
+from conference.relay.sockets import stop_reading
 from conference.relay.tap import tap
 from web.bench.clips import Clip, ClipTrack
 
@@ -259,7 +260,7 @@ class SocketReader:
             return
         own = transport.get_extra_info("socket")
         sock = socket.fromfd(own.fileno(), own.family, own.type)  # the same socket (shared, non-blocking)
-        transport.pause_reading()  # the event loop stops reading it; this thread reads it
+        stop_reading(transport)  # the event loop stops reading it; this thread reads it
         self._sockets[sock.fileno()] = (sock, protocol, counter)
         self._poll.register(sock.fileno(), select.EPOLLIN)
 
