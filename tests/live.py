@@ -6,6 +6,7 @@ import contextlib
 import json
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -48,8 +49,10 @@ def alive(pid: int) -> bool:
 
 
 def get(url: str) -> tuple[int, dict]:
+    """A JSON GET; over https the certificate is not checked (tests serve a self-signed one)."""
+    unchecked = ssl._create_unverified_context() if url.startswith("https:") else None
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=5, context=unchecked) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
@@ -72,6 +75,7 @@ class Server:
     def __init__(self, data_dir: Path, *extra: str, port: int | None = None) -> None:
         """``port``: the one a stopped server had, to start it again where its clients look for it."""
         self.port = port or free_port()
+        self.scheme = "https" if {"--self-signed", "--tls-cert"} & set(extra) else "http"
         self.process = subprocess.Popen(
             [*GIAOBAN, "serve", "--data-dir", str(data_dir), "--port", str(self.port), *extra],
             stdout=subprocess.PIPE,
@@ -83,7 +87,7 @@ class Server:
             if self.process.poll() is not None:
                 raise AssertionError(f"giaoban serve exited early:\n{self.process.stdout.read()}")  # type: ignore[union-attr]
             with contextlib.suppress(OSError):
-                if get(f"http://127.0.0.1:{self.port}/healthz")[0] == 200:
+                if get(f"{self.scheme}://127.0.0.1:{self.port}/healthz")[0] == 200:
                     self.startup_seconds = time.monotonic() - started
                     return
             time.sleep(0.05)

@@ -29,6 +29,7 @@ from web.app import create_app
 from web.config import SETTINGS, Config, ConfigError, build_config
 from web.demo import demo_accounts_text
 from web.keys import SHUTDOWN
+from web.tls import Certificate, self_signed
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -130,10 +131,12 @@ def _add_settings(parser: argparse.ArgumentParser, fields: Sequence[str]) -> Non
 
 
 async def _serve(config: Config, _: argparse.Namespace) -> int:
+    certificate = _certificate(config)
+    ssl_context = certificate.context() if certificate else None  # a TlsError here is reported by main()
     app = create_app(config)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()  # starts the store; a GiaobanError here is reported by main()
-    site = web.TCPSite(runner, config.host, config.port)
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
     try:
         await site.start()
     except OSError as exc:
@@ -145,6 +148,10 @@ async def _serve(config: Config, _: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, shutdown.request, f"stopped by {signal.Signals(signum).name}", 0)
     print(f"giaoban is serving on {config.base_url}", flush=True)
+    if certificate:
+        whole, public_key = certificate.fingerprints()
+        print(f"certificate {certificate.cert}\n  SHA-256 fingerprint: {whole}\n  public key (SPKI SHA-256): "
+              f"{public_key}", flush=True)  # fmt: skip
     if config.demo:
         print(demo_accounts_text(), flush=True)
     await shutdown.wait()
@@ -152,6 +159,14 @@ async def _serve(config: Config, _: argparse.Namespace) -> int:
     if shutdown.exit_code:
         print(f"giaoban: {shutdown.reason}", file=sys.stderr)
     return shutdown.exit_code
+
+
+def _certificate(config: Config) -> Certificate | None:
+    if config.self_signed:
+        return self_signed(config.data_dir, config.host)
+    if config.tls_cert is not None and config.tls_key is not None:
+        return Certificate(config.tls_cert, config.tls_key)
+    return None
 
 
 async def _user_add(config: Config, args: argparse.Namespace) -> int:

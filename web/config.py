@@ -57,6 +57,11 @@ class Config:
     recordings_dir: Path | None = None  # default: <data_dir>/recordings
     recording_retention_days: int = 365
     recording_min_free_mb: int = 2048  # refuse to record below this; stop a recording below half of it
+    # HTTPS without a proxy (browsers give the camera only to https:// pages or loopback): a certificate and its
+    # key, or one made once in <data_dir>/tls for a LAN trial.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    self_signed: bool = False
 
     @property
     def recordings_path(self) -> Path:
@@ -67,7 +72,11 @@ class Config:
         if self.public_url:
             return self.public_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def tls(self) -> bool:
+        return self.self_signed or self.tls_cert is not None
 
     @property
     def secure_cookies(self) -> bool:
@@ -226,6 +235,10 @@ SETTINGS: tuple[Setting, ...] = (
             "free disk (MB) needed to start recording"),
     Setting("trusted_proxies", ("GIAOBAN_TRUSTED_PROXIES",), _networks,
             "proxies whose X-Forwarded-For/-Proto are believed"),
+    Setting("tls_cert", ("GIAOBAN_TLS_CERT",), _path, "HTTPS certificate (PEM, with its chain)"),
+    Setting("tls_key", ("GIAOBAN_TLS_KEY",), _path, "the certificate's private key (PEM)"),
+    Setting("self_signed", ("GIAOBAN_SELF_SIGNED",), _bool,
+            "HTTPS with a certificate made once in the data dir (a LAN trial); its fingerprint is printed"),
 )  # fmt: skip
 
 
@@ -244,7 +257,16 @@ def build_config(flags: Mapping[str, Any], env: Mapping[str, str]) -> Config:
             values[setting.field] = setting.parse(raw) if isinstance(raw, str) else raw
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
-    return dataclasses.replace(Config(), **values)
+    config = dataclasses.replace(Config(), **values)
+    _check_tls(config)
+    return config
+
+
+def _check_tls(config: Config) -> None:
+    if (config.tls_cert is None) != (config.tls_key is None):
+        raise ConfigError("--tls-cert and --tls-key: give both, the certificate and its key")
+    if config.self_signed and config.tls_cert is not None:
+        raise ConfigError("--self-signed: not with --tls-cert (use one or the other)")
 
 
 def settings_markdown() -> str:

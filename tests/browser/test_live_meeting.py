@@ -21,7 +21,7 @@ CHAIR, NA_HOI, TA_VAN = "laocai", "bac-ha.na-hoi", "sa-pa.ta-van"
 
 async def plan_meeting_now(context: BrowserContext, server: Server) -> tuple[str, dict[str, str]]:
     """As the host, over the API: a meeting starting in a few minutes (its room is open), and its links."""
-    base = f"http://127.0.0.1:{server.port}"
+    base = f"{server.scheme}://127.0.0.1:{server.port}"
     session = await (await context.request.post(f"{base}/api/session",
                                                 data={"username": "host", "password": "demo-host"})).json()  # fmt: skip
     start = datetime.now(VIETNAM) + timedelta(minutes=5)
@@ -73,7 +73,7 @@ async def decoding(page: Page, slot: str, timeout: float = 15.0) -> int:
 
 
 async def attendance(context: BrowserContext, server: Server, meeting_id: str) -> dict[str, Any]:
-    base = f"http://127.0.0.1:{server.port}"
+    base = f"{server.scheme}://127.0.0.1:{server.port}"
     return dict(await (await context.request.get(f"{base}/api/meetings/{meeting_id}/attendance")).json())
 
 
