@@ -3,12 +3,12 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY conference ./conference
 COPY signaling ./signaling
 COPY scheduler ./scheduler
 COPY web ./web
-RUN pip install . && useradd --system --uid 10001 --home-dir /data giaoban && mkdir /data && chown giaoban /data
+RUN pip install -c constraints.txt . && useradd --system --uid 10001 --home-dir /data giaoban && mkdir /data && chown giaoban /data
 
 USER giaoban
 WORKDIR /data
