@@ -86,7 +86,7 @@ class Room:
         self._later = later
         self._announcing = False
         self.members: dict[str, Member] = {}  # by connection, in joining order
-        self._by_unit: dict[str, list[Member]] = {}  # the same members by unit (a unit may have several tabs)
+        self._by_unit: dict[str, list[Member]] = {}  # the same members by unit (one each, but while replacing)
         self.hands: list[str] = []  # units, in the order they raised their hands
         self.speakers: list[str] = []  # units holding the floor, first one is shown
         self.muted: set[str] = set()  # units whose audio is not forwarded
@@ -112,11 +112,16 @@ class Room:
             raise Conflict("This connection is already in the meeting")
         if self.locked and role != CHAIR and unit not in self.allowed_when_locked:
             raise NotAuthorised("The chair has locked the meeting; no more units can join")
+        replaced = self._connections_of(unit)  # one live connection per link: the newest has the meeting
         member = Member(connection, unit, role, name.strip(), position.strip(), peer)
         member.admitted = role == CHAIR or self.chair is not None
         self._add(member)
         self.dropped_units.discard(unit)
         self._note("rejoined" if rejoin else "joined", member)
+        for old in replaced:  # after the new one joined: the unit's attendance has no gap
+            self._remove(old)
+            self._note(LEFT, old, detail="replaced")
+            old.peer.close("replaced")
         if member.is_chair:
             for other in self.members.values():
                 other.admitted = True

@@ -88,6 +88,12 @@ class TooManyAttempts(GiaobanError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class RateLimited(GiaobanError):
+    """Too much, too fast: from one signaling connection, one address or one join link."""
+
+    code = "rate_limited"
+
+
 class StoreUnavailable(GiaobanError):
     """Redis/Valkey cannot be reached; the request may succeed later."""
 

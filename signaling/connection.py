@@ -31,8 +31,11 @@ CLOSE_REFUSED = 4003  # the link does not open this meeting now (reason in the e
 CLOSE_KICKED = 4004
 CLOSE_ENDED = 4005
 CLOSE_RESTARTING = 1012  # RFC 6455 "service restart": the client comes back
+CLOSE_POLICY = 1008  # RFC 6455 "policy violation": it went on sending past its limits (signaling/limits.py)
+CLOSE_REPLACED = 4006  # the same link was opened elsewhere (another tab, another PC): that one has the meeting now
 CLOSE_CODES = {"kicked": CLOSE_KICKED, "ended": CLOSE_ENDED, "left": CLOSE_LEFT, "refused": CLOSE_REFUSED,
-               "restarting": CLOSE_RESTARTING}  # fmt: skip
+               "restarting": CLOSE_RESTARTING, "rate_limited": CLOSE_POLICY,
+               "replaced": CLOSE_REPLACED}  # fmt: skip
 
 
 class Connection:

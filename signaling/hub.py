@@ -28,6 +28,7 @@ from scheduler.recordings.catalogue import RecordingCatalogue
 from scheduler.recordings.jobs import ProgramJobs
 from signaling.connection import Connection
 from signaling.ice import IceSettings
+from signaling.limits import JoinLimits, OpenConnections
 from signaling.recordings import Recordings, RecordingSettings
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ class LiveMeetings:
         self.recordings = Recordings(self.relay, recording, catalogue=catalogue, jobs=jobs, clock=clock)
         self.rooms: dict[str, Room] = {}
         self.connections: dict[str, Connection] = {}
+        self.joins = JoinLimits()
+        self.addresses = OpenConnections()
         self._messages_dropped_by_gone = 0  # outbound messages dropped by connections since closed
         self._attendance = attendance
         self._events: asyncio.Queue[tuple[str, AttendanceEvent] | None] = asyncio.Queue(ATTENDANCE_QUEUE)

@@ -15,6 +15,7 @@ from scheduler.errors import GiaobanError, MalformedInput, ProtocolError
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_TEXT = 200  # names, positions, unit codes, ids
 MAX_SDP = 48_000
+MAX_SMALL_MESSAGE = 4096  # bytes: every message but an offer is a few fields of short text
 
 # type → {field: (python type, required)}
 CLIENT_MESSAGES: dict[str, dict[str, tuple[type, bool]]] = {
@@ -52,6 +53,8 @@ def decode(text: str | bytes) -> dict[str, Any]:
     fields = CLIENT_MESSAGES.get(message["type"])
     if fields is None:
         raise ProtocolError("Unknown message type {type}", type=message["type"][:MAX_TEXT])
+    if message["type"] != "offer" and len(text) > MAX_SMALL_MESSAGE:
+        raise MalformedInput("The message is too long")
     for name, (kind, required) in fields.items():
         value = message.get(name)
         if value is None:

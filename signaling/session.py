@@ -7,6 +7,7 @@ server never crashes on a message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -19,9 +20,10 @@ from conference.announcements import tell
 from conference.layout import publishes, slots, video_limits_kbps, video_sizes
 from conference.relay.peer import MediaPeer
 from conference.room import DROPPED, LEFT, Member, Room
-from scheduler.errors import Conflict, GiaobanError, InvalidInput, NotAuthorised, ProtocolError
+from scheduler.errors import Conflict, GiaobanError, InvalidInput, NotAuthorised, ProtocolError, RateLimited
 from signaling.connection import Connection
 from signaling.hub import LiveMeetings
+from signaling.limits import CONNECTIONS_PER_ADDRESS, ConnectionLimits, Verdict
 from signaling.messages import MAX_MESSAGE_BYTES, decode, error_message
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ class Session:
     hub: LiveMeetings
     connection: Connection
     translate: Translate
+    address: str = ""
     room: Room | None = None
     member: Member | None = None
     how_it_ended: str = DROPPED
@@ -50,23 +53,53 @@ class Session:
 Handler = Callable[[Session, dict[str, Any]], Awaitable[None]]
 
 
-async def serve(request: web.Request, hub: LiveMeetings, translate: Translate) -> web.WebSocketResponse:
-    socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
-    await socket.prepare(request)
-    session = Session(hub, Connection(hub.new_connection_id(), socket), translate)
-    hub.connections[session.connection.id] = session.connection
+async def serve(request: web.Request, hub: LiveMeetings, translate: Translate) -> web.StreamResponse:
+    address = request.remote or ""
+    if not hub.addresses.open(address):
+        log.warning("address %s: over %d open signaling connections, refused", address, CONNECTIONS_PER_ADDRESS)
+        return web.json_response({"error": {"code": "rate_limited", "message": "Too many connections"}},
+                                 status=429, headers={"Retry-After": "10"})  # fmt: skip
     try:
-        async for frame in socket:
-            if frame.type == WSMsgType.ERROR:
-                break
-            await _handle(session, frame.data if frame.type in (WSMsgType.TEXT, WSMsgType.BINARY) else "")
-            if session.connection.closing is not None:
-                break
+        socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
+        await socket.prepare(request)
+        session = Session(hub, Connection(hub.new_connection_id(), socket), translate, address=address)
+        hub.connections[session.connection.id] = session.connection
+        try:
+            await _read(session, socket)
+        finally:
+            if socket.close_code == 1009:
+                log.info("connection %s: message over %d bytes, closed", session.connection.id, MAX_MESSAGE_BYTES)
+            await _end(session)
     finally:
-        if socket.close_code == 1009:
-            log.info("connection %s: message over %d bytes, closed", session.connection.id, MAX_MESSAGE_BYTES)
-        await _end(session)
+        hub.addresses.closed(address)
     return socket
+
+
+async def _read(session: Session, socket: web.WebSocketResponse) -> None:
+    limits = ConnectionLimits(time.monotonic())
+    async for frame in socket:
+        if frame.type == WSMsgType.ERROR:
+            break
+        data = frame.data if frame.type in (WSMsgType.TEXT, WSMsgType.BINARY) else ""
+        verdict = limits.judge(time.monotonic(), len(data))
+        if verdict == Verdict.ALLOWED:
+            await _handle(session, data)
+        elif verdict == Verdict.CLOSE:
+            log.warning("connection %s from %s: kept sending past its limits, closed", session.connection.id,
+                        session.address)  # fmt: skip
+            session.connection.close("rate_limited")
+        else:
+            if limits.strikes == 0:
+                _refuse(session, RateLimited("Too many messages too fast; please slow down"))
+            # Not reading for a while holds the sender back through TCP, at no cost here.
+            await asyncio.sleep(limits.pause(len(data)))
+        if session.connection.closing is not None:
+            break
+        await asyncio.sleep(0)  # a burst already read must not hold the event loop from everyone else
+
+
+def _refuse(session: Session, error: GiaobanError, request_type: str | None = None) -> None:
+    session.connection.send(error_message(error, session.translate(error), request_type=request_type))
 
 
 async def _handle(session: Session, data: str | bytes) -> None:
@@ -100,6 +133,11 @@ async def join(session: Session, message: dict[str, Any]) -> None:
     name = message["name"].strip()
     if not name or len(name) > MAX_NAME:
         raise InvalidInput("Please type your name (at most {count} characters)", count=MAX_NAME)
+    if not session.hub.joins.allow(session.address, message["token"], time.monotonic()):
+        log.warning("connection %s from %s: too many joins, refused", session.connection.id, session.address)
+        _refuse(session, RateLimited("Too many attempts to join; please wait a minute"), "join")
+        session.connection.close("rate_limited")
+        return
     try:
         grant, meeting = await session.hub.admit(message["token"])
         room = session.hub.room_for(meeting)

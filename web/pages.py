@@ -103,6 +103,8 @@ CLIENT_TEXT = {
     "ended": N_("The meeting has ended. Thank you."),
     "left": N_("You left the meeting."),
     "refused": N_("This link cannot join the meeting now."),
+    "replaced": N_("This link was opened in another window or on another computer; the meeting continues there."),
+    "rate_limited": N_("Too many requests from this page; it will reconnect shortly."),
     "weak": N_("Your connection is weak: showing a smaller picture."),
     "poor": N_("Your connection is too weak for pictures: audio only until it improves."),
     "good": N_("Your connection is good again."),

@@ -6,7 +6,7 @@
   var config = JSON.parse(document.getElementById("meeting-config").textContent);
   var text = config.text;
   var $ = function (id) { return document.getElementById(id); };
-  var NO_RECONNECT = { 1000: true, 4003: true, 4004: true, 4005: true };
+  var NO_RECONNECT = { 1000: true, 4003: true, 4004: true, 4005: true, 4006: true };  // 4006: opened elsewhere
 
   var local = null;        // MediaStream from the camera and microphone, or null
   var copies = {};         // published picture name → its own copy of the camera track (each size is a sender)
@@ -145,7 +145,8 @@
       drawPicture();
     },
     bye: function (m) {
-      if (m.reason === "restarting") return;  // the server restarts: closed() comes back, as after a lost line
+      // The server restarts, or this page sent too much: closed() comes back after a pause, as after a lost line.
+      if (m.reason === "restarting" || m.reason === "rate_limited") { status(text[m.reason] || ""); return; }
       stopped = true;
       status(text[m.reason] || m.reason);
     },
