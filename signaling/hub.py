@@ -20,6 +20,7 @@ from conference.layout import Source
 from conference.relay.relay import Relay
 from conference.room import MeetingFacts, Room
 from scheduler.attendance.events import AttendanceEvent, AttendanceLog
+from scheduler.background import Background
 from scheduler.clock import Clock
 from scheduler.invitations.tokens import JoinGrant, JoinLinks, check_window
 from scheduler.meetings.model import Meeting
@@ -42,13 +43,14 @@ ATTENDANCE_RETRY_CAP = 5.0  # seconds between attempts while the store refuses a
 class LiveMeetings:
     def __init__(self, *, links: JoinLinks, meetings: MeetingStore, attendance: AttendanceLog, clock: Clock,
                  ice: IceSettings, recording: RecordingSettings, catalogue: RecordingCatalogue,
-                 jobs: ProgramJobs) -> None:  # fmt: skip
+                 jobs: ProgramJobs, background: Background) -> None:  # fmt: skip
         self.links = links
         self.meetings = meetings
         self.clock = clock
         self.ice = ice
         self.relay = Relay(watched=self._tell_publisher)
-        self.recordings = Recordings(self.relay, recording, catalogue=catalogue, jobs=jobs, clock=clock)
+        self.recordings = Recordings(self.relay, recording, catalogue=catalogue, jobs=jobs, clock=clock,
+                                     background=background)  # fmt: skip
         self.rooms: dict[str, Room] = {}
         self.connections: dict[str, Connection] = {}
         self.joins = JoinLimits()
@@ -58,10 +60,8 @@ class LiveMeetings:
         self._events: asyncio.Queue[tuple[str, AttendanceEvent] | None] = asyncio.Queue(ATTENDANCE_QUEUE)
         self._stop = asyncio.Event()
         self._announcements: set[asyncio.TimerHandle] = set()
-        self._tasks = [
-            asyncio.create_task(self._write_attendance(), name="attendance-writer"),
-            asyncio.create_task(self._sample_links(), name="link-sampler"),
-        ]
+        self._tasks = [background.start("attendance-writer", self._write_attendance),
+                       background.start("link-sampler", self._sample_links)]  # fmt: skip
 
     async def admit(self, token: str) -> tuple[JoinGrant, Meeting]:
         """Check a join token as the join page does: signature, generation, role, time window."""
@@ -117,7 +117,7 @@ class LiveMeetings:
         await self.recordings.close()  # before the attendance writer stops: it records the recording's end
         self._stop.set()
         self._events.put_nowait(None)
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*(task.stop() for task in self._tasks))
         await self.relay.close()
 
     def _announce_soon(self, announce: Callable[[], None]) -> None:

@@ -21,6 +21,7 @@ from conference.recording.manifest import Manifest
 from conference.recording.recorder import Recorder
 from conference.relay.relay import Relay
 from conference.room import Room
+from scheduler.background import Background
 from scheduler.clock import Clock
 from scheduler.errors import N_, Conflict
 from scheduler.recordings.catalogue import Recording, RecordingCatalogue, new_recording_id
@@ -41,7 +42,7 @@ class RecordingSettings:
 
 class Recordings:
     def __init__(self, relay: Relay, settings: RecordingSettings, *, catalogue: RecordingCatalogue,
-                 jobs: ProgramJobs, clock: Clock) -> None:  # fmt: skip
+                 jobs: ProgramJobs, clock: Clock, background: Background) -> None:  # fmt: skip
         self.settings = settings
         self.catalogue = catalogue
         self._relay = relay
@@ -50,7 +51,7 @@ class Recordings:
         self._active: dict[str, tuple[Room, Recorder]] = {}  # by meeting id
         self._filing: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
-        self._watchdog = asyncio.create_task(self._watch_disk(), name="recording-disk-watch")
+        self._watchdog = background.start("recording-disk-watch", self._watch_disk)
 
     def start(self, room: Room, by: str) -> None:
         """The chair asked to record (or the meeting records by itself when the chair arrives)."""
@@ -85,7 +86,7 @@ class Recordings:
         self._stop.set()
         for room, _ in list(self._active.values()):
             room.stop_recording(None, "shutdown")
-        await asyncio.gather(self._watchdog, return_exceptions=True)
+        await self._watchdog.stop()
         if self._filing:
             await asyncio.gather(*self._filing, return_exceptions=True)
 

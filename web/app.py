@@ -9,6 +9,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from scheduler.attendance.store import RedisAttendanceLog
+from scheduler.background import Background
 from scheduler.clock import Clock
 from scheduler.directory.store import RedisUnitStore
 from scheduler.invitations.tokens import JoinLinks
@@ -39,7 +40,7 @@ from web.invitations import Invitations
 from web.lifecycle import Shutdown, mail_lifecycle, store_lifecycle
 from web.live import add_live_routes, live_lifecycle
 from web.meeting_pages import add_meeting_page_routes
-from web.metrics import HttpMetrics, metrics_middleware
+from web.metrics import BackgroundCollector, HttpMetrics, metrics_middleware
 from web.pages import add_page_routes
 from web.recording_pages import add_recording_page_routes
 from web.recordings import recordings_lifecycle
@@ -71,6 +72,7 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     store = store or Store(redis_url=config.redis_url, data_dir=config.data_dir, appendfsync=config.appendfsync)
     registry = CollectorRegistry()
     app[keys.CONFIG] = config
+    app[keys.BACKGROUND] = Background()  # every long-lived loop runs under it (scheduler/background.py)
     app[keys.STORE] = store
     app[keys.ACCOUNTS] = AccountStore(store.redis)
     app[keys.SESSIONS] = SessionStore(store.redis, lifetime_seconds=config.session_hours * 3600)
@@ -101,6 +103,7 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     )
     app[keys.METRICS_REGISTRY] = registry
     app[keys.HTTP_METRICS] = HttpMetrics(registry)
+    registry.register(BackgroundCollector(app[keys.BACKGROUND]))
     app[keys.SHUTDOWN] = Shutdown()
     app[keys.OPENAPI] = openapi_document(API_ENDPOINTS, title="giaoban API", version=VERSION)
 

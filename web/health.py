@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from web.endpoints import Endpoint, Reply
-from web.keys import OPENAPI, STORE
+from web.keys import BACKGROUND, OPENAPI, STORE
 from web.metrics import metrics_handler
 from web.responses import json_reply
 
@@ -13,21 +13,33 @@ HEALTH_SCHEMA = {
     "type": "object",
     "required": ["status", "store"],
     "properties": {
-        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "status": {"type": "string", "enum": ["ok", "degraded", "unavailable"]},
         "store": {
             "type": "object",
             "required": ["state", "embedded"],
             "properties": {"state": {"type": "string", "enum": ["up", "down"]}, "embedded": {"type": "boolean"}},
+        },
+        "background": {  # every supervised loop (scheduler/background.py): a failing one makes the status degraded
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "state": {"type": "string", "enum": ["running", "restarting", "failing", "stopped"]},
+                    "restarts": {"type": "integer"},
+                    "problem": {"type": "string"},
+                },
+            },
         },
     },
 }
 
 
 async def healthz(request: web.Request) -> web.Response:
-    store = request.app[STORE]
+    store, background = request.app[STORE], request.app[BACKGROUND]
     up = await store.is_up()
-    body = {"status": "ok" if up else "unavailable",
-            "store": {"state": "up" if up else "down", "embedded": store.embedded is not None}}  # fmt: skip
+    status = "unavailable" if not up else "degraded" if background.failing() else "ok"
+    body = {"status": status, "store": {"state": "up" if up else "down", "embedded": store.embedded is not None},
+            "background": background.report()}  # fmt: skip
     return json_reply(body, status=200 if up else 503)
 
 

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
     from scheduler.attendance.events import AttendanceLog
+    from scheduler.background import Background
     from scheduler.clock import Clock
     from scheduler.directory.store import UnitStore
     from scheduler.mail.outbox import Outbox
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from web.sessions import LoginThrottle, SessionStore
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
+BACKGROUND: web.AppKey[Background] = web.AppKey("background")
 STORE: web.AppKey[Store] = web.AppKey("store")
 ACCOUNTS: web.AppKey[AccountStore] = web.AppKey("accounts")
 SESSIONS: web.AppKey[SessionStore] = web.AppKey("sessions")

@@ -11,7 +11,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from web.demo import load_demo
-from web.keys import ACCOUNTS, CLOCK, CONFIG, INVITATIONS, MAIL_SENDER, SHUTDOWN, STORE, UNITS
+from web.keys import ACCOUNTS, BACKGROUND, CLOCK, CONFIG, INVITATIONS, MAIL_SENDER, SHUTDOWN, STORE, UNITS
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,10 @@ async def mail_lifecycle(app: web.Application) -> AsyncIterator[None]:
     """Run the SMTP sender (when SMTP is configured) and the reminder scan; stop both before the store."""
     sender = app[MAIL_SENDER]
     stop_reminders = asyncio.Event()
-    tasks = [asyncio.create_task(_queue_reminders_until(app, stop_reminders), name="reminders")]
+    background = app[BACKGROUND]
+    tasks = [background.start("reminders", lambda: _queue_reminders_until(app, stop_reminders))]
     if sender is not None:
-        tasks.append(asyncio.create_task(sender.run(), name="mail-sender"))
+        tasks.append(background.start("mail-sender", sender.run))
     try:
         yield
     finally:
@@ -70,16 +71,7 @@ async def mail_lifecycle(app: web.Application) -> AsyncIterator[None]:
         stop_reminders.set()
         if sender is not None:
             sender.stop()
-        await stop_tasks(tasks)
-
-
-async def stop_tasks(tasks: list[asyncio.Task[None]], grace_seconds: float = 5.0) -> None:
-    """Wait for tasks that were asked to stop; cancel whatever is still running after the grace period."""
-    _, late = await asyncio.wait(tasks, timeout=grace_seconds)
-    for task in late:
-        log.warning("task %s did not stop in %.0f s; cancelling it", task.get_name(), grace_seconds)
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(task.stop() for task in tasks))
 
 
 async def _queue_reminders_until(app: web.Application, stop: asyncio.Event) -> None:

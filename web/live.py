@@ -23,7 +23,8 @@ async def live_lifecycle(app: web.Application) -> AsyncIterator[None]:
                        clock=app[CLOCK], ice=IceSettings(config.ice_urls, config.turn_username, config.turn_password,
                                        config.turn_secret),
                        recording=RecordingSettings(config.recordings_path, config.recording_min_free_mb),
-                       catalogue=app[keys.RECORDINGS], jobs=app[keys.PROGRAM_JOBS])  # fmt: skip
+                       catalogue=app[keys.RECORDINGS], jobs=app[keys.PROGRAM_JOBS],
+                       background=app[keys.BACKGROUND])  # fmt: skip
     app[LIVE] = hub
     app[METRICS_REGISTRY].register(RelayCollector(hub))
     try:

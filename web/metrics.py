@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
+from scheduler.background import Background
 from web.keys import HTTP_METRICS, METRICS_REGISTRY, STORE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -53,3 +56,17 @@ async def metrics_handler(request: web.Request) -> web.Response:
     return web.Response(
         body=generate_latest(request.app[METRICS_REGISTRY]), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )
+
+
+class BackgroundCollector(Collector):
+    """Read at scrape time from the supervisor, which knows nothing of Prometheus."""
+
+    def __init__(self, background: Background) -> None:
+        self._background = background
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        restarts = CounterMetricFamily("giaoban_background_restarts", "Times a background loop failed and was run "
+                                       "again (see the log for why)", labels=["task"])  # fmt: skip
+        for name, task in sorted(self._background.tasks.items()):
+            restarts.add_metric([name], task.restarts)
+        yield restarts

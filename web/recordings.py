@@ -22,7 +22,7 @@ from aiohttp import web
 from scheduler.errors import N_, NotFound
 from scheduler.recordings.catalogue import Recording, RecordingCatalogue
 from scheduler.recordings.jobs import ProgramJobs
-from web.keys import CLOCK, CONFIG, PROGRAM_JOBS, RECORDINGS
+from web.keys import BACKGROUND, CLOCK, CONFIG, PROGRAM_JOBS, RECORDINGS
 
 log = logging.getLogger(__name__)
 
@@ -157,11 +157,12 @@ async def recordings_lifecycle(app: web.Application) -> AsyncIterator[None]:
     """The program worker and the retention scan; both stop (and give their work back) before the store."""
     worker = ProgramWorker(app[PROGRAM_JOBS], app[RECORDINGS], app[CONFIG].recordings_path)
     stop_retention = asyncio.Event()
-    tasks = [asyncio.create_task(worker.run(), name="program-worker"),
-             asyncio.create_task(_retention(app, stop_retention), name="recording-retention")]  # fmt: skip
+    background = app[BACKGROUND]
+    tasks = [background.start("program-worker", worker.run),
+             background.start("recording-retention", lambda: _retention(app, stop_retention))]  # fmt: skip
     try:
         yield
     finally:
         worker.stop()
         stop_retention.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(task.stop() for task in tasks))

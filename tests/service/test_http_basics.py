@@ -13,7 +13,12 @@ from web.app import API_ENDPOINTS
 async def test_healthz_reports_the_store(client: Client) -> None:
     response = await client.get("/healthz")
     assert response.status == 200
-    assert await response.json() == {"status": "ok", "store": {"state": "up", "embedded": False}}
+    body = await response.json()
+    assert body["status"] == "ok" and body["store"] == {"state": "up", "embedded": False}
+    loops = {"reminders", "program-worker", "recording-retention", "attendance-writer", "link-sampler",
+             "recording-disk-watch"}  # mail-sender too, when SMTP is set  # fmt: skip
+    assert set(body["background"]) == loops
+    assert all(task == {"state": "running", "restarts": 0, "problem": ""} for task in body["background"].values())
 
 
 async def test_healthz_is_503_when_the_store_is_unreachable(client_with, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
