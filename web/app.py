@@ -20,7 +20,7 @@ from scheduler.recordings.catalogue import RecordingCatalogue
 from scheduler.recordings.jobs import ProgramJobs
 from scheduler.reports.signing import Signer
 from scheduler.store import Store
-from web import keys
+from web import hardening, keys
 from web.accounts import AccountStore
 from web.api import attendance as attendance_api
 from web.api import invitations as invitations_api
@@ -45,6 +45,7 @@ from web.pages import add_page_routes
 from web.recording_pages import add_recording_page_routes
 from web.recordings import recordings_lifecycle
 from web.sessions import LoginThrottle, SessionStore
+from web.static_files import add_static_routes
 
 VERSION = "0.1.0"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -66,7 +67,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def create_app(config: Config, *, store: Store | None = None) -> web.Application:
     """Build the application. ``store`` lets a caller share one already-configured store (tests do)."""
     app = web.Application(
-        middlewares=[forwarded_middleware, metrics_middleware, remember_language, error_middleware],
+        middlewares=[
+            hardening.compression,
+            forwarded_middleware,
+            metrics_middleware,
+            remember_language,
+            error_middleware,
+            hardening.body_limit,
+        ],
         client_max_size=MAX_REQUEST_BYTES,
     )
     store = store or Store(redis_url=config.redis_url, data_dir=config.data_dir, appendfsync=config.appendfsync)
@@ -113,7 +121,8 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     add_meeting_page_routes(app)
     add_recording_page_routes(app)
     add_live_routes(app)
-    app.router.add_static("/static/", STATIC_DIR)
+    add_static_routes(app, STATIC_DIR)
+    hardening.install(app)
     app.cleanup_ctx.append(store_lifecycle)
     app.cleanup_ctx.append(mail_lifecycle)  # after the store: stops before it
     app.cleanup_ctx.append(recordings_lifecycle)  # the program worker gives its job back before the store stops

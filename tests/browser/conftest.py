@@ -5,13 +5,14 @@ Playwright cannot download its own browser here; it drives ``/usr/bin/chromium``
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 from tests.live import Server, serving
 
@@ -40,3 +41,14 @@ async def browser() -> AsyncIterator[Browser]:
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with serving(Path(tmp_path_factory.mktemp("browser")), "--demo", "--log-level", "WARNING") as server:
         yield server
+
+
+async def until_true(page: Page, expression: str, timeout: float = 10.0) -> None:
+    """Poll ``expression`` in the page until it is true. Playwright's own ``wait_for_function`` polls with an eval
+    inside the page, which the Content-Security-Policy (no 'unsafe-eval') blocks; ``evaluate`` goes through the
+    debugging protocol, which it does not."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await page.evaluate(expression):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        await asyncio.sleep(0.05)

@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from scheduler.meetings.model import VIETNAM
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, until_true
 from tests.browser.test_meeting_pages import shot
 from tests.live import Server
 
@@ -94,11 +94,11 @@ async def test_chair_and_two_communes_meet(browser: Browser, demo_server: Server
         # nothing nobody receives is sent: a commune's voice before it has the floor, its full picture (only the
         # floor's is shown), the chair's small size while no line needs it; the communes' small pictures are on
         # the chair's console, so they are sent
-        await na_hoi.wait_for_function("window.giaobanConnection().sending.audio === false")
-        await na_hoi.wait_for_function("window.giaobanConnection().sending.video === false")
+        await until_true(na_hoi, "window.giaobanConnection().sending.audio === false")
+        await until_true(na_hoi, "window.giaobanConnection().sending.video === false")
         assert (await na_hoi.evaluate("window.giaobanConnection()"))["sending"] == {"audio": False, "video": False,
                                                                                    "video-small": True}  # fmt: skip
-        await chair.wait_for_function("window.giaobanConnection().sending['video-small'] === false")
+        await until_true(chair, "window.giaobanConnection().sending['video-small'] === false")
         voice = (await na_hoi.evaluate("window.giaobanSent()"))["audio"]
         await asyncio.sleep(1)
         assert (await na_hoi.evaluate("window.giaobanSent()"))["audio"] == voice
@@ -249,8 +249,8 @@ async def test_the_join_page_lets_a_commune_pick_its_microphone(browser: Browser
 
         second = await microphones.locator("option").nth(2).get_attribute("value")
         await microphones.select_option(second)
-        await page.wait_for_function(f"{previewed} === {second!r}")  # the preview (what joining sends) follows
-        await page.wait_for_function("parseFloat(document.getElementById('level').style.width) > 0")  # it hears
+        await until_true(page, f"{previewed} === {second!r}")  # the preview (what joining sends) follows
+        await until_true(page, "parseFloat(document.getElementById('level').style.width) > 0")  # it hears
         assert await page.evaluate("document.getElementById('preview').srcObject.getVideoTracks().length") == 1
         await shot(page, "join-page")
     finally:

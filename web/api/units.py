@@ -48,7 +48,7 @@ ENDPOINTS = (
     Endpoint("GET", "/api/units", list_units, "All organisation units", roles=(),
              replies={200: Reply("The directory", UNITS_SCHEMA)}, tags=("directory",)),
     Endpoint("POST", "/api/units/import", import_units, "Add or update units from a CSV file (all or nothing)",
-             roles=("admin",), body_type="text/csv",
+             roles=("admin",), body_type="text/csv", max_body=2 * 1024 * 1024,
              replies={200: Reply(f"Imported. Columns: {','.join(CSV_COLUMNS)}", IMPORT_RESULT_SCHEMA)},
              errors=(422,), tags=("directory",)),
 )  # fmt: skip

@@ -1,0 +1,24 @@
+// Behaviour every page shares, kept out of the HTML: the Content-Security-Policy allows no inline script or style.
+(function () {
+  "use strict";
+
+  // <form data-confirm="…">: ask before it is sent.
+  document.addEventListener("submit", function (event) {
+    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
+  // A join link in a read-only field: one click selects it for copying.
+  document.addEventListener("click", function (event) {
+    if (event.target.matches && event.target.matches("input.link")) event.target.select();
+  });
+
+  // Timelines and charts: positions and sizes, in per cent, from data attributes.
+  var sized = document.querySelectorAll("[data-left], [data-width], [data-height]");
+  for (var i = 0; i < sized.length; i++) {
+    var element = sized[i];
+    if (element.hasAttribute("data-left")) element.style.left = element.getAttribute("data-left") + "%";
+    if (element.hasAttribute("data-width")) element.style.width = element.getAttribute("data-width") + "%";
+    if (element.hasAttribute("data-height")) element.style.height = element.getAttribute("data-height") + "%";
+  }
+})();
