@@ -4,8 +4,8 @@ A loop (the mail sender, the reminder scan, the attendance writer …) is an ``a
 owner asks it to stop. If it raises instead — a Redis error in the middle of a claim, a bug — the supervisor logs
 the exception with its traceback, waits (1 s, doubling to 60 s while it keeps failing) and runs it again, counts
 the restart (``giaoban_background_restarts_total{task}``) and shows a loop that keeps failing in ``/healthz``.
-Stopping stays with the owner, who knows how to stop its loop cleanly (a flag, an event, giving work back):
-:meth:`Supervised.stop` then waits for it, and cancels it only after a grace period.
+The owner says how its loop stops cleanly (a flag, an event, giving work back): :meth:`Supervised.stop` marks the
+loop as stopping, asks it that way, waits, and cancels it only after a grace period.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ FAILING_AFTER = 3  # failures in a row: /healthz calls the loop failing
 STOP_GRACE_SECONDS = 5.0
 
 Loop = Callable[[], Awaitable[None]]
+Ask = Callable[[], object]  # asks the loop to return soon (sets its event, its flag …)
 
 
 class TaskState:
@@ -49,8 +50,9 @@ class Backoff:
 class Supervised:
     """One loop, run and rerun until stopped."""
 
-    def __init__(self, name: str, loop: Loop, backoff: Backoff) -> None:
+    def __init__(self, name: str, loop: Loop, ask_to_stop: Ask, backoff: Backoff) -> None:
         self.name = name
+        self._ask_to_stop = ask_to_stop
         self.restarts = 0
         self.failures_in_a_row = 0
         self.last_problem = ""
@@ -72,8 +74,9 @@ class Supervised:
         return {"state": self.state, "restarts": self.restarts, "problem": self.last_problem}
 
     async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
-        """After the owner asked its loop to stop: wait for it, cancel it if it is late."""
-        self._stopping.set()
+        """Ask the loop to stop (its owner's way), wait for it, cancel it if it is late."""
+        self._stopping.set()  # first: the loop returning now is what was asked, not a failure
+        self._ask_to_stop()
         done, _ = await asyncio.wait([self._task], timeout=grace_seconds)
         if not done:
             log.warning("background %s did not stop in %.0f s; cancelling it", self.name, grace_seconds)
@@ -114,10 +117,11 @@ class Background:
         self.tasks: dict[str, Supervised] = {}
         self._backoff = backoff or Backoff()
 
-    def start(self, name: str, loop: Loop) -> Supervised:
+    def start(self, name: str, loop: Loop, *, stop: Ask) -> Supervised:
+        """Run ``loop`` until :meth:`Supervised.stop`, which calls ``stop`` to ask it to return."""
         if name in self.tasks and self.tasks[name].state != TaskState.STOPPED:
             raise RuntimeError(f"background task {name} is already running")
-        supervised = self.tasks[name] = Supervised(name, loop, self._backoff)
+        supervised = self.tasks[name] = Supervised(name, loop, stop, self._backoff)
         return supervised
 
     def report(self) -> dict[str, dict[str, Any]]:

@@ -60,8 +60,8 @@ class LiveMeetings:
         self._events: asyncio.Queue[tuple[str, AttendanceEvent] | None] = asyncio.Queue(ATTENDANCE_QUEUE)
         self._stop = asyncio.Event()
         self._announcements: set[asyncio.TimerHandle] = set()
-        self._tasks = [background.start("attendance-writer", self._write_attendance),
-                       background.start("link-sampler", self._sample_links)]  # fmt: skip
+        self._tasks = [background.start("attendance-writer", self._write_attendance, stop=self._stop_writing),
+                       background.start("link-sampler", self._sample_links, stop=self._stop.set)]  # fmt: skip
 
     async def admit(self, token: str) -> tuple[JoinGrant, Meeting]:
         """Check a join token as the join page does: signature, generation, role, time window."""
@@ -100,7 +100,11 @@ class LiveMeetings:
 
     async def mark_live(self, meeting_id: str, state: str) -> None:
         """The chair's arrival makes the meeting live; its end ends it (and with it every link)."""
-        await self.meetings.update(meeting_id, lambda m: replace(m, live_state=state))
+        meeting = await self.meetings.update(meeting_id, lambda m: replace(m, live_state=state))
+        room = self.rooms.get(meeting_id)
+        units = len({member.unit for member in room.members.values()}) if room else 0
+        log.info("meeting %s (%s) %s with %d units connected", meeting_id, meeting.title,
+                 "opened" if state == "live" else state, units)  # fmt: skip
         if state == "ended":
             self.rooms.pop(meeting_id, None)
 
@@ -115,10 +119,12 @@ class LiveMeetings:
             connection.close("restarting")
         await asyncio.gather(*(c.finish() for c in list(self.connections.values())), return_exceptions=True)
         await self.recordings.close()  # before the attendance writer stops: it records the recording's end
-        self._stop.set()
-        self._events.put_nowait(None)
         await asyncio.gather(*(task.stop() for task in self._tasks))
         await self.relay.close()
+
+    def _stop_writing(self) -> None:
+        self._stop.set()
+        self._events.put_nowait(None)  # wakes the writer: what was queued before it is written first
 
     def _announce_soon(self, announce: Callable[[], None]) -> None:
         def run() -> None:

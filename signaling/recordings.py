@@ -51,7 +51,7 @@ class Recordings:
         self._active: dict[str, tuple[Room, Recorder]] = {}  # by meeting id
         self._filing: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
-        self._watchdog = background.start("recording-disk-watch", self._watch_disk)
+        self._watchdog = background.start("recording-disk-watch", self._watch_disk, stop=self._stop.set)
 
     def start(self, room: Room, by: str) -> None:
         """The chair asked to record (or the meeting records by itself when the chair arrives)."""
@@ -83,7 +83,6 @@ class Recordings:
 
     async def close(self) -> None:
         """Stop every recording (its files stay playable and are filed), then wait for the filing."""
-        self._stop.set()
         for room, _ in list(self._active.values()):
             room.stop_recording(None, "shutdown")
         await self._watchdog.stop()

@@ -24,13 +24,15 @@ from scheduler.directory.units import parse_units_csv
 from scheduler.errors import GiaobanError
 from scheduler.reports.signing import Signer, fingerprint, verify
 from scheduler.store import open_store
+from web import logs
 from web.accounts import ROLES, AccountStore
 from web.app import create_app
 from web.config import SETTINGS, Config, ConfigError, build_config
 from web.demo import demo_accounts_text
-from web.keys import SHUTDOWN
+from web.keys import SHUTDOWN, STORE
 from web.tls import Certificate, self_signed
 
+log = logging.getLogger("giaoban")
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 STORE_SETTINGS = ("data_dir", "redis_url", "appendfsync")
@@ -45,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"giaoban: invalid setting {exc}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(config.log_level, config.log_format, config.access_log)
     run: Callable[[Config, argparse.Namespace], Coroutine[Any, Any, int]] = args.run
     try:
         return asyncio.run(run(config, args))
@@ -147,15 +149,22 @@ async def _serve(config: Config, _: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, shutdown.request, f"stopped by {signal.Signals(signum).name}", 0)
-    print(f"giaoban is serving on {config.base_url}", flush=True)
+    log.info("started: serving on %s (store: %s)", config.base_url, app[STORE].description)
+    if config.log_format == "text":  # for the person at the terminal; a log collector has the line above
+        print(f"giaoban is serving on {config.base_url}", flush=True)
     if certificate:
         whole, public_key = certificate.fingerprints()
-        print(f"certificate {certificate.cert}\n  SHA-256 fingerprint: {whole}\n  public key (SPKI SHA-256): "
-              f"{public_key}", flush=True)  # fmt: skip
-    if config.demo:
+        log.info("certificate %s: SHA-256 fingerprint %s, public key (SPKI SHA-256) %s", certificate.cert, whole,
+                 public_key)  # fmt: skip
+        if config.log_format == "text":
+            print(f"certificate {certificate.cert}\n  SHA-256 fingerprint: {whole}\n  public key (SPKI SHA-256): "
+                  f"{public_key}", flush=True)  # fmt: skip
+    if config.demo and config.log_format == "text":
         print(demo_accounts_text(), flush=True)
     await shutdown.wait()
+    log.info("stopping: %s", shutdown.reason or "asked to")
     await runner.cleanup()
+    log.info("stopped")
     if shutdown.exit_code:
         print(f"giaoban: {shutdown.reason}", file=sys.stderr)
     return shutdown.exit_code

@@ -36,6 +36,8 @@ class Config:
     login_failures_allowed: int = 5
     login_failure_window_seconds: int = 900
     log_level: str = "INFO"
+    log_format: str = "text"  # or json, one object a line, for log collectors
+    access_log: bool = False  # a line per HTTP request (aiohttp's); off: only what matters is logged
     smtp_host: str = ""  # no SMTP host: mail waits in the outbox, shown as queued
     smtp_port: int = 25
     smtp_from: str = "giaoban@localhost"
@@ -207,6 +209,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("login_failure_window_seconds", ("GIAOBAN_LOGIN_WINDOW",), _int_between(10, 86400),
             "how long failed sign-ins count"),
     Setting("log_level", ("GIAOBAN_LOG_LEVEL",), _one_of("DEBUG", "INFO", "WARNING", "ERROR"), "log detail"),
+    Setting("log_format", ("GIAOBAN_LOG_FORMAT",), _one_of("text", "json"), "log lines as text or JSON"),
+    Setting("access_log", ("GIAOBAN_ACCESS_LOG",), _bool, "log every HTTP request"),
     Setting("smtp_host", ("GIAOBAN_SMTP_HOST",), str, "SMTP server for invitations; none: mail waits"),
     Setting("smtp_port", ("GIAOBAN_SMTP_PORT",), _int_between(1, 65535), "SMTP port"),
     Setting("smtp_from", ("GIAOBAN_SMTP_FROM",), _email, "sender address of invitations"),

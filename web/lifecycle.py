@@ -61,16 +61,14 @@ async def mail_lifecycle(app: web.Application) -> AsyncIterator[None]:
     sender = app[MAIL_SENDER]
     stop_reminders = asyncio.Event()
     background = app[BACKGROUND]
-    tasks = [background.start("reminders", lambda: _queue_reminders_until(app, stop_reminders))]
+    tasks = [background.start("reminders", lambda: _queue_reminders_until(app, stop_reminders),
+                              stop=stop_reminders.set)]  # fmt: skip
     if sender is not None:
-        tasks.append(background.start("mail-sender", sender.run))
+        tasks.append(background.start("mail-sender", sender.run, stop=sender.stop))
     try:
         yield
     finally:
         # Ask, then wait: a cancellation that lands inside a Redis call can be absorbed there.
-        stop_reminders.set()
-        if sender is not None:
-            sender.stop()
         await asyncio.gather(*(task.stop() for task in tasks))
 
 

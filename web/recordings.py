@@ -158,11 +158,10 @@ async def recordings_lifecycle(app: web.Application) -> AsyncIterator[None]:
     worker = ProgramWorker(app[PROGRAM_JOBS], app[RECORDINGS], app[CONFIG].recordings_path)
     stop_retention = asyncio.Event()
     background = app[BACKGROUND]
-    tasks = [background.start("program-worker", worker.run),
-             background.start("recording-retention", lambda: _retention(app, stop_retention))]  # fmt: skip
+    tasks = [background.start("program-worker", worker.run, stop=worker.stop),
+             background.start("recording-retention", lambda: _retention(app, stop_retention),
+                              stop=stop_retention.set)]  # fmt: skip
     try:
         yield
     finally:
-        worker.stop()
-        stop_retention.set()
         await asyncio.gather(*(task.stop() for task in tasks))

@@ -31,13 +31,12 @@ async def test_a_failing_loop_is_logged_run_again_and_counted(caplog: pytest.Log
         await stop.wait()
 
     with caplog.at_level(logging.ERROR, "scheduler.background"):
-        task = background.start("mail-sender", flaky)
+        task = background.start("mail-sender", flaky, stop=stop.set)
         await until(lambda: len(runs) == 3)
     assert task.restarts == 2 and task.state == TaskState.RUNNING
     assert runs[2] - runs[1] >= 0.09  # backed off: 0.05 s, then 0.1 s
     assert "ConnectionError: the store went away" in task.last_problem
     assert sum("Traceback" in (r.exc_text or "") or r.exc_info is not None for r in caplog.records) == 2
-    stop.set()
     await task.stop()
     assert task.state == TaskState.STOPPED and background.report()["mail-sender"]["restarts"] == 2
 
@@ -52,12 +51,11 @@ async def test_a_loop_that_keeps_failing_is_reported_failing_until_it_runs_again
             raise RuntimeError("bug")
         await stop.wait()
 
-    task = background.start("reminders", broken)
+    task = background.start("reminders", broken, stop=stop.set)
     await until(lambda: background.failing() == ["reminders"])
     assert task.failures_in_a_row >= 3
     healthy.set()
     await until(lambda: task.state == TaskState.RUNNING, seconds=2)
-    stop.set()
     await task.stop()
 
 
@@ -73,10 +71,9 @@ async def test_a_loop_that_returns_on_its_own_is_run_again() -> None:
             return
         await stop.wait()
 
-    task = background.start("link-sampler", returns_early)
+    task = background.start("link-sampler", returns_early, stop=stop.set)
     await until(lambda: runs == 3)
     assert task.restarts == 2 and task.last_problem == "returned while it should run"
-    stop.set()
     await task.stop()
 
 
@@ -90,7 +87,7 @@ async def test_a_loop_that_ignores_its_stop_is_cancelled_after_the_grace() -> No
         finally:
             cancelled.set()
 
-    task = background.start("program-worker", stubborn)
+    task = background.start("program-worker", stubborn, stop=lambda: None)
     await asyncio.sleep(0.05)
     started = time.monotonic()
     await task.stop(grace_seconds=0.2)
