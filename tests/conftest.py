@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,18 @@ from web.keys import STORE
 Client = TestClient[web.Request, web.Application]
 
 
+@dataclasses.dataclass(frozen=True)
+class ExternalRedis:
+    """A server the test run was pointed at: ``GIAOBAN_TEST_REDIS_URL`` (CI runs the store tests on Redis 7)."""
+
+    url: str
+
+
 @pytest_asyncio.fixture(scope="session")
-async def valkey(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedValkey]:
+async def valkey(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedValkey | ExternalRedis]:
+    if os.environ.get("GIAOBAN_TEST_REDIS_URL"):
+        yield ExternalRedis(os.environ["GIAOBAN_TEST_REDIS_URL"])
+        return
     server = EmbeddedValkey(tmp_path_factory.mktemp("valkey"))
     await server.start()
     yield server

@@ -24,6 +24,7 @@ from scheduler.directory.units import parse_units_csv
 from scheduler.errors import GiaobanError
 from scheduler.reports.signing import Signer, fingerprint, verify
 from scheduler.store import open_store
+from scheduler.store.backup import backup, restore
 from web import logs
 from web.accounts import ROLES, AccountStore
 from web.app import create_app
@@ -89,6 +90,16 @@ def _parser() -> argparse.ArgumentParser:
                         help="PEM public key (from GET /api/signing-key); default: this server's own key")  # fmt: skip
     _add_settings(verify, STORE_SETTINGS)
     verify.set_defaults(run=_verify)
+
+    backup = commands.add_parser("backup", help="write the store (and --recordings) to one archive, while it runs")
+    backup.add_argument("file", type=Path, metavar="FILE")
+    backup.add_argument("--recordings", action="store_true", help="include the recordings (can be large)")
+    _add_settings(backup, (*STORE_SETTINGS, "recordings_dir"))
+    backup.set_defaults(run=_backup)
+    restore = commands.add_parser("restore", help="put a backup back into an empty store (a new data dir)")
+    restore.add_argument("file", type=Path, metavar="FILE")
+    _add_settings(restore, (*STORE_SETTINGS, "recordings_dir"))
+    restore.set_defaults(run=_restore)
 
     bench = commands.add_parser("bench", help="measure performance").add_subparsers(dest="action", required=True)
     attendance = bench.add_parser("attendance", help="attendance report time over a year of weekly meetings")
@@ -183,6 +194,28 @@ async def _user_add(config: Config, args: argparse.Namespace) -> int:
     async with _store(config) as store:
         account = await AccountStore(store.redis).add(args.username, args.role, password, replace=args.replace)
     print(f"account {account.username!r} ({account.role}) saved")
+    return 0
+
+
+async def _backup(config: Config, args: argparse.Namespace) -> int:
+    if args.file.is_dir() or not args.file.parent.is_dir():
+        print(f"giaoban: cannot write {args.file}: give a file name in an existing folder", file=sys.stderr)
+        return EXIT_USAGE
+    async with _store(config) as store:
+        summary = await backup(store.redis, args.file, data_dir=config.data_dir,
+                               recordings=config.recordings_path if args.recordings else None)  # fmt: skip
+    size_mb = args.file.stat().st_size / 1e6
+    print(f"backed up {summary.keys} keys and {summary.files} files to {args.file} ({size_mb:.1f} MB)")
+    return 0
+
+
+async def _restore(config: Config, args: argparse.Namespace) -> int:
+    if not args.file.is_file():
+        print(f"giaoban: cannot read {args.file}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    async with _store(config) as store:
+        summary = await restore(store.redis, args.file, data_dir=config.data_dir, recordings=config.recordings_path)
+    print(f"restored {summary.keys} keys and {summary.files} files from the backup of {summary.made_at}")
     return 0
 
 
