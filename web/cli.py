@@ -124,6 +124,11 @@ def _parser() -> argparse.ArgumentParser:
     line.add_argument("--seconds", type=float, default=30.0)
     line.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
     line.set_defaults(run=_bench_line)
+    soak = bench.add_parser("soak", help="people joining, leaving, dropping, reconnecting for minutes: any leak?")
+    soak.add_argument("--endpoints", type=int, default=50)
+    soak.add_argument("--minutes", type=float, default=10.0)
+    soak.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
+    soak.set_defaults(run=_bench_soak)
     recording = bench.add_parser("recording", help="CPU that recording a meeting adds (chair and floor holder)")
     recording.add_argument("--seconds", type=float, default=20.0)
     recording.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
@@ -301,6 +306,16 @@ async def _bench_recording(_: Config, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     result = await bench(args.seconds)
     return _report(args, result, markdown(result, "giaoban bench recording " + " ".join(sys.argv[3:])))
+
+
+async def _bench_soak(_: Config, args: argparse.Namespace) -> int:
+    from web.bench.soak import bench, markdown
+
+    if not 2 <= args.endpoints <= 200 or not 2.5 <= args.minutes <= 120:
+        print("giaoban: --endpoints must be 2-200 and --minutes 2.5-120", file=sys.stderr)
+        return EXIT_USAGE
+    result = await bench(args.endpoints, args.minutes)
+    return _report(args, result, markdown(result, "giaoban bench soak " + " ".join(sys.argv[3:])))
 
 
 def _report(args: argparse.Namespace, result: dict[str, Any], report: str) -> int:

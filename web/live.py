@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import web
@@ -72,6 +73,16 @@ class RelayCollector(Collector):
                                   value=self._hub.messages_dropped)  # fmt: skip
         yield GaugeMetricFamily("giaoban_live_connections", "Open signaling connections",
                                 value=len(self._hub.connections))  # fmt: skip
+        yield GaugeMetricFamily("giaoban_live_members", "Members of the rooms that are open",
+                                value=sum(len(room.members) for room in self._hub.rooms.values()))  # fmt: skip
+        objects = GaugeMetricFamily("giaoban_relay_objects", "Objects the relay holds, by kind (flat in a steady "
+                                    "meeting; growing as people come and go would be a leak)",
+                                    labels=["kind"])  # fmt: skip
+        for kind, count in self._hub.relay.counts().items():
+            objects.add_metric([kind], count)
+        yield objects
+        yield GaugeMetricFamily("giaoban_asyncio_tasks", "Tasks of the service's event loop",
+                                value=len(asyncio.all_tasks()))  # fmt: skip
 
 
 def add_live_routes(app: web.Application) -> None:

@@ -89,6 +89,23 @@ class ProgramWorker:
                 sys.executable, "-m", "conference.recording.program", str(session), str(partial),
                 stdout=asyncio.subprocess.PIPE, stderr=log_file,
             )  # fmt: skip
+        try:
+            stopped = await self._follow(recording_id, child)
+        except BaseException:  # the store went away mid-job, say: its lease runs out and the job is taken again, so
+            with contextlib.suppress(ProcessLookupError):  # this composer must not go on writing alongside
+                child.kill()
+            await child.wait()
+            raise
+        if stopped:
+            return None
+        code = await child.wait()
+        if code != 0:
+            log.error("composing %s failed with exit code %s; see %s", recording_id, code, session / "program.log")
+            return COMPOSER_FAILED
+        return ""
+
+    async def _follow(self, recording_id: str, child: asyncio.subprocess.Process) -> bool:
+        """Renew the job's lease and note the composer's progress until it ends; True if we were asked to stop."""
         assert child.stdout is not None
         renew_every = self._jobs.lease_seconds / 3
         while True:
@@ -100,22 +117,17 @@ class ProgramWorker:
                 line_read.cancel()
                 child.kill()
                 await child.wait()
-                return None
+                return True
             await self._jobs.renew(recording_id)
             if line_read not in done:
                 line_read.cancel()
                 continue
             line = line_read.result()
             if not line:
-                break
+                return False
             if line.startswith(b"progress "):
                 with contextlib.suppress(NotFound, ValueError):
                     await self._catalogue.update(recording_id, progress=float(line.split()[1]))
-        code = await child.wait()
-        if code != 0:
-            log.error("composing %s failed with exit code %s; see %s", recording_id, code, session / "program.log")
-            return COMPOSER_FAILED
-        return ""
 
 
 async def delete_recording(catalogue: RecordingCatalogue, directory: Path, recording: Recording) -> None:

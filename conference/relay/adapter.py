@@ -49,6 +49,9 @@ class Adapter:
         self._task: asyncio.Task[None] | None = None
         self._pacer: asyncio.Task[None] | None = None
 
+    def size(self) -> int:
+        return len(self._connections)
+
     def add(self, connection: Adapting) -> None:
         self._connections[connection] = None
         if self._task is None:

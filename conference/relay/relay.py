@@ -211,6 +211,15 @@ class Relay:
         self._tell_watched(publication)
         return publication
 
+    def counts(self) -> dict[str, int]:
+        """How many of each object the relay holds: a soak test watches these stay flat as people come and go."""
+        publications = self._publications.values()
+        return {"publications": len(self._publications),
+                "slots": sum(len(p.slots) for p in publications),
+                "sinks": sum(len(p.sinks) for p in publications),
+                "reported": self.reports.size(), "adapting": self.links.size(),
+                "keyframe_tasks": len(self._tasks)}  # fmt: skip
+
     def ladder(self, connection: str, now: float) -> tuple[Layer, ...]:
         """The sizes of ``connection``'s picture a subscriber can be given now, smallest first."""
         found = []

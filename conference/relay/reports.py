@@ -28,6 +28,9 @@ class Reporter:
         self._outlets: dict[Reporting, None] = {}  # a set that keeps its order, so slices stay put
         self._task: asyncio.Task[None] | None = None
 
+    def size(self) -> int:
+        return len(self._outlets)
+
     def add(self, outlet: Reporting) -> None:
         self._outlets[outlet] = None
         if self._task is None:
