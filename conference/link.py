@@ -46,6 +46,9 @@ REMB_SQUEEZED = 0.6  # a browser estimate below this share of what we send is a 
 REMB_FRESH = 3.0  # seconds
 REMB_SUSTAINED = 2.5  # seconds
 REMB_MEANINGFUL = 150.0  # kbit/s sent, at least, for a browser's estimate below it to say anything
+REMB_CATCH_UP = 4.0  # seconds after we send more (a picture resumed, a size up) before a low estimate counts: the
+# receiver's estimator follows the incoming rate only gradually (aiortc's stayed at an audio-only line's ~80 kbit/s
+# for seconds after the small picture resumed, and the line was dropped to audio only again, on a clean line)
 DECREASE_HOLD = 1.0  # seconds after a decrease before the next: its effect must show in a report first
 SWITCH_SECONDS = 0.5  # after a decrease, until the smaller size flows (it starts at its next key frame)
 PROBE_RAMP = 1.0  # seconds over which a probe's rate rises to its target: it crosses a line's rate gently, and the
@@ -105,6 +108,7 @@ class LinkEstimator:
         self._rtt_ms: float | None = None
         self._rembs: deque[tuple[float, float]] = deque()  # (when, kbit/s), the last few seconds
         self._squeezed_since: float | None = None
+        self._committed = (now, 0.0)  # (since when, kbit/s) we commit to sending about this much
         self._hold_until = now  # no decrease before
         self._fresh_after = now  # a report about a time before this tells of a rate we no longer send
         self._probe: _Probe | None = None
@@ -200,8 +204,11 @@ class LinkEstimator:
         # below what we commit to sending (not a probe's extra, which the browser's estimate follows only slowly),
         # while that is enough to mean something: a browser that receives little estimates little
         committed = min(media_kbps, self.estimate_kbps)
+        if committed > self._committed[1] * 1.25 or committed < self._committed[1] * 0.5:
+            self._committed = (now, committed)
+        settled = now - self._committed[0] >= REMB_CATCH_UP
         squeezed = remb is not None and committed >= REMB_MEANINGFUL and remb < REMB_SQUEEZED * committed
-        squeezed = squeezed and not self._remb_rising(now)
+        squeezed = squeezed and settled and not self._remb_rising(now)
         if not squeezed:
             self._squeezed_since = None
         elif self._squeezed_since is None:
