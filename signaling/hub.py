@@ -100,7 +100,14 @@ class LiveMeetings:
 
     async def mark_live(self, meeting_id: str, state: str) -> None:
         """The chair's arrival makes the meeting live; its end ends it (and with it every link)."""
-        meeting = await self.meetings.update(meeting_id, lambda m: replace(m, live_state=state))
+        now = self.clock.now()
+
+        def held(meeting: Meeting) -> Meeting:  # the first opening and the ending: attendance is judged by them
+            if state == "live":
+                return replace(meeting, live_state=state, held_from=meeting.held_from or now)
+            return replace(meeting, live_state=state, held_until=now)
+
+        meeting = await self.meetings.update(meeting_id, held)
         room = self.rooms.get(meeting_id)
         units = len({member.unit for member in room.members.values()}) if room else 0
         log.info("meeting %s (%s) %s with %d units connected", meeting_id, meeting.title,

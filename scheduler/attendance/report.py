@@ -1,7 +1,9 @@
 """The attendance report: who attended, from when to when, late, left early, absent, drops. Pure.
 
-A unit may join from several browsers (the commune office and the chairman's laptop); its connections' time is
-merged, so overlap is not counted twice. Connected time counts only within the meeting's scheduled hours.
+The meeting as held is what counts (docs/attendance.md): late is judged by the later of the planned start and the
+chair's opening, left early by the chair's ending (or the planned end, if nobody ended it), and connected time
+from the lobby's opening to that end, so time spent waiting before the start counts. A unit may join from several
+browsers; its connections' time is merged, so overlap is not counted twice.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def attendance_report(meeting: Meeting, events: Iterable[AttendanceEvent], units
         elif event.type == "roll_call_answered":
             row.roll_call.append(event.at)
     over = meeting.state(now) == "ended"
-    closing = meeting.ends_at if over else min(now, meeting.ends_at)
+    closing = meeting.held_end if over else min(now, meeting.held_end)
     # Once the meeting is over, a connection nobody closed ended with it.
     still_connected = set() if over else {unit for unit, _ in open_since}
     for (unit, _), since in open_since.items():
@@ -92,15 +94,15 @@ def _merge(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datet
 
 
 def _clip(span: tuple[datetime, datetime], meeting: Meeting) -> timedelta:
-    start, end = max(span[0], meeting.starts_at), min(span[1], meeting.ends_at)
+    start, end = max(span[0], meeting.lobby_opens_at), min(span[1], meeting.held_end)
     return max(end - start, timedelta())
 
 
 def _status(row: UnitAttendance, meeting: Meeting, grace: timedelta, *, connected_now: bool) -> str:
-    if row.first_join is None:
+    if row.first_join is None or row.first_join >= meeting.held_end:
         return "absent"
-    if row.first_join > meeting.starts_at + grace:
+    if row.first_join > meeting.held_start + grace:
         return "late"
-    if not connected_now and row.last_leave is not None and row.last_leave < meeting.ends_at - grace:
+    if not connected_now and row.last_leave is not None and row.last_leave < meeting.held_end - grace:
         return "left_early"
     return "present"

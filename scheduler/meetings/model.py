@@ -46,6 +46,8 @@ class Meeting:
     sequence: int = 0  # bumped by every change that calendars must show (RFC 5545 SEQUENCE)
     cancelled: bool = False
     live_state: str | None = None  # "live" or "ended", set by the live meeting
+    held_from: datetime | None = None  # when the chair opened it (the first time)
+    held_until: datetime | None = None  # when the chair ended it
     auto_record: bool = False  # recording starts when the chair joins
     created_by: str = ""
 
@@ -62,26 +64,40 @@ class Meeting:
             return "live"
         return "lobby_open" if now >= self.lobby_opens_at else "scheduled"
 
+    @property
+    def held_start(self) -> datetime:
+        """The start lateness is judged by: the planned start, or the chair's opening if that came later."""
+        return max(self.starts_at, self.held_from) if self.held_from else self.starts_at
+
+    @property
+    def held_end(self) -> datetime:
+        """The end leaving early is judged by: when the chair ended it, or the planned end if nobody did."""
+        return self.held_until or self.ends_at
+
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data["starts_at"] = self.starts_at.isoformat()
-        data["ends_at"] = self.ends_at.isoformat()
+        for name in TIMES:
+            value = getattr(self, name)
+            data[name] = value.isoformat() if value is not None else None
         data["invited_units"] = list(self.invited_units)
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Meeting:
-        return cls(**{**data, "starts_at": datetime.fromisoformat(data["starts_at"]),
-                      "ends_at": datetime.fromisoformat(data["ends_at"]),
-                      "invited_units": tuple(data["invited_units"])})  # fmt: skip
+        times = {name: datetime.fromisoformat(data[name]) if data.get(name) else None for name in TIMES}
+        return cls(**{**data, **times, "invited_units": tuple(data["invited_units"])})
 
     def public_json(self, now: datetime) -> dict[str, Any]:
         """What the API shows: stored fields in Vietnam time, plus the state at ``now``."""
         data = self.to_json()
-        data["starts_at"] = self.starts_at.astimezone(VIETNAM).isoformat()
-        data["ends_at"] = self.ends_at.astimezone(VIETNAM).isoformat()
+        for name in TIMES:
+            value = getattr(self, name)
+            data[name] = value.astimezone(VIETNAM).isoformat() if value is not None else None
         data["state"] = self.state(now)
         return data
+
+
+TIMES = ("starts_at", "ends_at", "held_from", "held_until")
 
 
 def new_meeting_id() -> str:

@@ -137,6 +137,11 @@ def to_pdf(ctx: ExportContext) -> bytes:
     pdf.cell(
         0, 6, f"{time_label}: {start:%H:%M}–{end:%H:%M} {start:%d/%m/%Y}", align="C", new_x="LMARGIN", new_y="NEXT"
     )
+    held_from, held_until = ctx.local(ctx.meeting.held_from), ctx.local(ctx.meeting.held_until)
+    if held_from or held_until:  # as the chair opened and ended it: what lateness and leaving early are judged by
+        opened = f"{held_from:%H:%M}" if held_from else "…"
+        ended = f"{held_until:%H:%M}" if held_until else "…"
+        pdf.cell(0, 6, f"{t('Held')}: {opened}–{ended}", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.cell(0, 6, f"{chair_label}: {ctx.chair_name}", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font("DejaVu", "", 8)

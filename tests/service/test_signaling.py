@@ -10,7 +10,7 @@ import pytest
 from aiohttp import ClientWebSocketResponse
 
 from signaling.connection import OUTBOUND_LIMIT
-from tests.conftest import Client
+from tests.conftest import Client, signed_in
 from tests.service.conftest import START, LiveMeeting, closed, joined, media_joined, next_of
 from web.bench.clips import audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
@@ -122,6 +122,28 @@ async def test_kick_closes_with_a_reason_and_end_stops_the_links(client: Client,
     late = await client.ws_connect("/ws")
     await late.send_json({"type": "join", "token": live.tokens["bac-ha"], "name": "Lý Thị Hoa"})
     assert (await next_of(late, "error"))["code"] == "not_authorised"
+
+
+async def test_a_meeting_the_chair_ends_early_is_recorded_as_held(client: Client, live: LiveMeeting) -> None:
+    clock = client.app[CLOCK]
+    chair = await joined(client, live, "laocai", "Nguyễn Văn Hải")
+    commune = await joined(client, live, "sa-pa")
+    opened = clock.now()
+    clock.set(opened + timedelta(minutes=50))  # the agenda is done 70 minutes before the planned end
+    await chair.send_json({"type": "end"})
+    assert (await next_of(commune, "bye"))["reason"] == "ended"
+    meeting = await client.app[MEETINGS].get(live.id)
+    assert meeting.held_from == opened and meeting.held_until == opened + timedelta(minutes=50)
+    await signed_in(client, "secretary")
+    async with asyncio.timeout(5):  # the attendance writer has the leaves in a moment
+        while True:
+            report = await (await client.get(f"/api/meetings/{live.id}/attendance")).json()
+            rows = {row["unit"]: row for row in report["units"]}
+            if rows["laocai"]["last_leave"] and rows["sa-pa"]["last_leave"]:
+                break
+            await asyncio.sleep(0.05)
+    assert rows["laocai"]["status"] == "present" and rows["sa-pa"]["status"] == "present"  # not "left early"
+    assert report["meeting"]["held_until"].endswith("+07:00")
 
 
 async def test_media_negotiated_over_the_socket_carries_the_chairs_picture(client: Client, live: LiveMeeting) -> None:

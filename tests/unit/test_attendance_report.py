@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from scheduler.attendance.events import AttendanceEvent
@@ -56,7 +57,7 @@ def test_overlapping_browsers_merge_and_drops_are_counted() -> None:
     bh = rows_at(200)["bh"]
     # The first browser dropped 08:30–08:32, but the second (08:10–09:00) kept the unit there: one interval.
     assert bh.intervals == [(at(-5), at(120))]  # type: ignore[attr-defined]
-    assert bh.connected_seconds == 120 * 60  # counted from the start, not from the lobby  # type: ignore[attr-defined]
+    assert bh.connected_seconds == 125 * 60  # the five minutes before the start count  # type: ignore[attr-defined]
     assert bh.drops == 1 and bh.last_leave == at(120)  # type: ignore[attr-defined]
     assert [a.name for a in bh.attendees] == ["Lý Thị B"]  # type: ignore[attr-defined]
 
@@ -84,3 +85,62 @@ def test_during_the_meeting_the_connected_are_not_counted_as_leaving() -> None:
     rows = rows_at(45)
     assert rows["bh"].status == "present" and rows["bh"].last_leave is None  # type: ignore[attr-defined]
     assert rows["sp"].connected_seconds == 20 * 60  # type: ignore[attr-defined]
+
+
+def held(**times: float) -> Meeting:
+    """MEETING as the chair held it: ``opened`` and ``ended`` in minutes from the planned start."""
+    return dataclasses.replace(MEETING, live_state="ended" if "ended" in times else "live",
+                               held_from=at(times.get("opened", -10)),
+                               held_until=at(times["ended"]) if "ended" in times else None)  # fmt: skip
+
+
+def statuses(meeting: Meeting, events: list[AttendanceEvent], minutes: float = 200) -> dict[str, str]:
+    return {r.unit: r.status for r in attendance_report(meeting, events, UNITS, now=at(minutes))}
+
+
+def test_a_meeting_the_chair_ends_early_is_judged_by_its_real_end() -> None:
+    events = [event("joined", "lc", -10), event("joined", "bh", 0), event("joined", "sp", 2),
+              event("left", "sp", 40),  # left long before the end
+              event("left", "lc", 75), event("left", "bh", 75)]  # ended at 09:15 (planned: 10:00)  # fmt: skip
+    rows = {r.unit: r for r in attendance_report(held(ended=75), events, UNITS, now=at(200))}
+    assert {u: r.status for u, r in rows.items()} == {"lc": "present", "bh": "present", "sp": "left_early",
+                                                        "nh": "absent", "tc": "absent"}  # fmt: skip
+    assert rows["bh"].connected_seconds == 75 * 60 and rows["lc"].connected_seconds == 85 * 60
+
+
+def test_a_meeting_the_chair_ends_early_closes_connections_left_open_at_its_end() -> None:
+    events = [event("joined", "lc", -10), event("joined", "bh", 0)]  # nobody's leave was written
+    rows = {r.unit: r for r in attendance_report(held(ended=75), events, UNITS, now=at(200))}
+    assert rows["bh"].intervals == [(at(0), at(75))] and rows["bh"].status == "present"
+
+
+def test_a_meeting_opened_late_judges_lateness_from_its_opening() -> None:
+    events = [event("joined", "lc", 20), event("joined", "bh", 0), event("joined", "sp", 25),
+              event("joined", "nh", 35)]  # fmt: skip
+    assert statuses(held(opened=20), events) == {"lc": "present", "bh": "present", "sp": "present", "nh": "late",
+                                                  "tc": "absent"}  # fmt: skip
+
+
+def test_a_chair_opening_early_does_not_make_the_punctual_late() -> None:
+    events = [event("joined", "lc", -25), event("joined", "bh", 5)]
+    assert statuses(held(opened=-25), events)["bh"] == "present"
+
+
+def test_time_before_the_planned_start_counts_but_not_before_the_lobby() -> None:
+    events = [event("joined", "bh", -60)]  # the lobby opens 30 minutes before: nothing counts before it
+    (row,) = [r for r in attendance_report(MEETING, events, UNITS, now=at(200)) if r.unit == "bh"]
+    assert row.connected_seconds == (120 + MEETING.lobby_opens_minutes) * 60 and row.status == "present"
+
+
+def test_reconnects_are_one_stay_and_a_meeting_nobody_ended_closes_at_its_planned_end() -> None:
+    events = [event("joined", "bh", 0), event("dropped", "bh", 30), event("rejoined", "bh", 31, "c2"),
+              event("dropped", "bh", 90, "c2"), event("rejoined", "bh", 90.5, "c3")]  # fmt: skip
+    (row,) = [r for r in attendance_report(MEETING, events, UNITS, now=at(200)) if r.unit == "bh"]
+    assert row.intervals == [(at(0), at(30)), (at(31), at(90)), (at(90.5), at(120))]
+    assert row.drops == 2 and row.status == "present" and row.last_leave == at(120)
+    assert row.connected_seconds == int((120 - 1 - 0.5) * 60)
+
+
+def test_joining_only_after_the_chair_ended_it_is_absent() -> None:
+    events = [event("joined", "lc", 0), event("left", "lc", 60), event("joined", "bh", 65)]
+    assert statuses(held(opened=0, ended=60), events)["bh"] == "absent"

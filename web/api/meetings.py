@@ -69,6 +69,8 @@ MEETING_SCHEMA = {
         "sequence": {"type": "integer"},
         "state": {"type": "string", "enum": list(STATES)},
         "cancelled": {"type": "boolean"},
+        "held_from": {"type": ["string", "null"], "description": "when the chair opened it (Vietnam time)"},
+        "held_until": {"type": ["string", "null"], "description": "when the chair ended it (Vietnam time)"},
         "occurrences": {"type": "array", "items": {"type": "object"}},
     },
 }
