@@ -108,6 +108,7 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
         language=config.default_language,
         sender=config.smtp_from,
         reminder_minutes=config.reminder_minutes,
+        mail_server=bool(config.smtp_host),
     )
     app[keys.METRICS_REGISTRY] = registry
     app[keys.HTTP_METRICS] = HttpMetrics(registry)

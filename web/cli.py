@@ -166,6 +166,8 @@ async def _serve(config: Config, _: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, shutdown.request, f"stopped by {signal.Signals(signum).name}", 0)
     log.info("started: serving on %s (store: %s)", config.base_url, app[STORE].description)
+    if not config.smtp_host:
+        log.warning("no mail server (GIAOBAN_SMTP_HOST): invitations are not e-mailed; hosts copy the links instead")
     if config.log_format == "text":  # for the person at the terminal; a log collector has the line above
         print(f"giaoban is serving on {config.base_url}", flush=True)
     if certificate:

@@ -31,7 +31,8 @@ LANGUAGE_QUERY = "lang"
 VOCABULARY = (
     N_("province"), N_("district"), N_("cluster"), N_("commune"), N_("admin"), N_("host"), N_("secretary"),
     N_("scheduled"), N_("lobby_open"), N_("live"), N_("ended"), N_("cancelled"),
-    N_("no_address"), N_("not_sent"), N_("queued"), N_("sending"), N_("retrying"), N_("sent"), N_("failed"),
+    N_("no_address"), N_("no_mail_server"), N_("not_sent"), N_("queued"), N_("sending"), N_("retrying"),
+    N_("sent"), N_("failed"),
     N_("audio"), N_("video"),
 )  # fmt: skip
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"

@@ -31,6 +31,7 @@ class Invitations:
     language: str
     sender: str
     reminder_minutes: int
+    mail_server: bool = True  # False: no SMTP host is set, so nothing queued will be sent until one is
 
     async def rows(self, meeting: Meeting) -> list[dict[str, Any]]:
         """One row per invited unit (the chair first): role, link, and how its e-mails stand."""
@@ -48,7 +49,7 @@ class Invitations:
                 "unit_name": unit.name if unit else code,
                 "role": role_of(meeting, code),
                 "join_url": await self.links.url_for(meeting, code),
-                "email_status": _email_status(unit, jobs),
+                "email_status": _email_status(unit, jobs, mail_server=self.mail_server),
                 "sent_at": _sent_at(jobs),
                 "last_error": next((j.last_error for j in jobs if j.last_error), None),
             })  # fmt: skip
@@ -97,9 +98,11 @@ class Invitations:
         return queued
 
 
-def _email_status(unit: Unit | None, jobs: list[MailJob]) -> str:
+def _email_status(unit: Unit | None, jobs: list[MailJob], *, mail_server: bool) -> str:
     if unit is None or not unit.emails:
         return "no_address"
+    if not mail_server:
+        return "no_mail_server"  # not "waiting": without a server nothing goes, however long one waits
     if not jobs:
         return "not_sent"
     latest = max(j.version for j in jobs)  # only the e-mails about the meeting as it is now count

@@ -216,11 +216,15 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
         "chair": units.get(meeting.chair_unit, Unit(meeting.chair_unit, meeting.chair_unit, "province")),
         "invitations": invitations, "savings": savings_text(savings, language) if savings.trips else None,
         "notice": app[I18N].gettext(language, notice) if notice else "",
+        "no_mail_server": not app[CONFIG].smtp_host,
     })  # fmt: skip
 
 
 NOTICES = {
     "sent": N_("The invitations are on their way."),
+    "kept": N_(
+        "The invitations are kept: they go out by e-mail once a mail server is set up. Copy the links meanwhile."
+    ),
     "resend": N_("The invitation will be sent again."),
     "regenerate": N_("A new link was made; the old one no longer works."),
 }
@@ -237,7 +241,8 @@ async def send_invitations_submit(request: web.Request) -> web.StreamResponse:
     meeting = await request.app[MEETINGS].get(request.match_info["id"])
     await request.app[INVITATIONS].send(meeting)
     wake_mail_sender(request.app)
-    raise web.HTTPSeeOther(f"/meetings/{meeting.id}?notice=sent")
+    notice = "sent" if request.app[CONFIG].smtp_host else "kept"
+    raise web.HTTPSeeOther(f"/meetings/{meeting.id}?notice={notice}")
 
 
 async def unit_invitation_submit(request: web.Request) -> web.StreamResponse:

@@ -14,7 +14,8 @@ from web.keys import INVITATIONS, MEETINGS
 from web.lifecycle import wake_mail_sender
 from web.responses import json_reply
 
-EMAIL_STATUSES = ["no_address", "not_sent", *STATUSES]  # a unit with no address or no mail yet, else its mail
+# a unit with no address, no mail server to send with, or no mail yet; else how its mail stands
+EMAIL_STATUSES = ["no_address", "no_mail_server", "not_sent", *STATUSES]
 INVITATION_SCHEMA = {
     "type": "object",
     "required": ["unit", "role", "join_url", "email_status", "sent_at"],
