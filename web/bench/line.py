@@ -27,7 +27,7 @@ from scheduler.meetings.model import VIETNAM
 from web.bench.clips import Clip, audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
 from web.bench.netns import CommuneLine, commune_line
-from web.bench.province import wait_healthy
+from web.bench.province import start_service, wait_healthy
 from web.bench.relay import free_port
 
 AUDIO_FRAMES_PER_SECOND = 50  # Opus, 20 ms a frame
@@ -163,9 +163,7 @@ async def bench(rate_kbps: int | None, loss_percent: float, seconds: float) -> d
     base = f"http://127.0.0.1:{port}"
     clips = chair_clips()
     with tempfile.TemporaryDirectory() as data_dir, commune_line("bench") as line:
-        server = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", data_dir, "--port", str(port),
-            "--log-level", "WARNING", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
+        server = await start_service(data_dir, port)
         chair = SyntheticEndpoint("chair", clips)
         commune: ShapedCommune | None = None
         try:

@@ -176,9 +176,7 @@ async def bench(districts: int, communes: int, seconds: float) -> dict[str, Any]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as data_dir:
-        server = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", data_dir, "--port", str(port),
-            "--log-level", "WARNING", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
+        server = await start_service(data_dir, port)
         children: list[Child] = []
         try:
             await wait_healthy(base)
@@ -238,6 +236,13 @@ async def bench(districts: int, communes: int, seconds: float) -> dict[str, Any]
         "seconds": seconds,
         "join_failures": [failure for j in joins for failure in j["failures"]][:5],
     }
+
+
+async def start_service(data_dir: str, port: int) -> asyncio.subprocess.Process:
+    """``giaoban serve --demo`` on a temporary data dir, quiet: the service a benchmark measures."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", data_dir, "--port", str(port),
+        "--log-level", "WARNING", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
 
 
 async def _caught_up(base: str, limit: float = 60.0) -> float | None:

@@ -28,7 +28,7 @@ from aiohttp import ClientSession
 
 from web.bench.clips import audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
-from web.bench.province import join_by_link, plan, process_figures, wait_healthy
+from web.bench.province import join_by_link, plan, process_figures, start_service, wait_healthy
 from web.bench.relay import Child, free_port
 
 PER_PROCESS = 25
@@ -164,9 +164,7 @@ async def bench(endpoints: int, minutes: float) -> dict[str, Any]:
     base = f"http://127.0.0.1:{port}"
     seconds = minutes * 60
     with tempfile.TemporaryDirectory() as data_dir:
-        server = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", data_dir, "--port", str(port),
-            "--log-level", "WARNING", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
+        server = await start_service(data_dir, port)
         children: list[Child] = []
         try:
             await wait_healthy(base)
