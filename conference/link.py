@@ -46,6 +46,7 @@ REMB_SQUEEZED = 0.6  # a browser estimate below this share of what we send is a 
 REMB_FRESH = 3.0  # seconds
 REMB_SUSTAINED = 2.5  # seconds
 REMB_MEANINGFUL = 150.0  # kbit/s sent, at least, for a browser's estimate below it to say anything
+PADDED_SHARE = 0.7  # of a probe's padding, at least, in the receiver's report on it, for the report to judge it
 REMB_CATCH_UP = 4.0  # seconds after we send more (a picture resumed, a size up) before a low estimate counts: the
 # receiver's estimator follows the incoming rate only gradually (aiortc's stayed at an audio-only line's ~80 kbit/s
 # for seconds after the small picture resumed, and the line was dropped to audio only again, on a clean line)
@@ -108,6 +109,7 @@ class LinkEstimator:
         self._rtt_ms: float | None = None
         self._rembs: deque[tuple[float, float]] = deque()  # (when, kbit/s), the last few seconds
         self._squeezed_since: float | None = None
+        self._padding: dict[int, int] = {}  # the streams probes pad on → the size of their packets
         self._committed = (now, 0.0)  # (since when, kbit/s) we commit to sending about this much
         self._hold_until = now  # no decrease before
         self._fresh_after = now  # a report about a time before this tells of a rate we no longer send
@@ -138,6 +140,11 @@ class LinkEstimator:
         self._seen.append(block)
         if before[2] >= self._fresh_after:  # else: it covers a time before the rate changed
             self._reports.append(block)
+
+    def padding_on(self, ssrc: int, packet_bytes: int) -> None:
+        """A probe's padding goes out on this stream, in packets of this size: its success waits for the
+        receiver's word on it."""
+        self._padding[ssrc] = packet_bytes
 
     def remb(self, now: float, kbps: float) -> None:
         self._rembs.append((now, kbps))
@@ -284,8 +291,11 @@ class LinkEstimator:
                 probe.failed = True  # the first report that covers it says no: stop at once, the voice suffers
             if probe.reached is None and now - probe.started >= PROBE_RAMP and sent_kbps >= 0.7 * probe.target_kbps:
                 probe.reached = probe.started + PROBE_RAMP  # the pacer was at the target from then
-            # success: a report about a time when what we sent was at the target says no loss
+            # success: a report about a time when what we sent was at the target says no loss, and the receiver has
+            # spoken of the padding itself: a first report about a stream only starts its count, so the first
+            # verdict would otherwise be the voice's alone, and a line dropping a third of the padding passed
             topped = probe.reached is not None and any(r[3] >= probe.reached for r in self._reports)
+            topped = topped and all(self._padded(ssrc, probe) for ssrc in self._padding)
             if probe.failed or now - probe.started >= PROBE_MAX_SECONDS:
                 self._end_probe(now, success=False)
             elif now - probe.started >= PROBE_SECONDS and topped:
@@ -301,6 +311,25 @@ class LinkEstimator:
             target = min(MAX_KBPS, next_step_kbps * PROBE_HEADROOM, reach)
             step = min(next_step_kbps, target)  # what the line gets if it carries the probe: the step, or a stage
             self._probe = _Probe(step, target, sent_kbps, now)
+
+    def reports_text(self) -> str:
+        """The latest fresh report block of each stream, for a debug log."""
+        return f"reports (when, expected, lost, since, ssrc): {_latest(self._reports)}"
+
+    def _padded(self, ssrc: int, probe: _Probe) -> bool:
+        """Whether the receiver's report on the padding stream, about a time from the probe's top on, shows the
+        padding came at (nearly) the probe's rate: a report about the ramp, or about a time the pacer fell short,
+        is no word on the target (a third of the target's padding passed once on a line that could not carry it).
+        True for a stream the receiver never reports on (some do not report retransmission streams)."""
+        if ssrc not in self._streams:
+            return True
+        needed = max(0.0, probe.target_kbps - probe.from_kbps)
+        for when, expected, _, since, block_ssrc in self._reports:
+            if block_ssrc == ssrc and probe.reached is not None and since >= probe.reached and when > since:
+                padded_kbps = expected * self._padding[ssrc] * 8 / 1000 / (when - since)
+                if padded_kbps >= PADDED_SHARE * needed:
+                    return True
+        return False
 
     def _end_probe(self, now: float, *, success: bool) -> None:
         """Either way the padding stops. A failed probe's loss is its answer, not a reason to go down: the reports

@@ -141,6 +141,13 @@ class SenderOutlet:
     def can_pad(self) -> bool:
         return self._rtx is not None and self.packets > 0
 
+    padding_packet_bytes = 0  # the size of one padding packet on the wire, once one was sent
+
+    @property
+    def padding_ssrc(self) -> int | None:
+        """The stream padding goes out on: the slot's retransmission stream."""
+        return self._rtx.ssrc if self._rtx is not None else None
+
     def pad(self, size: int) -> int:
         """Send about ``size`` bytes of padding on the slot's retransmission stream (a probe: the line must carry
         it, the browser's estimate counts it, its picture does not see it); returns the bytes sent."""
@@ -156,6 +163,7 @@ class SenderOutlet:
             if protected is None or not self._write(protected):
                 break
             sent += len(protected)
+            self.padding_packet_bytes = len(protected)
         self.padding_bytes += sent
         return sent
 

@@ -128,7 +128,13 @@ class MediaPeer:
         wants, audio = self._wants(now), self._audio_kbps()
         step = next_step(self.estimator.estimate_kbps, audio, wants) if self.role != "chair" else None
         padding = sum(outlet.padding_bytes for outlet in self._outlets.values())
+        judged = self.estimator.estimate_kbps, self.estimator.probing
         self.view = view = self.estimator.tick(now, self._sent_bytes(), step, may_probe, padding)
+        if (view.estimate_kbps, self.estimator.probing) != judged and log.isEnabledFor(logging.DEBUG):
+            log.debug("connection %s: estimate %.0f → %.0f kbit/s, probing %s → %s (loss %s, baseline %.3f, remb %s, "
+                      "sent %.0f, media %.0f, next step %s) %s", self.connection, judged[0], view.estimate_kbps,
+                      judged[1], self.estimator.probing, view.loss, view.baseline_loss, view.remb_kbps, view.sent_kbps,
+                      view.media_kbps, step, self.estimator.reports_text())  # fmt: skip
         self._choose(now, wants)
         self._budget.set_rate(view.estimate_kbps * 1000 / 8 * RETRANSMIT_SHARE)
         for slot in self.slots.values():
@@ -156,6 +162,8 @@ class MediaPeer:
         outlet = next((o for o in self._video_outlets() if o.can_pad), None)
         if owed >= MIN_PADDING and outlet is not None:
             outlet.pad(int(owed))
+            if outlet.padding_ssrc is not None and outlet.padding_packet_bytes:
+                self.estimator.padding_on(outlet.padding_ssrc, outlet.padding_packet_bytes)
 
     def figures(self) -> LinkFigures:
         view = self.view
