@@ -18,6 +18,7 @@ from scheduler.attendance.report import attendance_report
 from scheduler.directory.units import Unit, children_by_parent, fold_diacritics
 from scheduler.errors import N_, InvalidInput, NotAuthorised
 from scheduler.meetings.model import DEFAULT_LOBBY_MINUTES, VIETNAM, Meeting, apply_changes, cancel, plan_meetings
+from scheduler.meetings.store import MeetingStore
 from scheduler.reports.savings import Savings, meeting_savings
 from web.api.attendance import FORMATS, attendance_rows, travel_costs
 from web.api.meetings import PLANNERS, READERS, tell_invited_units
@@ -58,12 +59,23 @@ async def meetings_page(request: web.Request) -> web.StreamResponse:
     meetings = await request.app[MEETINGS].between(start, start + timedelta(days=7))
     days = [(monday + timedelta(days=i), [m for m in meetings if m.starts_at.astimezone(VIETNAM).date() ==
                                           monday + timedelta(days=i)]) for i in range(7)]  # fmt: skip
-    upcoming = [m for m in await request.app[MEETINGS].between(now - timedelta(hours=12), now + timedelta(days=60))]
+    upcoming = await coming_up(request.app[MEETINGS], now, timedelta(days=60))
     return render(request, "meetings.html", {
         "days": days, "monday": monday, "previous": monday - timedelta(days=7), "next": monday + timedelta(days=7),
         "upcoming": upcoming, "now": now, "local": local, "today": now.astimezone(VIETNAM).date(),
         "weekday": lambda day: format_date(day, "EEEE", locale=request.app[I18N].language_of(request)),
     })  # fmt: skip
+
+
+UNDER_WAY = ("scheduled", "lobby_open", "live")
+LONGEST_MEETING = timedelta(hours=12)
+
+
+async def coming_up(meetings: MeetingStore, now: datetime, ahead: timedelta) -> list[Meeting]:
+    """Meetings still to come, or under way (one started earlier today and still live); not ended, not
+    cancelled."""
+    found = await meetings.between(now - LONGEST_MEETING, now + ahead)
+    return [meeting for meeting in found if meeting.state(now) in UNDER_WAY]
 
 
 async def dashboard_page(request: web.Request) -> web.StreamResponse:
@@ -75,9 +87,9 @@ async def dashboard_page(request: web.Request) -> web.StreamResponse:
     months = {month: saved for month, (_, saved) in (await monthly_savings(app, first, now)).items()}
     total = sum(months.values(), Savings())
     language = app[I18N].language_of(request)
-    upcoming = await app[MEETINGS].between(now, now + timedelta(days=14))
+    upcoming = await coming_up(app[MEETINGS], now, timedelta(days=14))
     context = {"chart": _month_bars(first, this_month, months), "total": savings_text(total, language),
-               "local": local, "upcoming": upcoming}  # fmt: skip
+               "local": local, "upcoming": upcoming, "now": now}  # fmt: skip
     return render(request, "dashboard.html", context)
 
 
