@@ -99,6 +99,7 @@ async def _read(session: Session, socket: web.WebSocketResponse) -> None:
 
 
 def _refuse(session: Session, error: GiaobanError, request_type: str | None = None) -> None:
+    """Tell the connection what went wrong, in its language (the one mapping is ``error_message``)."""
     session.connection.send(error_message(error, session.translate(error), request_type=request_type))
 
 
@@ -109,11 +110,11 @@ async def _handle(session: Session, data: str | bytes) -> None:
         request_type = message["type"]
         await HANDLERS[request_type](session, message)
     except GiaobanError as error:
-        session.connection.send(error_message(error, session.translate(error), request_type=request_type))
+        _refuse(session, error, request_type)
     except Exception:
         log.exception("connection %s: handling %s failed", session.connection.id, request_type)
         failure = GiaobanError("Something went wrong on the server; please try again")
-        session.connection.send(error_message(failure, session.translate(failure), request_type=request_type))
+        _refuse(session, failure, request_type)
 
 
 async def _end(session: Session) -> None:
@@ -151,7 +152,7 @@ async def join(session: Session, message: dict[str, Any]) -> None:
             rejoin=message.get("rejoin", False),
         )
     except NotAuthorised as error:
-        session.connection.send(error_message(error, session.translate(error), request_type="join"))
+        _refuse(session, error, "join")
         session.connection.close("refused")
         return
     session.room, session.member = room, member
@@ -169,7 +170,7 @@ async def join(session: Session, message: dict[str, Any]) -> None:
         try:
             session.hub.recordings.start(room, member.connection)
         except GiaobanError as error:  # e.g. no disk space: the chair hears why, and the meeting goes on
-            session.connection.send(error_message(error, session.translate(error), request_type="record"))
+            _refuse(session, error, "record")
 
 
 async def offer(session: Session, message: dict[str, Any]) -> None:

@@ -102,37 +102,38 @@ def _parser() -> argparse.ArgumentParser:
     restore.set_defaults(run=_restore)
 
     bench = commands.add_parser("bench", help="measure performance").add_subparsers(dest="action", required=True)
-    attendance = bench.add_parser("attendance", help="attendance report time over a year of weekly meetings")
+    attendance = _bench(bench, "attendance", "attendance report time over a year of weekly meetings",
+                        _bench_attendance)  # fmt: skip
     attendance.add_argument("--weeks", type=int, default=52)
     attendance.add_argument("--units", type=int, default=200)
-    attendance.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
-    attendance.set_defaults(run=_bench_attendance)
-    relay = bench.add_parser("relay", help="CPU per subscriber: our decode-free relay against aiortc's MediaRelay")
+    relay = _bench(
+        bench, "relay", "CPU per subscriber: our decode-free relay against aiortc's MediaRelay", _bench_relay
+    )
     relay.add_argument("--subscribers", type=int, default=10)
     relay.add_argument("--seconds", type=float, default=10.0)
-    relay.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
-    relay.set_defaults(run=_bench_relay)
-    province = bench.add_parser("province", help="a chair and every district and commune joining at once")
+    province = _bench(bench, "province", "a chair and every district and commune joining at once", _bench_province)
     province.add_argument("--districts", type=int, default=10)
     province.add_argument("--communes", type=int, default=150)
     province.add_argument("--seconds", type=float, default=10.0)
-    province.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
-    province.set_defaults(run=_bench_province)
-    line = bench.add_parser("line", help="what a commune on a slow, lossy line gets, second by second (needs root)")
+    line = _bench(bench, "line", "what a commune on a slow, lossy line gets, second by second (needs root)",
+                  _bench_line)  # fmt: skip
     line.add_argument("--rate", type=int, default=1000, metavar="KBPS", help="the line's rate; 0: not held")
     line.add_argument("--loss", type=float, default=3.0, metavar="PERCENT", help="random loss each way")
     line.add_argument("--seconds", type=float, default=30.0)
-    line.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
-    line.set_defaults(run=_bench_line)
-    soak = bench.add_parser("soak", help="people joining, leaving, dropping, reconnecting for minutes: any leak?")
+    soak = _bench(bench, "soak", "people joining, leaving, dropping, reconnecting for minutes: any leak?", _bench_soak)
     soak.add_argument("--endpoints", type=int, default=50)
     soak.add_argument("--minutes", type=float, default=10.0)
-    soak.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
-    soak.set_defaults(run=_bench_soak)
-    recording = bench.add_parser("recording", help="CPU that recording a meeting adds (chair and floor holder)")
+    recording = _bench(bench, "recording", "CPU that recording a meeting adds (chair and floor holder)",
+                       _bench_recording)  # fmt: skip
     recording.add_argument("--seconds", type=float, default=20.0)
-    recording.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
-    recording.set_defaults(run=_bench_recording)
+    return parser
+
+
+def _bench(benches: Any, name: str, summary: str, run: Callable[..., Any]) -> argparse.ArgumentParser:
+    """One ``giaoban bench`` command: every benchmark prints markdown and writes ``--json FILE`` (and FILE.md)."""
+    parser: argparse.ArgumentParser = benches.add_parser(name, help=summary)
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the figures here (and FILE.md)")
+    parser.set_defaults(run=run)
     return parser
 
 

@@ -104,8 +104,7 @@ def _names(host: str) -> list[str]:
     names = [socket.gethostname(), "localhost", "127.0.0.1", "::1"]
     if host not in ("0.0.0.0", "::", "localhost"):
         names.insert(0, host)
-    for address in _addresses():
-        names.append(address)
+    names.extend(_addresses())
     return list(dict.fromkeys(names))
 
 

@@ -97,10 +97,4 @@ def start_reading(transport: asyncio.BaseTransport) -> None:
     private._loop._add_reader(private._sock_fd, private._read_ready)
 
 
-def _datagram_transport() -> Any:
-    selector_events: Any = asyncio.selector_events
-    transport: Any = selector_events._SelectorDatagramTransport  # checked by conference.relay.compat
-    return transport
-
-
-_DATAGRAM_TRANSPORT = _datagram_transport()
+_DATAGRAM_TRANSPORT: Any = asyncio.selector_events._SelectorDatagramTransport  # type: ignore[attr-defined]  # compat.py checks it

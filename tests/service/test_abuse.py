@@ -8,17 +8,16 @@ import contextlib
 import json
 import sys
 import time
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 from aiohttp import WSMsgType
 
-from scheduler.meetings.model import VIETNAM
 from signaling.limits import JOINS_PER_ADDRESS, JOINS_PER_LINK, OpenConnections
 from tests.conftest import Client
 from tests.live import serving
 from tests.service.conftest import LiveMeeting, closed, joined, next_of
+from web.bench.province import plan_demo_meeting
 from web.keys import ATTENDANCE, LIVE
 
 
@@ -134,12 +133,12 @@ async def test_a_flood_from_one_socket_delays_nobody_else(tmp_path: Path) -> Non
     with serving(tmp_path, "--demo", "--log-level", "WARNING") as server:
         base = f"http://127.0.0.1:{server.port}"
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:  # cookies for an IP
-            tokens = await plan_meeting_now(http, base, ["sa-pa", "bac-ha"])
+            tokens = await demo_tokens(http, base, ["sa-pa", "bac-ha"])
             chair = await http.ws_connect(f"{base}/ws")
             await chair.send_json({"type": "join", "token": tokens["laocai"], "name": "Nguyễn Văn Hải"})
             other = await http.ws_connect(f"{base}/ws")
             await other.send_json({"type": "join", "token": tokens["bac-ha"], "name": "Lý Thị Hoa"})
-            await ws_next(other, "welcome")
+            await next_of(other, "welcome")
             flooder = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tests.flooder", f"{base}/ws", tokens["sa-pa"], "4",
                 stdout=asyncio.subprocess.PIPE)  # fmt: skip
@@ -151,7 +150,7 @@ async def test_a_flood_from_one_socket_delays_nobody_else(tmp_path: Path) -> Non
                 health.append(time.monotonic() - started)
                 started = time.monotonic()
                 await other.send_json({"type": "ping"})
-                await ws_next(other, "pong")
+                await next_of(other, "pong")
                 answers.append(time.monotonic() - started)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(flooder.wait(), 0.05)
@@ -163,23 +162,7 @@ async def test_a_flood_from_one_socket_delays_nobody_else(tmp_path: Path) -> Non
     assert max(health) < 0.2 and max(answers) < 0.2, (max(health), max(answers), report)
 
 
-async def plan_meeting_now(http: aiohttp.ClientSession, base: str, units: list[str]) -> dict[str, str]:
-    """As the demo host over the API: a meeting of ``units`` starting in a few minutes (its room is open)."""
-    async with http.post(f"{base}/api/session", json={"username": "host", "password": "demo-host"}) as response:
-        csrf = (await response.json())["csrf_token"]
-    start = datetime.now(VIETNAM) + timedelta(minutes=5)
-    body = {"title": "Giao ban", "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "chair_unit": "laocai",
-            "ends_at": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"), "invited_units": units}  # fmt: skip
-    async with http.post(f"{base}/api/meetings", json=body, headers={"X-CSRF-Token": csrf}) as response:
-        meeting = await response.json()
-    async with http.get(f"{base}/api/meetings/{meeting['id']}/invitations") as response:
-        rows = (await response.json())["invitations"]
-    return {row["unit"]: row["join_url"].rsplit("/", 1)[1] for row in rows}
-
-
-async def ws_next(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, object]:
-    async with asyncio.timeout(5):
-        while True:
-            message: dict[str, object] = json.loads((await ws.receive()).data)
-            if message["type"] == kind:
-                return message
+async def demo_tokens(http: aiohttp.ClientSession, base: str, units: list[str]) -> dict[str, str]:
+    """Each unit's join token, for a demo meeting of ``units`` planned now."""
+    links = await plan_demo_meeting(http, base, units)
+    return {unit: url.rsplit("/", 1)[1] for unit, url in links.items()}

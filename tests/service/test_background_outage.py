@@ -64,8 +64,7 @@ async def test_a_killed_store_restarts_the_mail_sender_and_queued_mail_is_delive
                 "vanphong@laocai.example", "ubnd@bacha.example", "chanh.vanphong@bacha.example",
                 "nahoi@bacha.example"}  # fmt: skip
             metrics = await (await client.get("/metrics")).text()
-            counter = 'giaoban_background_restarts_total{task="mail-sender"}'
-            assert float(next(x for x in metrics.splitlines() if x.startswith(counter)).split()[-1]) >= 1
+            assert restarts_in(metrics, "mail-sender") >= 1
             health = await (await client.get("/healthz")).json()
             assert health["status"] == "ok"  # and every loop of the service runs again, none left failing
             assert {task["state"] for task in health["background"].values()} == {"running"}, health["background"]
@@ -122,7 +121,11 @@ async def test_a_program_job_finishes_after_the_store_was_killed_under_it(tmp_pa
 
 def restarts(port: int, task: str) -> float:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        metrics = response.read().decode()
+        return restarts_in(response.read().decode(), task)
+
+
+def restarts_in(metrics: str, task: str) -> float:
+    """The restart counter of one background loop, read from /metrics text."""
     counter = f'giaoban_background_restarts_total{{task="{task}"}}'
     return float(next(line for line in metrics.splitlines() if line.startswith(counter)).split()[-1])
 

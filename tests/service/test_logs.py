@@ -8,7 +8,8 @@ from pathlib import Path
 import aiohttp
 
 from tests.live import serving
-from tests.service.test_abuse import plan_meeting_now, ws_next
+from tests.service.conftest import next_of
+from tests.service.test_abuse import demo_tokens
 
 
 async def test_json_logs_tell_start_meeting_and_stop_and_nothing_else(tmp_path: Path) -> None:
@@ -18,12 +19,12 @@ async def test_json_logs_tell_start_meeting_and_stop_and_nothing_else(tmp_path: 
             for _ in range(20):
                 async with http.get(f"{base}/healthz") as response:
                     assert response.status == 200
-            tokens = await plan_meeting_now(http, base, ["sa-pa"])
+            tokens = await demo_tokens(http, base, ["sa-pa"])
             chair = await http.ws_connect(f"{base}/ws")
             await chair.send_json({"type": "join", "token": tokens["laocai"], "name": "Nguyễn Văn Hải"})
-            await ws_next(chair, "welcome")
+            await next_of(chair, "welcome")
             await chair.send_json({"type": "end"})
-            await ws_next(chair, "bye")
+            await next_of(chair, "bye")
         code, output = server.stop()
     assert code == 0
     entries = [json.loads(line) for line in output.splitlines() if line.strip()]  # every line is a JSON object

@@ -17,17 +17,15 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import ClientSession, ClientWebSocketResponse, CookieJar, WSMsgType
 
 from conference.layout import CHAIR_LAYERS
-from scheduler.meetings.model import VIETNAM
 from web.bench.clips import Clip, audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
 from web.bench.netns import CommuneLine, commune_line
-from web.bench.province import start_service, wait_healthy
+from web.bench.province import plan_demo_meeting, start_service, wait_healthy
 from web.bench.relay import free_port
 
 AUDIO_FRAMES_PER_SECOND = 50  # Opus, 20 ms a frame
@@ -169,7 +167,7 @@ async def bench(rate_kbps: int | None, loss_percent: float, seconds: float) -> d
         try:
             async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
                 await wait_healthy(base)
-                links = await _plan(http, base)
+                links = await plan_demo_meeting(http, base, ["bac-ha.na-hoi"], "Giao ban – đường truyền xã")
                 chair_ws = await _join(http, base, links["laocai"], "Chủ trì")
                 await chair.connect(lambda sdp: _negotiate(chair_ws, sdp))
                 chair_reader = asyncio.create_task(_answer_pings(chair_ws))
@@ -228,18 +226,6 @@ def markdown(result: dict[str, Any], command: str) -> str:
         for s in result["per_second"]
     ]
     return "\n".join(lines) + "\n"
-
-
-async def _plan(http: ClientSession, base: str) -> dict[str, str]:
-    host = await (await http.post(f"{base}/api/session", json={"username": "host", "password": "demo-host"})).json()
-    start = datetime.now(VIETNAM) + timedelta(minutes=5)
-    body = {"title": "Giao ban – đường truyền xã", "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
-            "ends_at": (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"), "chair_unit": "laocai",
-            "invited_units": ["bac-ha.na-hoi"]}  # fmt: skip
-    meeting = await (await http.post(f"{base}/api/meetings", json=body,
-                                     headers={"X-CSRF-Token": host["csrf_token"]})).json()  # fmt: skip
-    rows = (await (await http.get(f"{base}/api/meetings/{meeting['id']}/invitations")).json())["invitations"]
-    return {row["unit"]: row["join_url"] for row in rows}
 
 
 async def _join(http: ClientSession, base: str, url: str, name: str) -> ClientWebSocketResponse:

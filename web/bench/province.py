@@ -172,6 +172,26 @@ async def plan(base: str, districts: int, communes: int) -> dict[str, str]:
         return {row["unit"]: row["join_url"] for row in rows}
 
 
+async def plan_demo_meeting(
+    http: ClientSession, base: str, units: list[str], title: str = "Giao ban"
+) -> dict[str, str]:
+    """As the demo host over the API: a meeting of the demo province's ``units``, chaired by the province, starting in
+    five minutes (its room is open now); each unit's join link, the chair's too. ``http`` must keep the cookies of
+    an IP address (``CookieJar(unsafe=True)``)."""
+    async with http.post(f"{base}/api/session", json={"username": "host", "password": "demo-host"}) as response:
+        csrf = (await response.json())["csrf_token"]
+    start = datetime.now(VIETNAM) + timedelta(minutes=5)
+    body = {"title": title, "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "chair_unit": "laocai",
+            "ends_at": (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"), "invited_units": units}  # fmt: skip
+    async with http.post(f"{base}/api/meetings", json=body, headers={"X-CSRF-Token": csrf}) as response:
+        meeting = await response.json()
+    if "id" not in meeting:
+        raise RuntimeError(f"planning the meeting failed: {meeting}")
+    async with http.get(f"{base}/api/meetings/{meeting['id']}/invitations") as response:
+        rows = (await response.json())["invitations"]
+    return {row["unit"]: row["join_url"] for row in rows}
+
+
 async def bench(districts: int, communes: int, seconds: float) -> dict[str, Any]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
