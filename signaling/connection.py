@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -38,6 +38,26 @@ CLOSE_CODES = {"kicked": CLOSE_KICKED, "ended": CLOSE_ENDED, "left": CLOSE_LEFT,
                "replaced": CLOSE_REPLACED}  # fmt: skip
 
 
+class SignalingConnection(Protocol):
+    """What the session and the hub use of a connection: this one (a socket here) or a browser whose socket is
+    on another node of the cluster (``live/cluster.py: RemoteConnection``)."""
+
+    id: str
+    media: MediaPeer | None
+    closing: str | None
+    dropped_messages: int
+
+    def send(self, message: Mapping[str, Any]) -> None: ...
+
+    def forward(self, slots: Mapping[str, Source | None]) -> None: ...
+
+    def close(self, reason: str) -> None: ...
+
+    def attach_media(self, media: MediaPeer) -> None: ...
+
+    async def finish(self) -> None: ...
+
+
 class Connection:
     def __init__(self, connection_id: str, socket: web.WebSocketResponse) -> None:
         self.id = connection_id
@@ -53,12 +73,17 @@ class Connection:
     # --- the room's Peer -------------------------------------------------------------------------------------
 
     def send(self, message: Mapping[str, Any]) -> None:
+        if self.closing is None:
+            self.send_encoded(encode(message))
+
+    def send_encoded(self, text: str) -> None:
+        """A message already on the wire format (from the meeting's origin node, for a browser connected here)."""
         if self.closing is not None:
             return
         if len(self._outbound) >= OUTBOUND_LIMIT:
             self._outbound.popleft()
             self.dropped_messages += 1
-        self._outbound.append(encode(message))
+        self._outbound.append(text)
         self._wake.set()
 
     def forward(self, slots: Mapping[str, Source | None]) -> None:

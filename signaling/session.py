@@ -20,11 +20,12 @@ from conference.announcements import tell
 from conference.layout import publishes, slots, video_limits_kbps, video_sizes
 from conference.relay.peer import MediaPeer
 from conference.room import DROPPED, LEFT, Member, Room
+from live.cluster import Frames, RemoteConnection, Upstream
+from live.meetings import LiveMeetings
 from scheduler.errors import Conflict, GiaobanError, InvalidInput, NotAuthorised, ProtocolError, RateLimited
-from signaling.connection import Connection
-from signaling.hub import LiveMeetings
+from signaling.connection import Connection, SignalingConnection
 from signaling.limits import CONNECTIONS_PER_ADDRESS, ConnectionLimits, Verdict
-from signaling.messages import MAX_MESSAGE_BYTES, decode, error_message
+from signaling.messages import MAX_MESSAGE_BYTES, decode, encode, error_message
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +38,15 @@ Translate = Callable[[GiaobanError], str]
 @dataclass
 class Session:
     hub: LiveMeetings
-    connection: Connection
+    connection: SignalingConnection
     translate: Translate
     address: str = ""
+    language: str = ""
     room: Room | None = None
     member: Member | None = None
     how_it_ended: str = DROPPED
+    upstream: Upstream | None = None  # at an edge: the node that serves this browser's meeting
+    relayed: bool = False  # at the origin: the browser's socket is on another node, which applied its limits
 
     def joined(self) -> tuple[Room, Member]:
         if self.room is None or self.member is None:
@@ -53,7 +57,7 @@ class Session:
 Handler = Callable[[Session, dict[str, Any]], Awaitable[None]]
 
 
-async def serve(request: web.Request, hub: LiveMeetings, translate: Translate) -> web.StreamResponse:
+async def serve(request: web.Request, hub: LiveMeetings, translate: Translate, language: str) -> web.StreamResponse:
     address = request.remote or ""
     if not hub.addresses.open(address):
         log.warning("address %s: over %d open signaling connections, refused", address, CONNECTIONS_PER_ADDRESS)
@@ -62,7 +66,8 @@ async def serve(request: web.Request, hub: LiveMeetings, translate: Translate) -
     try:
         socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
         await socket.prepare(request)
-        session = Session(hub, Connection(hub.new_connection_id(), socket), translate, address=address)
+        session = Session(hub, Connection(hub.new_connection_id(), socket), translate, address=address,
+                          language=language)  # fmt: skip
         hub.connections[session.connection.id] = session.connection
         try:
             await _read(session, socket)
@@ -103,7 +108,23 @@ def _refuse(session: Session, error: GiaobanError, request_type: str | None = No
     session.connection.send(error_message(error, session.translate(error), request_type=request_type))
 
 
+async def serve_relayed(hub: LiveMeetings, connection: RemoteConnection, address: str, translate: Translate,
+                        frames: Frames) -> None:  # fmt: skip
+    """At the origin: a browser whose socket is on another node, its messages in order until the socket closes."""
+    session = Session(hub, connection, translate, address=address, relayed=True)
+    try:
+        while (data := await frames.get()) is not None:
+            await _handle(session, data)
+            if connection.closing is not None:
+                break
+    finally:
+        await _end(session)
+
+
 async def _handle(session: Session, data: str | bytes) -> None:
+    if session.upstream is not None and session.hub.cluster is not None:
+        session.hub.cluster.relay_frame(session.connection.id, data if isinstance(data, str) else data.decode())
+        return
     request_type = None
     try:
         message = decode(data)
@@ -121,6 +142,8 @@ async def _end(session: Session) -> None:
     connection = session.connection
     if session.room is not None and connection.id in session.room.members:
         session.room.leave(connection.id, session.how_it_ended)
+    if session.upstream is not None and session.hub.cluster is not None:
+        session.hub.cluster.relay_gone(connection.id)
     session.hub.forget(connection.id)
     await connection.finish()
 
@@ -134,13 +157,15 @@ async def join(session: Session, message: dict[str, Any]) -> None:
     name = message["name"].strip()
     if not name or len(name) > MAX_NAME:
         raise InvalidInput("Please type your name (at most {count} characters)", count=MAX_NAME)
-    if not session.hub.joins.allow(session.address, message["token"], time.monotonic()):
+    if not session.relayed and not session.hub.joins.allow(session.address, message["token"], time.monotonic()):
         log.warning("connection %s from %s: too many joins, refused", session.connection.id, session.address)
         _refuse(session, RateLimited("Too many attempts to join; please wait a minute"), "join")
         session.connection.close("rate_limited")
         return
     try:
         grant, meeting = await session.hub.admit(message["token"])
+        if await _served_elsewhere(session, meeting.id, message):
+            return
         room = session.hub.room_for(meeting)
         member = room.join(
             session.connection,
@@ -171,6 +196,20 @@ async def join(session: Session, message: dict[str, Any]) -> None:
             session.hub.recordings.start(room, member.connection)
         except GiaobanError as error:  # e.g. no disk space: the chair hears why, and the meeting goes on
             _refuse(session, error, "record")
+
+
+async def _served_elsewhere(session: Session, meeting_id: str, join: dict[str, Any]) -> bool:
+    """Whether another node is this meeting's origin: then this node is the browser's edge from now on."""
+    hub = session.hub
+    origin = await hub.origin_of(meeting_id)
+    if hub.cluster is None or origin == hub.node_id:
+        return False
+    if session.relayed:  # the room moved on between the edge's look and ours: the browser comes back and finds it
+        session.connection.close("restarting")
+        return True
+    session.upstream = Upstream(origin, meeting_id)
+    hub.cluster.relay_open(session.connection.id, session.upstream, session.address, session.language, encode(join))
+    return True
 
 
 async def offer(session: Session, message: dict[str, Any]) -> None:

@@ -14,14 +14,17 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from live.nodes import list_nodes
 from scheduler.directory.store import RedisUnitStore
 from scheduler.directory.units import parse_units_csv
 from scheduler.errors import GiaobanError
+from scheduler.meetings.model import VIETNAM
 from scheduler.reports.signing import Signer, fingerprint, verify
 from scheduler.store import open_store
 from scheduler.store.backup import backup, restore
@@ -32,6 +35,7 @@ from web.config import SETTINGS, Config, ConfigError, build_config
 from web.demo import demo_accounts_text
 from web.keys import SHUTDOWN, STORE
 from web.tls import Certificate, self_signed
+from web.workers import Workers, is_worker, worker_arguments
 
 log = logging.getLogger("giaoban")
 EXIT_FAILED = 1
@@ -43,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     flags = {name: value for name, value in vars(args).items() if name not in ("command", "run")}
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # a --workers parent starts its workers with them
     try:
         config = build_config(flags, os.environ)
     except ConfigError as exc:
@@ -101,6 +106,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_settings(restore, (*STORE_SETTINGS, "recordings_dir"))
     restore.set_defaults(run=_restore)
 
+    nodes = commands.add_parser("nodes", help="the cluster's nodes (serving processes) with their load")
+    _add_settings(nodes, STORE_SETTINGS)
+    nodes.set_defaults(run=_nodes)
+
     bench = commands.add_parser("bench", help="measure performance").add_subparsers(dest="action", required=True)
     attendance = _bench(bench, "attendance", "attendance report time over a year of weekly meetings",
                         _bench_attendance)  # fmt: skip
@@ -149,13 +158,15 @@ def _add_settings(parser: argparse.ArgumentParser, fields: Sequence[str]) -> Non
                                 help=f"{setting.help} [{names}]")  # fmt: skip
 
 
-async def _serve(config: Config, _: argparse.Namespace) -> int:
-    certificate = _certificate(config)
+async def _serve(config: Config, args: argparse.Namespace) -> int:
+    certificate = _certificate(config)  # a --workers parent makes it once, before its workers read it
+    if config.workers > 1 and not is_worker():
+        return await Workers(config, worker_arguments(args.argv[1:])).run()
     ssl_context = certificate.context() if certificate else None  # a TlsError here is reported by main()
     app = create_app(config)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()  # starts the store; a GiaobanError here is reported by main()
-    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context, reuse_port=is_worker())
     try:
         await site.start()
     except OSError as exc:
@@ -169,16 +180,17 @@ async def _serve(config: Config, _: argparse.Namespace) -> int:
     log.info("started: serving on %s (store: %s)", config.base_url, app[STORE].description)
     if not config.smtp_host:
         log.warning("no mail server (GIAOBAN_SMTP_HOST): invitations are not e-mailed; hosts copy the links instead")
-    if config.log_format == "text":  # for the person at the terminal; a log collector has the line above
+    banner = config.log_format == "text" and not is_worker()  # for the person at the terminal (once, by a parent)
+    if banner:  # a log collector has the line above
         print(f"giaoban is serving on {config.base_url}", flush=True)
     if certificate:
         whole, public_key = certificate.fingerprints()
         log.info("certificate %s: SHA-256 fingerprint %s, public key (SPKI SHA-256) %s", certificate.cert, whole,
                  public_key)  # fmt: skip
-        if config.log_format == "text":
+        if banner:
             print(f"certificate {certificate.cert}\n  SHA-256 fingerprint: {whole}\n  public key (SPKI SHA-256): "
                   f"{public_key}", flush=True)  # fmt: skip
-    if config.demo and config.log_format == "text":
+    if config.demo and banner:
         print(demo_accounts_text(), flush=True)
     await shutdown.wait()
     log.info("stopping: %s", shutdown.reason or "asked to")
@@ -224,6 +236,21 @@ async def _restore(config: Config, args: argparse.Namespace) -> int:
     async with _store(config) as store:
         summary = await restore(store.redis, args.file, data_dir=config.data_dir, recordings=config.recordings_path)
     print(f"restored {summary.keys} keys and {summary.files} files from the backup of {summary.made_at}")
+    return 0
+
+
+async def _nodes(config: Config, _: argparse.Namespace) -> int:
+    async with _store(config) as store:
+        nodes = await list_nodes(store.redis)
+    if not nodes:
+        print("no node is serving (none has a live heartbeat in this store)")
+        return 0
+    print(f"{'node':<36} {'endpoints':>9} {'origin':>6} {'edge':>5} {'cpu':>6} {'pkt/s':>8}  up since")
+    for node in nodes:
+        since = datetime.fromtimestamp(node.started, VIETNAM).strftime("%d/%m/%Y %H:%M:%S")
+        load = node.load
+        print(f"{node.id:<36} {load.endpoints:>9} {load.origin_rooms:>6} {load.edge_rooms:>5} "
+              f"{load.relay_cpu * 100:>5.0f}% {load.packets_per_second:>8.0f}  {since}")  # fmt: skip
     return 0
 
 

@@ -64,6 +64,11 @@ class Config:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     self_signed: bool = False
+    # The cluster (docs/scaling.md): worker processes on this machine, each a node; its id (set by the --workers
+    # parent so it can take a dead worker out at once; made up otherwise); the UDP ports media may use.
+    workers: int = 1
+    node_id: str = ""
+    media_ports: tuple[int, int] | None = None
 
     @property
     def recordings_path(self) -> Path:
@@ -176,6 +181,19 @@ def _email(raw: str) -> str:
     return raw.strip()
 
 
+def _port_range(raw: str) -> tuple[int, int] | None:
+    if not raw.strip():
+        return None
+    low, _, high = raw.strip().partition("-")
+    try:
+        first, last = int(low), int(high or low)
+    except ValueError:
+        raise ConfigError(f"must be a range of UDP ports such as 49160-49400, not {raw!r}") from None
+    if not 1024 <= first <= last <= 65535 or last - first < 15:
+        raise ConfigError(f"must be at least 16 ports from 1024 to 65535 (e.g. 49160-49400), not {raw!r}")
+    return first, last
+
+
 def _path(raw: str) -> Path:
     if not raw.strip():
         raise ConfigError("must not be empty")
@@ -243,6 +261,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tls_key", ("GIAOBAN_TLS_KEY",), _path, "the certificate's private key (PEM)"),
     Setting("self_signed", ("GIAOBAN_SELF_SIGNED",), _bool,
             "HTTPS with a certificate made once in the data dir (a LAN trial); its fingerprint is printed"),
+    Setting("workers", ("GIAOBAN_WORKERS",), _int_between(1, 256),
+            "worker processes sharing the port, each a node of the cluster"),
+    Setting("node_id", ("GIAOBAN_NODE_ID",), str, "this node's id in the cluster (default: host-pid-random)"),
+    Setting("media_ports", ("GIAOBAN_MEDIA_PORTS",), _port_range, "UDP ports for media, e.g. 49160-49400"),
 )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
+    from live.meetings import LiveMeetings
     from scheduler.attendance.events import AttendanceLog
     from scheduler.background import Background
     from scheduler.clock import Clock
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from scheduler.recordings.jobs import ProgramJobs
     from scheduler.reports.signing import Signer
     from scheduler.store import Store
-    from signaling.hub import LiveMeetings
     from web.accounts import AccountStore
     from web.config import Config
     from web.i18n import I18n

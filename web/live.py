@@ -9,13 +9,17 @@ from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from conference.relay.ports import use_media_ports
+from live.cluster import Cluster, Frames, RemoteConnection
+from live.meetings import LiveMeetings
+from live.nodes import new_node_id
+from live.recordings import RecordingSettings
 from scheduler.errors import GiaobanError
 from signaling import session
-from signaling.hub import LiveMeetings
 from signaling.ice import IceSettings
-from signaling.recordings import RecordingSettings
 from web import keys
-from web.keys import ATTENDANCE, CLOCK, CONFIG, I18N, INVITATIONS, LIVE, MEETINGS, METRICS_REGISTRY
+from web.i18n import I18n
+from web.keys import ATTENDANCE, CLOCK, CONFIG, I18N, INVITATIONS, LIVE, MEETINGS, METRICS_REGISTRY, STORE
 
 
 async def live_lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -26,22 +30,36 @@ async def live_lifecycle(app: web.Application) -> AsyncIterator[None]:
                        recording=RecordingSettings(config.recordings_path, config.recording_min_free_mb),
                        catalogue=app[keys.RECORDINGS], jobs=app[keys.PROGRAM_JOBS],
                        background=app[keys.BACKGROUND])  # fmt: skip
+    i18n = app[I18N]
+
+    async def serve_relayed(connection: RemoteConnection, address: str, language: str, frames: Frames) -> None:
+        await session.serve_relayed(hub, connection, address, translator(i18n, language), frames)
+
+    if config.media_ports is not None:
+        use_media_ports(asyncio.get_running_loop(), config.media_ports)
+    cluster = hub.cluster = Cluster(app[STORE].redis, config.node_id or new_node_id(), config.base_url, hub,
+                                    app[keys.BACKGROUND], serve_relayed)  # fmt: skip
+    await cluster.start()
     app[LIVE] = hub
     app[METRICS_REGISTRY].register(RelayCollector(hub))
     try:
         yield
     finally:
         await hub.close()
+        await cluster.close()
+
+
+def translator(i18n: I18n, language: str) -> session.Translate:
+    def translate(error: GiaobanError) -> str:
+        return i18n.format(language, error.message, error.params)
+
+    return translate
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     i18n = request.app[I18N]
     language = i18n.language_of(request)
-
-    def translate(error: GiaobanError) -> str:
-        return i18n.format(language, error.message, error.params)
-
-    return await session.serve(request, request.app[LIVE], translate)
+    return await session.serve(request, request.app[LIVE], translator(i18n, language), language)
 
 
 class RelayCollector(Collector):
@@ -83,6 +101,28 @@ class RelayCollector(Collector):
         yield objects
         yield GaugeMetricFamily("giaoban_asyncio_tasks", "Tasks of the service's event loop",
                                 value=len(asyncio.all_tasks()))  # fmt: skip
+        cluster = self._hub.cluster
+        if cluster is not None:
+            yield from cluster_metrics(cluster)
+
+
+def cluster_metrics(cluster: Cluster) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+    load = cluster.load(update=False)
+    node = GaugeMetricFamily("giaoban_node", "This process as a node of the cluster (its id in the label)",
+                             labels=["node"])  # fmt: skip
+    node.add_metric([cluster.node_id], 1)
+    yield node
+    rooms = GaugeMetricFamily("giaoban_node_rooms", "Meetings this node holds (origin) or carries connections of "
+                              "for another node (edge)", labels=["as"])  # fmt: skip
+    rooms.add_metric(["origin"], load.origin_rooms)
+    rooms.add_metric(["edge"], load.edge_rooms)
+    yield rooms
+    bus = CounterMetricFamily("giaoban_node_bus_messages", "Signaling messages between this node and the others",
+                              labels=["direction"])  # fmt: skip
+    bus.add_metric(["sent"], cluster.bus.sent)
+    bus.add_metric(["received"], cluster.bus.received)
+    bus.add_metric(["lost"], cluster.bus.lost)
+    yield bus
 
 
 def add_live_routes(app: web.Application) -> None:

@@ -58,7 +58,7 @@ def socket_path_for(data_dir: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"giaoban-{digest}" / "valkey.sock"
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Runs in the child between fork and exec: ask the kernel to SIGTERM it when we die."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -143,7 +143,7 @@ class EmbeddedValkey:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         await self._wait_ready(ready_timeout)
         log.info("embedded valkey (pid %s) ready on %s", self._process.pid, self.socket_path)

@@ -16,7 +16,8 @@ async def test_healthz_reports_the_store(client: Client) -> None:
     body = await response.json()
     assert body["status"] == "ok" and body["store"] == {"state": "up", "embedded": False}
     loops = {"reminders", "program-worker", "recording-retention", "attendance-writer", "link-sampler",
-             "recording-disk-watch"}  # mail-sender too, when SMTP is set  # fmt: skip
+             "recording-disk-watch", "node-heartbeat", "node-bus-reader",
+             "node-bus-writer"}  # mail-sender too, when SMTP is set  # fmt: skip
     assert set(body["background"]) == loops
     assert all(task == {"state": "running", "restarts": 0, "problem": ""} for task in body["background"].values())
 

@@ -1,9 +1,9 @@
-"""The live side of one process: a room per meeting, the media relay, and the tasks that serve them.
+"""The live side of one process: a room per meeting it is origin of, the media relay, and the tasks that serve them.
 
 It owns its background tasks, all stopped by ``close``: the attendance writer (the room only enqueues events),
 the link sampler (RTCP → link quality → the room and the chair's console), and the recordings (see
-``signaling/recordings.py``). Rooms live in memory
-in this process; the note in docs/signaling-protocol.md says what multi-node routing will add.
+``live/recordings.py``). Rooms live in memory here, at the meeting's origin node; browsers connected to other
+nodes reach them through ``live/cluster.py``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conference.layout import Source
 from conference.relay.relay import Relay
 from conference.room import MeetingFacts, Room
+from live.recordings import Recordings, RecordingSettings
 from scheduler.attendance.events import AttendanceEvent, AttendanceLog
 from scheduler.background import Background
 from scheduler.clock import Clock
@@ -27,10 +28,12 @@ from scheduler.meetings.model import Meeting
 from scheduler.meetings.store import MeetingStore
 from scheduler.recordings.catalogue import RecordingCatalogue
 from scheduler.recordings.jobs import ProgramJobs
-from signaling.connection import Connection
+from signaling.connection import Connection, SignalingConnection
 from signaling.ice import IceSettings
 from signaling.limits import JoinLimits, OpenConnections
-from signaling.recordings import Recordings, RecordingSettings
+
+if TYPE_CHECKING:
+    from live.cluster import Cluster
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,8 @@ class LiveMeetings:
         self.recordings = Recordings(self.relay, recording, catalogue=catalogue, jobs=jobs, clock=clock,
                                      background=background)  # fmt: skip
         self.rooms: dict[str, Room] = {}
-        self.connections: dict[str, Connection] = {}
+        self.connections: dict[str, SignalingConnection] = {}  # sockets here, and browsers relayed from edges
+        self.cluster: Cluster | None = None  # set when the service starts (web/live.py)
         self.joins = JoinLimits()
         self.addresses = OpenConnections()
         self._messages_dropped_by_gone = 0  # outbound messages dropped by connections since closed
@@ -83,6 +87,28 @@ class LiveMeetings:
         connection = self.connections.get(key.connection)
         if connection is not None:
             connection.send({"type": "publish", "track": key.track, "on": watched})
+
+    def local_connection(self, connection_id: str) -> Connection | None:
+        connection = self.connections.get(connection_id)
+        return connection if isinstance(connection, Connection) else None
+
+    async def origin_of(self, meeting_id: str) -> str:
+        """The node that holds this meeting's room (this one, without a cluster)."""
+        return await self.cluster.origin_of(meeting_id) if self.cluster else self.node_id
+
+    @property
+    def node_id(self) -> str:
+        return self.cluster.node_id if self.cluster else ""
+
+    def hand_over(self, meeting_id: str) -> None:
+        """Another node holds this meeting now: its connections here drop and come back to it by themselves."""
+        room = self.rooms.pop(meeting_id, None)
+        if room is None:
+            return
+        peers = [member.peer for member in room.members.values()]
+        room.drop_everyone("moved to another node")
+        for peer in peers:
+            peer.close("restarting")
 
     def forget(self, connection_id: str) -> None:
         """A connection has ended: what it kept goes, what it counted stays counted."""

