@@ -11,6 +11,11 @@ from typing import NamedTuple
 
 AUDIO_SLOTS = 4  # floor holders heard at once (one, unless the chair opens a discussion)
 GRID_SLOTS = 12  # small pictures on one page of the chair's console
+# A node link (live/links.py) is a media connection between two relays with room for every publication one node
+# may want of another: each voice heard, every size of the chair's and the floor holders' pictures, a grid page.
+LINK = "link"
+LINK_AUDIO_SLOTS = 8
+LINK_VIDEO_SLOTS = 40
 
 # Every picture is published in more than one size (separate tracks: aiortc cannot receive simulcast), so that the
 # relay can give each subscriber the size its line carries without decoding anything. Smallest first.
@@ -59,7 +64,16 @@ def chair_slots() -> list[str]:
     return [*floor_slots(), *(f"grid-{i}" for i in range(GRID_SLOTS))]
 
 
+def link_slots() -> list[str]:
+    return [
+        *(f"link-audio-{i}" for i in range(LINK_AUDIO_SLOTS)),
+        *(f"link-video-{i}" for i in range(LINK_VIDEO_SLOTS)),
+    ]
+
+
 def publishes(role: str) -> tuple[str, ...]:
+    if role == LINK:
+        return ()  # the receiving relay offers: it publishes what arrives into its own relay
     return CHAIR_PUBLISHES if role == "chair" else PARTICIPANT_PUBLISHES
 
 
@@ -79,6 +93,8 @@ def video_sizes(role: str) -> dict[str, list[int]]:
 
 
 def slots(role: str) -> list[str]:
+    if role == LINK:
+        return link_slots()
     return chair_slots() if role == "chair" else participant_slots()
 
 

@@ -45,8 +45,9 @@ class NodeBus:
         self.listening = asyncio.Event()  # set once subscribed: only then may other nodes be told we exist
 
     def send(self, node_id: str, envelope: Envelope) -> None:
-        """Queue for another node (returns at once; the writer publishes in order)."""
-        self._outbound[node_id].append(envelope)
+        """Queue for another node (returns at once; the writer publishes in order). Each envelope says who sent
+        it (``n``)."""
+        self._outbound[node_id].append({**envelope, "n": self.node_id})
         self._wake.set()
 
     def stop_reading(self) -> None:

@@ -5,12 +5,17 @@ machines). That node is the browser's **edge**: it keeps the socket, applies the
 join, and asks ``Placement`` which node is the meeting's **origin**. When that is itself, nothing changes from a
 single process. When it is another node, the edge relays the browser's messages to the origin over the node bus
 (``live/bus.py``) and the origin's messages back, and the origin serves the connection as if its socket were there
-(``RemoteConnection``): the room, its rules, the attendance record and the browser's media (ICE to the origin's own
-UDP ports) are all at the origin. Envelopes, by ``t``:
+(``RemoteConnection``): the room, its rules and the attendance record are all at the origin. Envelopes, by ``t``:
 
 - edge → origin: ``open`` (connection, edge, address, language, the join), ``frame`` (a later message), ``gone``
-  (the socket closed);
-- origin → edge: ``send`` (a message on the wire format), ``close`` (with the reason the browser acts on).
+  (the socket closed), ``level`` (the line's level, judged by the edge's relay), ``figures`` (every relayed
+  line's figures, for the chair's console);
+- origin → edge: ``send`` (a message on the wire format), ``close`` (with the reason the browser acts on),
+  ``forward`` (the room's plan for the browser's slots).
+
+A relayed browser's media goes to its edge: the edge answers its offer, and what its slots receive crosses from
+the origin once per edge, however many of the edge's browsers receive it (node links, ``live/links.py``); what it
+publishes crosses to the origin only while someone there (or on another edge) receives it.
 
 Failure: every heartbeat each node checks the nodes it relays for. An edge whose origin is gone closes those
 browsers with "restarting" (they reconnect, and the join places the room again); an origin whose edge is gone
@@ -25,7 +30,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
@@ -34,6 +39,7 @@ from redis.exceptions import RedisError
 from conference.layout import Source
 from conference.relay.peer import MediaPeer
 from live.bus import Envelope, NodeBus
+from live.links import NodeLinks
 from live.nodes import HEARTBEAT_SECONDS, NodeLoad, NodeRegistry
 from live.placement import Placement
 from scheduler.background import Background
@@ -44,6 +50,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+LINK_ENVELOPES = frozenset({"link-offer", "link-answer", "pull", "drop", "carry"})
 Frames = asyncio.Queue[str | None]  # a relayed browser's messages at its origin, None when its socket closed
 # Serves one relayed browser at the origin until its frames end (signaling/session.py: serve_relayed).
 ServeRelayed = Callable[["RemoteConnection", str, str, Frames], Awaitable[None]]
@@ -56,20 +63,19 @@ class RemoteConnection:
     def __init__(self, connection_id: str, edge: str, bus: NodeBus) -> None:
         self.id = connection_id
         self.edge = edge
-        self.media: MediaPeer | None = None
+        self.media: MediaPeer | None = None  # its media is at the edge
+        self.figures: dict[str, Any] | None = None  # its line as the edge's relay judges it, for the console
         self.closing: str | None = None
         self.dropped_messages = 0  # counted by the edge, which holds the bounded queue
         self._bus = bus
-        self._plan: dict[str, Source | None] = {}
 
     def send(self, message: Mapping[str, Any]) -> None:
         if self.closing is None:
             self._bus.send(self.edge, {"t": "send", "c": self.id, "m": encode(message)})
 
     def forward(self, slots: Mapping[str, Source | None]) -> None:
-        self._plan = dict(slots)
-        if self.media is not None:
-            self.media.forward(self._plan)
+        plan = {name: list(key) if key else None for name, key in slots.items()}
+        self._bus.send(self.edge, {"t": "forward", "c": self.id, "s": plan})
 
     def close(self, reason: str) -> None:
         if self.closing is None:
@@ -77,8 +83,7 @@ class RemoteConnection:
             self._bus.send(self.edge, {"t": "close", "c": self.id, "r": reason})
 
     def attach_media(self, media: MediaPeer) -> None:
-        self.media = media
-        media.forward(self._plan)
+        raise AssertionError("a relayed browser's media is answered by its edge")  # session.offer runs there
 
     async def finish(self) -> None:
         self.close(self.closing or "left")
@@ -88,10 +93,11 @@ class RemoteConnection:
 
 @dataclass(frozen=True)
 class Upstream:
-    """At the edge: where a browser connected here is served."""
+    """At the edge: where a browser connected here is served, and as what."""
 
     origin: str
     meeting_id: str
+    role: str
 
 
 class Cluster:
@@ -101,12 +107,14 @@ class Cluster:
         self.registry = NodeRegistry(redis, node_id, url)
         self.placement = Placement(redis, node_id)
         self.bus = NodeBus(redis, node_id, self._delivered)
+        self.links = NodeLinks(hub.relay, self.bus, self._home_of)
         self._hub = hub
         self._background = background
         self._serve_relayed = serve_relayed
         self.upstreams: dict[str, Upstream] = {}  # edge side: browser connection → its origin
         self._frames: dict[str, Frames] = {}  # origin side: relayed connection → its messages
         self._sessions: set[asyncio.Task[None]] = set()
+        self._homes: dict[str, str] = {}  # edge side: a connection elsewhere → the node its publications come from
         self._stop = asyncio.Event()
         self._closing = False
         self._cpu = (time.monotonic(), time.process_time(), 0)
@@ -135,6 +143,7 @@ class Cluster:
             await self.registry.leave()
             for meeting_id in list(self._hub.rooms):
                 await self.placement.release(meeting_id)
+        await self.links.close()
         await self._reader.stop()
         await self._writer.stop()
 
@@ -158,11 +167,44 @@ class Cluster:
         if upstream is not None:
             self.bus.send(upstream.origin, {"t": "gone", "c": connection_id})
 
+    def relay_level(self, connection_id: str, level: str) -> None:
+        upstream = self.upstreams.get(connection_id)
+        if upstream is not None:
+            self.bus.send(upstream.origin, {"t": "level", "c": connection_id, "v": level})
+
+    def _send_figures(self) -> None:
+        by_origin: dict[str, dict[str, Any]] = {}
+        for connection_id, upstream in self.upstreams.items():
+            local = self._hub.local_connection(connection_id)
+            if local is not None and local.media is not None:
+                by_origin.setdefault(upstream.origin, {})[connection_id] = asdict(local.media.figures())
+        for origin, figures in by_origin.items():
+            self.bus.send(origin, {"t": "figures", "c": "", "f": figures})
+
+    def _home_of(self, key: Source) -> str | None:
+        """The node a publication comes from: None for one of this node's browsers."""
+        connection = self._hub.connections.get(key.connection)
+        if isinstance(connection, RemoteConnection):
+            return connection.edge
+        if connection is not None:
+            return None
+        return self._homes.get(key.connection)
+
     # --- what arrives --------------------------------------------------------------------------------------------
 
     def _delivered(self, envelope: Envelope) -> None:
-        kind, connection_id = envelope["t"], envelope["c"]
-        if kind == "open":
+        kind, connection_id = envelope["t"], envelope.get("c", "")
+        if kind in LINK_ENVELOPES:
+            self.links.delivered(envelope["n"], envelope)
+        elif kind == "forward":
+            self._forward(envelope)
+        elif kind == "level":
+            self._hub.set_level(connection_id, envelope["v"])
+        elif kind == "figures":
+            for figured, figures in envelope["f"].items():
+                if isinstance(remote := self._hub.connections.get(figured), RemoteConnection):
+                    remote.figures = figures
+        elif kind == "open":
             self._open(envelope)
         elif kind in ("frame", "gone"):
             frames = self._frames.get(connection_id)
@@ -173,6 +215,18 @@ class Cluster:
                 local.send_encoded(envelope["m"])
         elif kind == "close" and (local := self._hub.local_connection(connection_id)) is not None:
             local.close(envelope["r"])
+
+    def _forward(self, envelope: Envelope) -> None:
+        """At the edge: the room's plan for a browser here. Keys of browsers not here come from the origin."""
+        local = self._hub.local_connection(envelope["c"])
+        if local is None:
+            return
+        plan = {name: Source(*raw) if raw else None for name, raw in envelope["s"].items()}
+        for key in plan.values():
+            if key is not None and key.connection not in self._hub.connections:
+                self._homes[key.connection] = envelope["n"]
+                self.links.expect(key)
+        local.forward(plan)
 
     def _open(self, envelope: Envelope) -> None:
         connection_id = envelope["c"]
@@ -203,16 +257,19 @@ class Cluster:
                 log.warning("meeting %s: another node holds it now; its connections here go there", meeting_id)
                 self._hub.hand_over(meeting_id)
             await self._check_peers()
+            self.links.let_go_of_unwanted()
+            self._send_figures()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), HEARTBEAT_SECONDS)
 
     async def _check_peers(self) -> None:
         origins = {upstream.origin for upstream in self.upstreams.values()}
         edges = {c.edge for c in self._hub.connections.values() if isinstance(c, RemoteConnection)}
-        for node_id in origins | edges:
+        for node_id in origins | edges | set(self.links.ins) | set(self.links.outs):
             if await self.registry.alive(node_id):
                 continue
             log.warning("node %s is gone: the connections it served with this node are ended", node_id)
+            self.links.forget(node_id)
             for connection_id, upstream in list(self.upstreams.items()):
                 if upstream.origin == node_id and (local := self._hub.local_connection(connection_id)):
                     local.close("restarting")  # the browser comes back, and its join places the room afresh

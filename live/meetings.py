@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from conference.layout import Source
+from conference.relay.peer import LinkFigures
 from conference.relay.relay import Relay
 from conference.room import MeetingFacts, Room
 from live.recordings import Recordings, RecordingSettings
@@ -51,7 +52,7 @@ class LiveMeetings:
         self.meetings = meetings
         self.clock = clock
         self.ice = ice
-        self.relay = Relay(watched=self._tell_publisher)
+        self.relay = Relay(watched=self._tell_publisher, wanted=self._wanted)
         self.recordings = Recordings(self.relay, recording, catalogue=catalogue, jobs=jobs, clock=clock,
                                      background=background)  # fmt: skip
         self.rooms: dict[str, Room] = {}
@@ -83,10 +84,21 @@ class LiveMeetings:
         return room
 
     def _tell_publisher(self, key: Source, watched: bool) -> None:
-        """Nobody receives this track any more (or someone does again): its browser stops (or starts) sending it."""
-        connection = self.connections.get(key.connection)
+        """Nobody receives this track any more (or someone does again): its browser stops (or starts) sending it.
+        Only a browser whose media is here: one on another node is told by its own node's relay."""
+        connection = self.local_connection(key.connection)
         if connection is not None:
             connection.send({"type": "publish", "track": key.track, "on": watched})
+
+    def _wanted(self, key: Source, wanted: bool) -> None:
+        if self.cluster is not None:
+            self.cluster.links.wanted(key, wanted)
+
+    def set_level(self, connection_id: str, level: str) -> None:
+        """A relayed browser's line, as its edge judges it."""
+        for room in self.rooms.values():
+            if connection_id in room.members:
+                room.set_link(connection_id, level)
 
     def local_connection(self, connection_id: str) -> Connection | None:
         connection = self.connections.get(connection_id)
@@ -140,6 +152,13 @@ class LiveMeetings:
                  "opened" if state == "live" else state, units)  # fmt: skip
         if state == "ended":
             self.rooms.pop(meeting_id, None)
+
+    def _figures_of(self, connection_id: str) -> LinkFigures | None:
+        connection = self.connections.get(connection_id)
+        if connection is not None and connection.media is not None:
+            return connection.media.figures()
+        told = getattr(connection, "figures", None)  # a browser on another node: as its edge last said
+        return LinkFigures(**told) if told else None
 
     async def close(self) -> None:
         """The service stops, most often to restart: the meetings go on. Everyone's drop is recorded now (the writer
@@ -215,10 +234,9 @@ class LiveMeetings:
     def _show_links(self, room: Room) -> None:
         figures: dict[str, dict[str, Any]] = {}
         for member in list(room.members.values()):
-            connection = self.connections.get(member.connection)
-            if connection is None or connection.media is None:
+            seen = self._figures_of(member.connection)
+            if seen is None:
                 continue
-            seen = connection.media.figures()
             figures[member.unit] = {"rtt_ms": seen.rtt_ms and round(seen.rtt_ms), "loss": round(seen.loss * 100, 1),
                                     "kbps": round(seen.kbps), "estimate_kbps": round(seen.estimate_kbps),
                                     "layer": seen.layer, "link": member.link}  # fmt: skip

@@ -1,10 +1,10 @@
 """Which node is a meeting's origin: a lease in Redis, claimed when the first unit joins, renewed while it lives.
 
-The origin holds the room (its rules) and its media. The first node to see a join for a meeting with no origin
-chooses the least loaded live node and claims the lease for it (``SET NX``: of two nodes seeing the first joins at
-once, one wins and both use the winner). The origin renews its leases with every heartbeat; when it dies they run
-out, and the next join (its browsers reconnect by themselves) places the room afresh. A lease whose holder is known
-gone (its heartbeat key expired or removed) is taken at once, without waiting for the lease to run out.
+The origin holds the room (its rules). The first node to see a join for a meeting with no origin chooses the
+least loaded live node (itself, of equals) and claims the lease for it (``SET NX``: of two nodes seeing the first
+joins at once, one wins and both use the winner). The origin renews its leases with every heartbeat; when it dies
+they run out, and the next join (its browsers reconnect by themselves) places the room afresh. A lease whose
+holder is known gone (its heartbeat key expired or removed) is taken at once, without waiting for it to run out.
 
 Keys: ``giaoban:room:<meeting>:origin`` (string, node id, expires ``LEASE_SECONDS`` after the last renewal).
 """
@@ -81,5 +81,7 @@ class Placement:
         await self._release(keys=[ORIGIN_KEY.format(meeting_id)], args=[self.node_id])
 
     async def _least_loaded(self, excluding: str = "") -> str:
+        """The node with the fewest endpoints; of equals, this one (the browser is here: no hop)."""
         nodes = [node for node in await list_nodes(self._redis) if node.id != excluding]
+        nodes.sort(key=lambda node: (node.load.endpoints, node.id != self.node_id, node.id))
         return nodes[0].id if nodes else self.node_id

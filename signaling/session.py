@@ -122,13 +122,13 @@ async def serve_relayed(hub: LiveMeetings, connection: RemoteConnection, address
 
 
 async def _handle(session: Session, data: str | bytes) -> None:
-    if session.upstream is not None and session.hub.cluster is not None:
-        session.hub.cluster.relay_frame(session.connection.id, data if isinstance(data, str) else data.decode())
-        return
     request_type = None
     try:
         message = decode(data)
         request_type = message["type"]
+        if session.upstream is not None and request_type != "offer":  # the origin has the room: it answers
+            _relay(session, data)
+            return
         await HANDLERS[request_type](session, message)
     except GiaobanError as error:
         _refuse(session, error, request_type)
@@ -136,6 +136,11 @@ async def _handle(session: Session, data: str | bytes) -> None:
         log.exception("connection %s: handling %s failed", session.connection.id, request_type)
         failure = GiaobanError("Something went wrong on the server; please try again")
         _refuse(session, failure, request_type)
+
+
+def _relay(session: Session, data: str | bytes) -> None:
+    if session.hub.cluster is not None:
+        session.hub.cluster.relay_frame(session.connection.id, data if isinstance(data, str) else data.decode())
 
 
 async def _end(session: Session) -> None:
@@ -164,7 +169,7 @@ async def join(session: Session, message: dict[str, Any]) -> None:
         return
     try:
         grant, meeting = await session.hub.admit(message["token"])
-        if await _served_elsewhere(session, meeting.id, message):
+        if await _served_elsewhere(session, meeting.id, grant.role, message):
             return
         room = session.hub.room_for(meeting)
         member = room.join(
@@ -198,7 +203,7 @@ async def join(session: Session, message: dict[str, Any]) -> None:
             _refuse(session, error, "record")
 
 
-async def _served_elsewhere(session: Session, meeting_id: str, join: dict[str, Any]) -> bool:
+async def _served_elsewhere(session: Session, meeting_id: str, role: str, join: dict[str, Any]) -> bool:
     """Whether another node is this meeting's origin: then this node is the browser's edge from now on."""
     hub = session.hub
     origin = await hub.origin_of(meeting_id)
@@ -207,23 +212,32 @@ async def _served_elsewhere(session: Session, meeting_id: str, join: dict[str, A
     if session.relayed:  # the room moved on between the edge's look and ours: the browser comes back and finds it
         session.connection.close("restarting")
         return True
-    session.upstream = Upstream(origin, meeting_id)
+    session.upstream = Upstream(origin, meeting_id, role)
     hub.cluster.relay_open(session.connection.id, session.upstream, session.address, session.language, encode(join))
     return True
 
 
 async def offer(session: Session, message: dict[str, Any]) -> None:
-    room, member = session.joined()
+    """The browser's media, answered by this node's relay: here at the origin, or at the edge that has its socket
+    (what it receives from elsewhere comes over a node link, live/links.py)."""
     connection = session.connection
     if connection.media is not None:
         raise Conflict("This connection has already negotiated its media")
-    connection_id = member.connection
+    connection_id, hub = connection.id, session.hub
+    if session.upstream is not None and hub.cluster is not None:
+        role, cluster = session.upstream.role, hub.cluster
 
-    def told(level: str) -> None:  # the line's level, judged by the relay: the page and the console say it
-        room.set_link(connection_id, level)
+        def told(level: str) -> None:  # the line's level, judged by this relay: the origin's room says it
+            cluster.relay_level(connection_id, level)
+    else:
+        room, member = session.joined()
+        role = member.role
 
-    media = MediaPeer(session.hub.relay, connection=member.connection, role=member.role,
-                      ice_servers=session.hub.ice.for_aiortc(time.time()), told=told)  # fmt: skip
+        def told(level: str) -> None:  # the line's level, judged by the relay: the page and the console say it
+            room.set_link(connection_id, level)
+
+    media = MediaPeer(hub.relay, connection=connection_id, role=role, ice_servers=hub.ice.for_aiortc(time.time()),
+                      told=told)  # fmt: skip
     try:
         answer_sdp = await media.answer(message["sdp"])
     except GiaobanError:

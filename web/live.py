@@ -123,6 +123,18 @@ def cluster_metrics(cluster: Cluster) -> Iterator[CounterMetricFamily | GaugeMet
     bus.add_metric(["received"], cluster.bus.received)
     bus.add_metric(["lost"], cluster.bus.lost)
     yield bus
+    crossing = GaugeMetricFamily(
+        "giaoban_node_link_publications",
+        "Publications crossing node links now, into this node and out of it (each once, however many receive it)",
+        labels=["direction"],
+    )
+    for direction, count in cluster.links.publications().items():
+        crossing.add_metric([direction], count)
+    yield crossing
+    packets = CounterMetricFamily("giaoban_node_link_packets", "RTP packets over node links", labels=["direction"])
+    for direction, count in cluster.links.packets().items():
+        packets.add_metric([direction], count)
+    yield packets
 
 
 def add_live_routes(app: web.Application) -> None:

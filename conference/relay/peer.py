@@ -21,7 +21,7 @@ from aiortc import (
 )
 
 from conference.allocation import Want, allocate, next_step
-from conference.layout import AUDIO_KBPS, Source, kind_of, publishes, slots, video_limits_kbps
+from conference.layout import AUDIO_KBPS, LINK, Source, kind_of, publishes, slots, video_limits_kbps
 from conference.link import LinkEstimator, LinkView
 from conference.relay.outlet import Budget, SenderOutlet, SilentTrack, ice_connection
 from conference.relay.relay import Relay
@@ -34,7 +34,8 @@ from scheduler.errors import Conflict, ProtocolError
 
 log = logging.getLogger(__name__)
 SOCKET_RECEIVE_BUFFER = 2 * 1024 * 1024  # bytes; ~1 s of a busy publisher and its subscribers' reports
-MAX_SDP_CHARS = 48_000  # 160 slots would be ~40 KB; ours has at most 20 m-lines
+MAX_SDP_CHARS = 48_000  # 160 slots would be ~40 KB; a browser's has at most 20 m-lines
+MAX_LINK_SDP_CHARS = 200_000  # a node link's 48 (it comes from a node of the cluster, not a browser)
 # A participant's pictures, in the order its line's budget goes to them (after every voice it hears): the chair's,
 # then the floor holder's. The chair's own line is judged, and shown, but it always gets what it plans: its console.
 ADAPTED_SLOTS = ("chair-video", "floor-video")
@@ -56,6 +57,18 @@ class LinkFigures:
 
 def _nobody(level: str) -> None:
     pass
+
+
+def tune_sockets(pc: RTCPeerConnection, queue_wait: QueueWait) -> None:
+    """A publisher's packets wait in the kernel while the relay forwards the ones before them to every subscriber;
+    the default buffer (~90 packets) overflows during one busy moment (the kernel caps the size at
+    net.core.rmem_max). And each socket is read in batches (see sockets.py)."""
+    for protocol in ice_connection(pc)._protocols:
+        transport = protocol.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_RECEIVE_BUFFER)
+            read_in_batches(transport, queue_wait)
 
 
 def media_configuration(ice_servers: list[RTCIceServer]) -> RTCConfiguration:
@@ -92,7 +105,7 @@ class MediaPeer:
         """Accept the browser's offer: its tracks in the order of ``publishes(role)``, then ``slots(role)``."""
         if self.pc.remoteDescription is not None:
             raise Conflict("This connection has already negotiated its media")
-        if len(offer_sdp) > MAX_SDP_CHARS:
+        if len(offer_sdp) > (MAX_LINK_SDP_CHARS if self.role == LINK else MAX_SDP_CHARS):
             raise ProtocolError("The offer is too large")
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
@@ -247,15 +260,7 @@ class MediaPeer:
                     await self.pc.addIceCandidate(candidate)
 
     def _tune_sockets(self) -> None:
-        """A publisher's packets wait in the kernel while the relay forwards the ones before them to every
-        subscriber; the default buffer (~90 packets) overflows during one busy moment (the kernel caps the size at
-        net.core.rmem_max). And each socket is read in batches (see sockets.py)."""
-        for protocol in ice_connection(self.pc)._protocols:
-            transport = protocol.transport
-            sock = transport.get_extra_info("socket") if transport is not None else None
-            if sock is not None:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_RECEIVE_BUFFER)
-                read_in_batches(transport, self._queue_wait)
+        tune_sockets(self.pc, self._queue_wait)
 
     def _take_transceivers(self) -> None:
         transceivers = self.pc.getTransceivers()

@@ -80,6 +80,7 @@ class Publication:
         self.lateness = Lateness(90_000)
         self.queue_wait = QueueWait()  # the publisher's connection's, once it has one
         self.watched = True  # what the publisher was last told: a browser sends everything until told otherwise
+        self.wanted = False  # whether anything here receives it (told to ``Relay.wanted``, publisher or not)
         self.kbps = 0  # the most its publisher spends on it (a picture's size), 0 when not said
         self.bytes_received = 0
         self.loss_told = 0.0  # the worst its subscribers' lines lose: what its encoder is told to protect against
@@ -189,9 +190,13 @@ class Relay:
     publisher need not send what nobody receives. Of 150 communes' pictures the chair sees twelve and voices are
     heard only from the floor; unsent, the rest cost neither the communes' shared lines nor the relay's CPU."""
 
-    def __init__(self, watched: Callable[[Source, bool], None] = _nobody_to_tell) -> None:
+    def __init__(self, watched: Callable[[Source, bool], None] = _nobody_to_tell,
+                 wanted: Callable[[Source, bool], None] = _nobody_to_tell) -> None:  # fmt: skip
+        """``wanted`` hears the same as ``watched`` for every publication, one that has no publisher here too:
+        a publication of another node is brought over a node link while something here receives it."""
         self.stats = RelayStats()
         self._watched = watched
+        self._wanted = wanted
         self.reports = Reporter()  # the sender reports of every subscriber slot, from one task
         self.links = Adapter(voices=self._voices)  # every subscriber's line judged, probes paced, from one task
         self._publications: dict[Source, Publication] = {}
@@ -318,6 +323,10 @@ class Relay:
             self._tell_watched(publication)
             self._forget_if_idle(publication)
 
+    def wanted_here(self, key: Source) -> bool:
+        publication = self._publications.get(key)
+        return publication is not None and publication.wanted
+
     def bytes_received(self, key: Source) -> int:
         publication = self._publications.get(key)
         return publication.bytes_received if publication else 0
@@ -346,6 +355,9 @@ class Relay:
 
     def _tell_watched(self, publication: Publication) -> None:
         watched = bool(publication.slots or publication.sinks)
+        if watched != publication.wanted:
+            publication.wanted = watched
+            self._wanted(publication.key, watched)
         if watched != publication.watched and publication.receiver is not None:  # only a publisher can be told
             publication.note_watched(watched)
             self._watched(publication.key, watched)

@@ -165,13 +165,14 @@ async def test_a_meeting_across_two_nodes_sends_the_chair_to_communes_on_the_oth
             endpoints.append(endpoint)
             communes.append(await join(http, cluster.b, links[unit], endpoint))
         try:
-            _, edge = await origin_and_edge(cluster)
+            origin, edge = await origin_and_edge(cluster)
+            assert origin is cluster.a  # the first join's node, of two equally loaded
             edge_metrics = await metrics(edge)
             assert edge_metrics['giaoban_node_rooms{as="edge"}'] == 1
             assert edge_metrics['giaoban_node_bus_messages_total{direction="received"}'] > 0
             assert {chair.welcome["unit"], *(c.welcome["unit"] for c in communes)} == {"laocai", *COMMUNES}
 
-            # every answer is the origin's: its candidates are in the media port range
+            # each browser's media is answered by the node it is connected to, in the media port range
             for joined in (chair, *communes):
                 ports = [int(p) for p in re.findall(r"a=candidate:\S+ 1 udp \d+ \S+ (\d+)", joined.answer_sdp)]
                 assert ports and all(MEDIA_PORTS[0] <= p <= MEDIA_PORTS[1] for p in ports), joined.answer_sdp
@@ -180,6 +181,15 @@ async def test_a_meeting_across_two_nodes_sends_the_chair_to_communes_on_the_oth
             for endpoint in endpoints[1:]:
                 assert decoded(endpoint.kept["chair-video"]) >= 20, endpoint.received  # ~30 fps for 3 s
                 assert endpoint.received["chair-audio"] >= 50
+            # the chair's voice and its three sizes cross to node B once, for both communes there; the communes'
+            # pictures (every size, for the chair's grid) cross to node A once each
+            edge_metrics, origin_metrics = await metrics(edge), await metrics(origin)
+            assert edge_metrics['giaoban_node_link_publications{direction="in"}'] == 4, edge_metrics
+            assert origin_metrics['giaoban_node_link_publications{direction="out"}'] == 4, origin_metrics
+            assert origin_metrics['giaoban_node_link_publications{direction="in"}'] == 3 * len(COMMUNES)
+            sent = origin_metrics['giaoban_node_link_packets_total{direction="out"}']
+            arrived = edge_metrics['giaoban_node_link_packets_total{direction="in"}']
+            assert sent > 300 and arrived > 0.9 * sent - 100, (sent, arrived)  # counted apart a moment later
 
             # the chair gives the floor to the first commune (on node B): its picture and voice reach the chair
             await chair.ws.send_json({"type": "give-floor", "unit": COMMUNES[0]})

@@ -1,0 +1,314 @@
+"""Node links: a publication of one node's relay that another node's browsers receive crosses between them once.
+
+Each direction between two nodes is one WebRTC connection (DTLS-SRTP, like a browser's: media between machines is
+never in the clear) with a fixed set of slots (``conference.layout.link_slots``), negotiated once over the node
+bus, like Jitsi's bridge-to-bridge relay or mediasoup's pipe transports:
+
+- the **sending** node answers with a ``MediaPeer`` of role ``link``: its slots are fed from its relay like any
+  subscriber's (``LinkOut``), so pause, key frames, sender reports and NACKs work as they do for a browser;
+- the **receiving** node offers (``LinkIn``) and publishes what arrives on each slot into its own relay under the
+  publication's own key (connection, track): its browsers' slots subscribe to it as if its publisher were here.
+
+Which node has a publication: a browser connected here has its own; at an edge, everything else comes from the
+meeting's origin (the star: origin ↔ each edge); at the origin, a browser of an edge publishes there. A relay tells
+us what it wants (``Relay.wanted``); a picture is brought in all its sizes, so that each browser's line can be
+given the size it carries without another round trip, and let go a few seconds after the last subscriber left
+(a floor passed back and forth does not flap the link). Envelopes on the bus, by ``t``: ``link-offer`` and
+``link-answer`` (the SDP), ``pull`` and ``drop`` (keys wanted, no longer wanted), ``carry`` (this key now comes on
+that slot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver, RTCSessionDescription
+
+from conference.layout import LINK, VIDEO_TRACKS, Source, kind_of, link_slots, video_limits_kbps
+from conference.relay.peer import MediaPeer, media_configuration, tune_sockets
+from conference.relay.relay import Publication, Relay
+from conference.relay.sockets import QueueWait
+from conference.relay.tap import tap
+from live.bus import Envelope, NodeBus
+
+log = logging.getLogger(__name__)
+
+LET_GO_SECONDS = 5.0  # a picture nobody here receives any more is kept coming this long (the floor may come back)
+SLOT_REST_SECONDS = 2.0  # a slot let go carries nothing for this long before it carries another key
+KBPS = {track: max(video_limits_kbps("chair").get(track, 0), video_limits_kbps("participant").get(track, 0))
+        for track in VIDEO_TRACKS}  # fmt: skip
+
+
+def _key(raw: list[str]) -> Source:
+    return Source(str(raw[0]), str(raw[1]))
+
+
+def _picture(key: Source) -> list[Source]:
+    """What is brought for a key: every size of a picture, a voice alone."""
+    if key.track in VIDEO_TRACKS:
+        return [Source(key.connection, track) for track in VIDEO_TRACKS]
+    return [key]
+
+
+class LinkOut:
+    """At the sending node: the link's slots, each fed with one key of this relay."""
+
+    def __init__(self, relay: Relay, node: str) -> None:
+        self.peer = MediaPeer(relay, connection=f"link:{node}", role=LINK, ice_servers=[])
+        self.plan: dict[str, Source | None] = dict.fromkeys(link_slots())
+        self._resting: dict[str, float] = {}  # slot → until when it rests
+
+    def carry(self, key: Source) -> str | None:
+        """The slot that carries ``key`` (a free one, if it was not carried yet); None when every slot is taken."""
+        for name, carried in self.plan.items():
+            if carried == key:
+                return name
+        now = time.monotonic()
+        for name, carried in self.plan.items():
+            if carried is None and kind_of(name) == kind_of(key.track) and self._resting.get(name, 0) <= now:
+                self.plan[name] = key
+                self.peer.forward(self.plan)
+                return name
+        log.warning("node link to %s: no free %s slot for %s", self.peer.connection, kind_of(key.track), key)
+        return None
+
+    def packets(self) -> int:
+        return sum(slot.forwarded for slot in self.peer.slots.values())
+
+    def let_go(self, key: Source) -> None:
+        for name, carried in self.plan.items():
+            if carried == key:
+                self.plan[name] = None
+                self._resting[name] = time.monotonic() + SLOT_REST_SECONDS
+        self.peer.forward(self.plan)
+
+
+class LinkIn:
+    """At the receiving node: a connection whose slots bring keys of another node into this relay."""
+
+    def __init__(self, relay: Relay) -> None:
+        self._relay = relay
+        self.pc = RTCPeerConnection(media_configuration([]))
+        self.queue_wait = QueueWait()
+        self.routes: dict[str, Publication] = {}  # slot → the publication it feeds now
+        self.packets = 0  # received on every slot
+        self.carried: dict[Source, str] = {}  # key → its slot
+        self._transceivers: dict[str, RTCRtpTransceiver] = {}
+        for name in link_slots():
+            transceiver = self.pc.addTransceiver(kind_of(name), direction="recvonly")
+            _prefer_forwardable(transceiver)
+            self._transceivers[name] = transceiver
+
+    async def offer(self) -> str:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return str(self.pc.localDescription.sdp)
+
+    async def accept(self, answer_sdp: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
+        for name, transceiver in self._transceivers.items():
+            self._tap(name, transceiver)
+        tune_sockets(self.pc, self.queue_wait)
+
+    def carry(self, name: str, key: Source) -> None:
+        """``key`` comes on slot ``name`` from now on: published here as if its browser were connected here."""
+        transceiver = self._transceivers[name]
+        if self.carried.get(key) == name:
+            return
+        self.drop(key)
+        codec = transceiver._codecs[0] if transceiver._codecs else None
+        mime, clock = (codec.mimeType, codec.clockRate) if codec is not None else ("", 90_000)
+        publication = self._relay.publish(key, transceiver.receiver, mime, clock, self.queue_wait,
+                                          kbps=KBPS.get(key.track, 0))  # fmt: skip
+        self.routes[name] = publication
+        self.carried[key] = name
+        publication.request_keyframe()
+
+    def drop(self, key: Source) -> None:
+        name = self.carried.pop(key, None)
+        if name is not None:
+            self.routes.pop(name, None)
+            self._relay.unpublish(key)
+
+    async def close(self) -> None:
+        for key in list(self.carried):
+            self.drop(key)
+        await self.pc.close()
+
+    def _tap(self, name: str, transceiver: RTCRtpTransceiver) -> None:
+        mime_types = {c.payloadType: c.mimeType for c in transceiver._codecs if c.payloadType is not None}
+        routes = self.routes
+
+        def forward(packet: Any, mime_type: str) -> None:
+            self.packets += 1
+            publication = routes.get(name)
+            if publication is not None:  # before its carry message, a slot's packets have no key yet
+                publication.forward(packet, mime_type)
+
+        def deliver(frame: Any) -> None:
+            publication = routes.get(name)
+            if publication is not None:
+                publication.deliver(frame)
+
+        tap(transceiver.receiver, deliver, forward, mime_types)
+
+
+def _prefer_forwardable(transceiver: RTCRtpTransceiver) -> None:
+    """VP8 (with its retransmissions) and Opus: what browsers publish to the relay, so what a link must carry."""
+    wanted = ("video/vp8", "video/rtx") if transceiver.kind == "video" else ("audio/opus",)
+    capabilities = RTCRtpReceiver.getCapabilities(transceiver.kind)
+    codecs = [c for c in capabilities.codecs if c.mimeType.lower() in wanted] if capabilities else []
+    with contextlib.suppress(Exception):
+        transceiver.setCodecPreferences(codecs)
+
+
+@dataclass
+class _Wants:
+    """At the receiving node: the keys of one other node this relay receives, and when each was last wanted."""
+
+    keys: set[Source] = field(default_factory=set)
+    unwanted_since: dict[Source, float] = field(default_factory=dict)
+
+
+class NodeLinks:
+    def __init__(self, relay: Relay, bus: NodeBus, home_of: Callable[[Source], str | None]) -> None:
+        """``home_of``: the node a key comes from (None: this one)."""
+        self._relay = relay
+        self._bus = bus
+        self._home_of = home_of
+        self.outs: dict[str, LinkOut] = {}  # by receiving node
+        self.ins: dict[str, LinkIn] = {}  # by sending node
+        self._pulled: dict[str, _Wants] = {}  # by sending node
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- this relay's wants --------------------------------------------------------------------------------------
+
+    def wanted(self, key: Source, wanted: bool) -> None:
+        """From ``Relay.wanted``: something here receives ``key`` now (or nothing does any more)."""
+        node = self._home_of(key)
+        if node is None or node == self._bus.node_id:
+            return
+        pulled = self._pulled.setdefault(node, _Wants())
+        if wanted:
+            for each in _picture(key):
+                pulled.unwanted_since.pop(each, None)
+            fresh = [each for each in _picture(key) if each not in pulled.keys]
+            if fresh:
+                pulled.keys.update(fresh)
+                self._link_in(node)
+                self._bus.send(node, {"t": "pull", "keys": [list(k) for k in fresh]})
+        elif key in pulled.keys:
+            pulled.unwanted_since[key] = time.monotonic()
+
+    def expect(self, key: Source) -> None:
+        """The room plans ``key`` for a browser here: bring its picture before anything subscribes to a size (the
+        browser's relay picks the size its line carries among those here), and let it go if none is taken."""
+        node = self._home_of(key)
+        if node is None or node == self._bus.node_id:
+            return
+        self.wanted(key, True)
+        pulled, now = self._pulled[node], time.monotonic()
+        for each in _picture(key):
+            if not self._relay.wanted_here(each):
+                pulled.unwanted_since.setdefault(each, now)
+
+    def let_go_of_unwanted(self) -> None:
+        """Every heartbeat: drop what nobody here received for a while (every size of a picture unwanted)."""
+        now = time.monotonic()
+        for node, pulled in self._pulled.items():
+            stale = [key for key in pulled.keys if self._unwanted(pulled, key, now)]
+            if stale:
+                for key in stale:
+                    pulled.keys.discard(key)
+                    pulled.unwanted_since.pop(key, None)
+                    if (link := self.ins.get(node)) is not None:
+                        link.drop(key)
+                self._bus.send(node, {"t": "drop", "keys": [list(k) for k in stale]})
+
+    def _unwanted(self, pulled: _Wants, key: Source, now: float) -> bool:
+        return all(now - pulled.unwanted_since.get(each, now + 1) >= LET_GO_SECONDS
+                   for each in _picture(key) if each in pulled.keys)  # fmt: skip
+
+    def _link_in(self, node: str) -> None:
+        if node in self.ins:
+            return
+        link = self.ins[node] = LinkIn(self._relay)
+
+        async def negotiate() -> None:
+            self._bus.send(node, {"t": "link-offer", "sdp": await link.offer()})
+
+        self._run(negotiate())
+
+    # --- what arrives --------------------------------------------------------------------------------------------
+
+    def delivered(self, sender: str, envelope: Envelope) -> None:
+        kind = envelope["t"]
+        if kind == "link-offer":
+            self._run(self._answer(sender, envelope["sdp"]))
+        elif kind == "link-answer" and (link_in := self.ins.get(sender)) is not None:
+            self._run(link_in.accept(envelope["sdp"]))
+        elif kind == "pull":
+            out = self.outs.get(sender) or self._link_out(sender)
+            for raw in envelope["keys"]:
+                key = _key(raw)
+                if (name := out.carry(key)) is not None:
+                    self._bus.send(sender, {"t": "carry", "slot": name, "key": list(key)})
+        elif kind == "drop" and (leaving := self.outs.get(sender)) is not None:
+            for raw in envelope["keys"]:
+                leaving.let_go(_key(raw))
+        elif kind == "carry" and (link_in := self.ins.get(sender)) is not None:
+            key = _key(envelope["key"])
+            if key in self._pulled.get(sender, _Wants()).keys:
+                link_in.carry(envelope["slot"], key)
+
+    def _link_out(self, node: str) -> LinkOut:
+        out = self.outs[node] = LinkOut(self._relay, node)
+        return out
+
+    async def _answer(self, node: str, offer_sdp: str) -> None:
+        out = self.outs.get(node) or self._link_out(node)
+        if out.peer.pc.remoteDescription is not None:  # the other node started afresh: so does its link
+            plan = out.plan
+            await out.peer.close()
+            out = self._link_out(node)
+            out.plan = plan
+        self._bus.send(node, {"t": "link-answer", "sdp": await out.peer.answer(offer_sdp)})
+
+    def forget(self, node: str) -> None:
+        """``node`` left the cluster: its links go."""
+        self._pulled.pop(node, None)
+        if (link_in := self.ins.pop(node, None)) is not None:
+            self._run(link_in.close())
+        if (out := self.outs.pop(node, None)) is not None:
+            self._run(out.peer.close())
+
+    async def close(self) -> None:
+        for node in list({*self.ins, *self.outs}):
+            self.forget(node)
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _run(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("node link: %s", task.exception(), exc_info=task.exception())
+
+    def publications(self) -> dict[str, int]:
+        """Publications crossing now, into this node and out of it."""
+        return {"in": sum(len(link.carried) for link in self.ins.values()),
+                "out": sum(sum(1 for key in out.plan.values() if key) for out in self.outs.values())}  # fmt: skip
+
+    def packets(self) -> dict[str, int]:
+        return {
+            "in": sum(link.packets for link in self.ins.values()),
+            "out": sum(out.packets() for out in self.outs.values()),
+        }
