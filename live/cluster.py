@@ -286,7 +286,10 @@ class Cluster:
         if update:
             self._cpu = (now, cpu, packets)
         elapsed = max(now - then, 1e-3)
+        crossing, packets_crossed = self.links.publications(), self.links.packets()
         return NodeLoad(endpoints=len(self._hub.connections), origin_rooms=len(self._hub.rooms),
                         edge_rooms=len({upstream.meeting_id for upstream in self.upstreams.values()}),
                         relay_cpu=round((cpu - cpu_then) / elapsed, 3),
-                        packets_per_second=round((packets - packets_then) / elapsed, 1))  # fmt: skip
+                        packets_per_second=round((packets - packets_then) / elapsed, 1),
+                        link_publications_in=crossing["in"], link_publications_out=crossing["out"],
+                        link_packets_in=packets_crossed["in"], link_packets_out=packets_crossed["out"])  # fmt: skip

@@ -39,6 +39,10 @@ class NodeLoad:
     edge_rooms: int = 0  # meetings it only carries connections of
     relay_cpu: float = 0.0  # share of one core its process used over the last heartbeat
     packets_per_second: float = 0.0  # RTP packets its relay received
+    link_publications_in: int = 0  # publications crossing node links into it now
+    link_publications_out: int = 0  # and out of it
+    link_packets_in: int = 0  # RTP packets over node links since it started
+    link_packets_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -107,4 +111,8 @@ def _load(values: dict[str, Any]) -> NodeLoad:
 
     return NodeLoad(endpoints=int(number("endpoints")), origin_rooms=int(number("origin_rooms")),
                     edge_rooms=int(number("edge_rooms")), relay_cpu=number("relay_cpu"),
-                    packets_per_second=number("packets_per_second"))  # fmt: skip
+                    packets_per_second=number("packets_per_second"),
+                    link_publications_in=int(number("link_publications_in")),
+                    link_publications_out=int(number("link_publications_out")),
+                    link_packets_in=int(number("link_packets_in")),
+                    link_packets_out=int(number("link_packets_out")))  # fmt: skip

@@ -124,6 +124,21 @@ def _parser() -> argparse.ArgumentParser:
     province.add_argument("--districts", type=int, default=10)
     province.add_argument("--communes", type=int, default=150)
     province.add_argument("--seconds", type=float, default=10.0)
+    province.add_argument("--workers", type=int, default=1, help="the service's worker processes (nodes)")
+    province.add_argument(
+        "--nice",
+        type=int,
+        default=19,
+        choices=range(20),
+        metavar="0-19",
+        help="the synthetic endpoints' CPU priority (19: the service gets the machine first)",
+    )
+    province.add_argument(
+        "--server",
+        default="",
+        metavar="URL",
+        help="drive a service that runs elsewhere (with the demo accounts) instead of one here",
+    )
     line = _bench(bench, "line", "what a commune on a slow, lossy line gets, second by second (needs root)",
                   _bench_line)  # fmt: skip
     line.add_argument("--rate", type=int, default=1000, metavar="KBPS", help="the line's rate; 0: not held")
@@ -311,7 +326,11 @@ async def _bench_province(_: Config, args: argparse.Namespace) -> int:
     if not (1 <= args.districts <= 50 and 0 <= args.communes <= 500 and 2 <= args.seconds <= 600):
         print("giaoban: --districts must be 1-50, --communes 0-500, --seconds 2-600", file=sys.stderr)
         return EXIT_USAGE
-    result = await bench(args.districts, args.communes, args.seconds)
+    if not 1 <= args.workers <= 16:
+        print("giaoban: --workers must be 1-16", file=sys.stderr)
+        return EXIT_USAGE
+    result = await bench(args.districts, args.communes, args.seconds, workers=args.workers, nice=args.nice,
+                         server_url=args.server)  # fmt: skip
     return _report(args, result, markdown(result, "giaoban bench province " + " ".join(sys.argv[3:])))
 
 

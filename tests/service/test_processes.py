@@ -157,3 +157,17 @@ def test_the_province_benchmark_joins_everyone_and_counts_the_chairs_frames(tmp_
     assert figures["min_frames_ratio"] >= 0.9 and figures["max_loss"] < 0.01
     assert figures["catch_up_seconds"] is not None and figures["relay_packets_skipped"] == 0  # five keep up easily
     assert "| min_frames_ratio |" in (tmp_path / "bench.md").read_text()
+
+
+def test_the_province_benchmark_on_two_workers_reports_each_worker_and_the_node_links(tmp_path: Path) -> None:
+    result = run("bench", "province", "--districts", "2", "--communes", "10", "--seconds", "3", "--workers", "2",
+                 "--json", str(tmp_path / "bench.json"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    figures = json.loads((tmp_path / "bench.json").read_text())
+    assert figures["joined"] == 13 and figures["min_frames_ratio"] >= 0.9 and figures["max_loss"] < 0.01
+    assert len(figures["relay_cpu_percent_by_worker"]) == 2 and figures["endpoints_nice"] == 19
+    nodes = figures["node_links"]
+    assert len(nodes) == 2 and sum(node["origin_rooms"] for node in nodes) == 1
+    edge = next(node for node in nodes if node["origin_rooms"] == 0)
+    if edge["endpoints"]:  # the kernel spread the sockets: the chair's voice and three sizes cross, once
+        assert edge["publications_in"] == 4 and edge["packets_in"] > 100, nodes

@@ -16,13 +16,16 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientSession, ClientWebSocketResponse, CookieJar, WSMsgType
 
+from live.nodes import list_nodes
 from scheduler.meetings.model import VIETNAM
+from scheduler.store import Store
 from web.bench.clips import audio_clip, video_clip
 from web.bench.endpoint import SocketReader, SyntheticEndpoint
 from web.bench.relay import Child, free_port
@@ -192,11 +195,15 @@ async def plan_demo_meeting(
     return {row["unit"]: row["join_url"] for row in rows}
 
 
-async def bench(districts: int, communes: int, seconds: float) -> dict[str, Any]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+async def bench(districts: int, communes: int, seconds: float, *, workers: int = 1, nice: int = 19,
+                server_url: str = "") -> dict[str, Any]:  # fmt: skip
+    """``workers``: the service's processes (each a node); ``nice``: the endpoints' CPU priority (19, the lowest:
+    the service gets the machine as a dedicated server would; 0: they compete as equals); ``server_url``: drive a
+    service that runs elsewhere (with the demo accounts) instead of starting one here."""
     with tempfile.TemporaryDirectory() as data_dir:
-        server = await start_service(data_dir, port)
+        port = free_port()
+        base = server_url.rstrip("/") or f"http://127.0.0.1:{port}"
+        server = None if server_url else await start_service(data_dir, port, workers=workers)
         children: list[Child] = []
         try:
             await wait_healthy(base)
@@ -208,8 +215,9 @@ async def bench(districts: int, communes: int, seconds: float) -> dict[str, Any]
                 path = Path(data_dir) / f"links-{index}.json"
                 path.write_text(json.dumps(group))
                 role = "chair" if index == 0 else "participant"
-                children.append(await Child.start("endpoints", role, base, str(path), module="web.bench.province"))
-            _, rss_before = process_figures(server.pid)
+                children.append(await Child.start("endpoints", role, base, str(path), module="web.bench.province",
+                                                  nice=nice))  # fmt: skip
+            service = ServiceFigures(server.pid if server else None)
             children[0].say("go")
             await children[0].expect("{", timeout=60)
             started = time.monotonic()
@@ -219,50 +227,119 @@ async def bench(districts: int, communes: int, seconds: float) -> dict[str, Any]
             join_seconds = time.monotonic() - started
             catch_up_seconds = await _caught_up(base)
             skipped_before = (await _relay_figures(base))["giaoban_relay_packets_late_total"]
-            cpu_before, _ = process_figures(server.pid)
-            window_start = time.monotonic()
+            service.mark()
+            links_before = await _node_links(data_dir) if server and workers > 1 else None
             for child in children:
                 child.say("mark")
             await asyncio.sleep(seconds)
             for child in children:
                 child.say("stop")
-            cpu_after, rss_after = process_figures(server.pid)
-            elapsed = time.monotonic() - window_start
+            service.mark()
+            links_after = await _node_links(data_dir) if server and workers > 1 else None
             skipped = (await _relay_figures(base))["giaoban_relay_packets_late_total"] - skipped_before
             results = [json.loads(await child.expect("[", timeout=120)) for child in children]
         finally:
             for child in children:
                 await child.stop()
-            server.terminate()
-            await server.wait()
+            if server is not None:
+                server.terminate()
+                await server.wait()
     sent = results[0][0]["sent"] or 1
     participants = [r for group in results[1:] for r in group]
     lost = max((r["lost"] / max(1, r["lost"] + r["packets"]) for r in participants), default=0.0)
     endpoints = 1 + districts + communes
     return {
         "endpoints": endpoints,
+        "workers": workers if server else None,
+        "endpoints_nice": nice,
+        "server": server_url or "started here",
         "joined": 1 + sum(j["joined"] for j in joins),
         "join_seconds": round(max(join_seconds, *(j["seconds"] for j in joins)), 2),
         "min_frames_ratio": round(min((r["frames"] for r in participants), default=0) / sent, 3),
         "max_loss": round(lost, 4),
-        "relay_cpu_percent": round(100 * (cpu_after - cpu_before) / elapsed, 1),
-        "rss_mb_per_endpoint": round((rss_after - rss_before) / endpoints, 2),
+        **service.figures(endpoints),
         "catch_up_seconds": catch_up_seconds,  # None: the relay never caught up (it needs more CPU than it had)
-        "relay_packets_skipped": int(skipped),  # in the window: media the relay got to too late, and skipped
+        "relay_packets_skipped": int(skipped),  # in the window, on the node /metrics answered from
         "chair_frames": sent,
         "min_frames_ratio_by_process": [
             round(min((r["frames"] for r in group), default=0) / sent, 3) for group in results[1:]
         ],
+        "node_links": _link_figures(links_before, links_after),
         "seconds": seconds,
         "join_failures": [failure for j in joins for failure in j["failures"]][:5],
     }
 
 
-async def start_service(data_dir: str, port: int) -> asyncio.subprocess.Process:
+class ServiceFigures:
+    """CPU and memory of the service's processes (the --workers parent and each worker), between two marks."""
+
+    def __init__(self, pid: int | None) -> None:
+        self._pid = pid
+        self._marks: list[tuple[float, dict[int, tuple[float, float]]]] = []
+        self._rss_start: dict[int, tuple[float, float]] = self._read()[1] if pid else {}
+
+    def _read(self) -> tuple[float, dict[int, tuple[float, float]]]:
+        pids = [self._pid, *service_workers(self._pid)] if self._pid else []
+        return time.monotonic(), {pid: process_figures(pid) for pid in pids}
+
+    def mark(self) -> None:
+        if self._pid:
+            self._marks.append(self._read())
+
+    def figures(self, endpoints: int) -> dict[str, Any]:
+        if len(self._marks) < 2:
+            return {"relay_cpu_percent": None, "rss_mb_per_endpoint": None}  # a service elsewhere: its own figures
+        (then, before), (now, after) = self._marks[0], self._marks[-1]
+        per_process = {pid: 100 * (after[pid][0] - before[pid][0]) / (now - then) for pid in after if pid in before}
+        workers = [round(cpu, 1) for pid, cpu in per_process.items() if pid != self._pid]
+        rss_start = sum(rss for _, rss in self._rss_start.values())
+        return {
+            "relay_cpu_percent": round(sum(per_process.values()), 1),
+            "relay_cpu_percent_by_worker": workers or None,
+            "rss_mb_per_endpoint": round((sum(rss for _, rss in after.values()) - rss_start) / endpoints, 2),
+        }
+
+
+def service_workers(parent: int) -> list[int]:
+    """The worker processes of a ``--workers`` parent (none for a single process)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == parent and b"web.cli" in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return sorted(found)
+
+
+async def _node_links(data_dir: str) -> list[dict[str, Any]]:
+    """Each node's node-link counters, from the cluster's store (the embedded Valkey of ``data_dir``)."""
+    store = Store(redis_url=None, data_dir=Path(data_dir))
+    try:
+        return [{"node": node.id, **asdict(node.load)} for node in await list_nodes(store.redis)]
+    finally:
+        await store.redis.aclose()
+
+
+def _link_figures(before: list[dict[str, Any]] | None, after: list[dict[str, Any]] | None) -> Any:
+    if before is None or after is None:
+        return None
+    earlier = {node["node"]: node for node in before}
+    return [{"node": node["node"], "endpoints": node["endpoints"], "origin_rooms": node["origin_rooms"],
+             "publications_in": node["link_publications_in"], "publications_out": node["link_publications_out"],
+             "packets_in": node["link_packets_in"] - earlier.get(node["node"], node)["link_packets_in"],
+             "packets_out": node["link_packets_out"] - earlier.get(node["node"], node)["link_packets_out"]}
+            for node in after]  # fmt: skip
+
+
+async def start_service(data_dir: str, port: int, workers: int = 1) -> asyncio.subprocess.Process:
     """``giaoban serve --demo`` on a temporary data dir, quiet: the service a benchmark measures."""
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", data_dir, "--port", str(port),
-        "--log-level", "WARNING", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
+        "--workers", str(workers), "--log-level", "WARNING", stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
 
 
 async def _caught_up(base: str, limit: float = 60.0) -> float | None:
