@@ -5,6 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml README.md constraints.txt ./
 COPY conference ./conference
+COPY live ./live
 COPY signaling ./signaling
 COPY scheduler ./scheduler
 COPY web ./web

@@ -1,10 +1,11 @@
 """Which node is a meeting's origin: a lease in Redis, claimed when the first unit joins, renewed while it lives.
 
 The origin holds the room (its rules). The first node to see a join for a meeting with no origin chooses the
-least loaded live node (itself, of equals) and claims the lease for it (``SET NX``: of two nodes seeing the first
-joins at once, one wins and both use the winner). The origin renews its leases with every heartbeat; when it dies
-they run out, and the next join (its browsers reconnect by themselves) places the room afresh. A lease whose
-holder is known gone (its heartbeat key expired or removed) is taken at once, without waiting for it to run out.
+least loaded live node (itself, unless clearly busier) and claims the lease for it (``SET NX``: of two nodes
+seeing the first joins at once, one wins and both use the winner). The origin renews its leases with every
+heartbeat; when it dies they run out, and the next join (its browsers reconnect by themselves) places the room
+afresh. A lease whose holder is known gone (its heartbeat key expired or removed) is taken at once, without
+waiting for it to run out.
 
 Keys: ``giaoban:room:<meeting>:origin`` (string, node id, expires ``LEASE_SECONDS`` after the last renewal).
 """
@@ -19,6 +20,7 @@ from live.nodes import NODE_KEY, list_nodes
 
 ORIGIN_KEY = "giaoban:room:{}:origin"
 LEASE_SECONDS = 8.0
+PLACEMENT_MARGIN = 10  # endpoints: a node this much busier than the least busy places a new meeting elsewhere
 
 # Renew the leases this node holds (one gone with a store restart is taken again); say which another node holds
 # now (it took the room meanwhile).
@@ -81,7 +83,13 @@ class Placement:
         await self._release(keys=[ORIGIN_KEY.format(meeting_id)], args=[self.node_id])
 
     async def _least_loaded(self, excluding: str = "") -> str:
-        """The node with the fewest endpoints; of equals, this one (the browser is here: no hop)."""
+        """The node with the fewest endpoints; this one unless another has clearly fewer (the browser is here: no
+        hop, and a heartbeat's figures are up to 2 s old, this very browser counted or not)."""
         nodes = [node for node in await list_nodes(self._redis) if node.id != excluding]
-        nodes.sort(key=lambda node: (node.load.endpoints, node.id != self.node_id, node.id))
-        return nodes[0].id if nodes else self.node_id
+        if not nodes:
+            return self.node_id
+        least = min(nodes, key=lambda node: (node.load.endpoints, node.id))
+        here = next((node for node in nodes if node.id == self.node_id), None)
+        if here is not None and here.load.endpoints - least.load.endpoints < PLACEMENT_MARGIN:
+            return here.id
+        return least.id
