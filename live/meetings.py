@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import RedisError
+
 from conference.layout import Source
 from conference.relay.peer import LinkFigures
 from conference.relay.relay import Relay
@@ -105,8 +107,15 @@ class LiveMeetings:
         return connection if isinstance(connection, Connection) else None
 
     async def origin_of(self, meeting_id: str) -> str:
-        """The node that holds this meeting's room (this one, without a cluster)."""
-        return await self.cluster.origin_of(meeting_id) if self.cluster else self.node_id
+        """The node that holds this meeting's room (this one, without a cluster). A store that cannot place it
+        (refusing writes, failing over) does not keep the units out: this node holds it meanwhile."""
+        if self.cluster is None:
+            return self.node_id
+        try:
+            return await self.cluster.origin_of(meeting_id)
+        except (RedisError, OSError) as error:
+            log.warning("meeting %s: the store cannot place it (%s); this node holds it", meeting_id, error)
+            return self.node_id
 
     @property
     def node_id(self) -> str:
