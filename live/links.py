@@ -81,6 +81,13 @@ class LinkOut:
     def packets(self) -> int:
         return sum(slot.forwarded for slot in self.peer.slots.values())
 
+    def bytes(self) -> int:
+        return sum(outlet.wire_bytes for outlet in self.peer._outlets.values())
+
+    def rtt_ms(self) -> float | None:
+        """From the other node's receiver reports on what we send it."""
+        return self.peer.figures().rtt_ms
+
     def let_go(self, key: Source) -> None:
         for name, carried in self.plan.items():
             if carried == key:
@@ -98,6 +105,7 @@ class LinkIn:
         self.queue_wait = QueueWait()
         self.routes: dict[str, Publication] = {}  # slot → the publication it feeds now
         self.packets = 0  # received on every slot
+        self.bytes = 0
         self.carried: dict[Source, str] = {}  # key → its slot
         self._transceivers: dict[str, RTCRtpTransceiver] = {}
         for name in link_slots():
@@ -146,6 +154,7 @@ class LinkIn:
 
         def forward(packet: Any, mime_type: str) -> None:
             self.packets += 1
+            self.bytes += len(packet.payload) + 12
             publication = routes.get(name)
             if publication is not None:  # before its carry message, a slot's packets have no key yet
                 publication.forward(packet, mime_type)
@@ -308,7 +317,15 @@ class NodeLinks:
                 "out": sum(sum(1 for key in out.plan.values() if key) for out in self.outs.values())}  # fmt: skip
 
     def packets(self) -> dict[str, int]:
-        return {
-            "in": sum(link.packets for link in self.ins.values()),
-            "out": sum(out.packets() for out in self.outs.values()),
-        }
+        return {"in": sum(link.packets for link in self.ins.values()),
+                "out": sum(out.packets() for out in self.outs.values())}  # fmt: skip
+
+    def bytes(self) -> dict[str, int]:
+        """RTP bytes (payload and header; not SRTP's tag, UDP or IP) over node links."""
+        return {"in": sum(link.bytes for link in self.ins.values()),
+                "out": sum(out.bytes() for out in self.outs.values())}  # fmt: skip
+
+    def round_trips_ms(self) -> dict[str, float]:
+        """Each link to another node: its round trip, as that node's receiver reports say."""
+        found = {node: out.rtt_ms() for node, out in self.outs.items()}
+        return {node: rtt for node, rtt in found.items() if rtt is not None}

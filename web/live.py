@@ -135,6 +135,15 @@ def cluster_metrics(cluster: Cluster) -> Iterator[CounterMetricFamily | GaugeMet
     for direction, count in cluster.links.packets().items():
         packets.add_metric([direction], count)
     yield packets
+    sent = CounterMetricFamily("giaoban_node_link_bytes", "RTP bytes over node links", labels=["direction"])
+    for direction, count in cluster.links.bytes().items():
+        sent.add_metric([direction], count)
+    yield sent
+    rtt = GaugeMetricFamily("giaoban_node_link_rtt_seconds", "Round trip of each node link, from the other node's "
+                            "receiver reports", labels=["node"])  # fmt: skip
+    for peer, milliseconds in cluster.links.round_trips_ms().items():
+        rtt.add_metric([peer], milliseconds / 1000)
+    yield rtt
 
 
 def add_live_routes(app: web.Application) -> None:

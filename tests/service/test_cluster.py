@@ -190,6 +190,8 @@ async def test_a_meeting_across_two_nodes_sends_the_chair_to_communes_on_the_oth
             sent = origin_metrics['giaoban_node_link_packets_total{direction="out"}']
             arrived = edge_metrics['giaoban_node_link_packets_total{direction="in"}']
             assert sent > 300 and arrived > 0.9 * sent - 100, (sent, arrived)  # counted apart a moment later
+            assert edge_metrics['giaoban_node_link_bytes_total{direction="in"}'] > 100 * arrived  # pictures
+            assert 0 < origin_metrics['giaoban_node_link_rtt_seconds{node="node-b"}'] < 0.5
 
             # the chair gives the floor to the first commune (on node B): its picture and voice reach the chair
             await chair.ws.send_json({"type": "give-floor", "unit": COMMUNES[0]})
