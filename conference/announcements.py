@@ -28,6 +28,7 @@ def public_state(room: Room) -> dict[str, Any]:
         "type": "state",
         "chair_present": room.chair is not None,
         "floor": list(room.speakers),
+        "presenter": room.presenter,
         "hands": list(room.hands),
         "muted": sorted(room.muted),
         "locked": room.locked,
@@ -63,6 +64,7 @@ def _endpoint(room: Room, unit: str) -> dict[str, Any]:
         "state": room.unit_state(unit),
         "hand": unit in room.hands,
         "floor": unit in room.speakers,
+        "presenting": unit == room.presenter,
         "muted": unit in room.muted,
         "answered": unit in room.roll_call_answers,
     }

@@ -20,8 +20,12 @@ LINK_VIDEO_SLOTS = 40
 # Every picture is published in more than one size (separate tracks: aiortc cannot receive simulcast), so that the
 # relay can give each subscriber the size its line carries without decoding anything. Smallest first.
 SMALL, MEDIUM, FULL = "video-small", "video-medium", "video"
-CHAIR_PUBLISHES = ("audio", FULL, MEDIUM, SMALL)
-PARTICIPANT_PUBLISHES = ("audio", FULL, SMALL)
+# A presentation (a screen, a window, a tab) is a track of its own, negotiated at join like the others: it carries
+# nothing until its unit shares. Tuned for text: a few pictures a second at up to 1280x720.
+SCREEN = "screen"
+CHAIR_PUBLISHES = ("audio", FULL, MEDIUM, SMALL, SCREEN)
+PARTICIPANT_PUBLISHES = ("audio", FULL, SMALL, SCREEN)
+PRESENTATION = "presentation"  # the slot every page shows a presentation in
 
 # What a line must keep for each voice it hears: Opus at ~32 kbit/s with in-band FEC, and 50 packets a second of
 # RTP, SRTP, UDP and IP headers (~58 bytes each, ~23 kbit/s)
@@ -43,6 +47,7 @@ class Layer(NamedTuple):
 CHAIR_LAYERS = (Layer(SMALL, 150, 320, 180), Layer(MEDIUM, 450, 640, 360), Layer(FULL, 1200, 1280, 720))
 PARTICIPANT_LAYERS = (Layer(SMALL, 150, 320, 180), Layer(FULL, 400, 640, 360))
 VIDEO_TRACKS = (SMALL, MEDIUM, FULL)  # every picture track name, smallest first
+SCREEN_LAYER = Layer(SCREEN, 500, 1280, 720)  # ~5-15 pictures a second of slides or a document
 
 
 class Source(NamedTuple):
@@ -57,11 +62,11 @@ def floor_slots() -> list[str]:
 
 
 def participant_slots() -> list[str]:
-    return ["chair-audio", "chair-video", *floor_slots()]
+    return ["chair-audio", "chair-video", *floor_slots(), PRESENTATION]
 
 
 def chair_slots() -> list[str]:
-    return [*floor_slots(), *(f"grid-{i}" for i in range(GRID_SLOTS))]
+    return [*floor_slots(), *(f"grid-{i}" for i in range(GRID_SLOTS)), PRESENTATION]
 
 
 def link_slots() -> list[str]:
@@ -84,12 +89,13 @@ def layers(role: str) -> tuple[Layer, ...]:
 
 def video_limits_kbps(role: str) -> dict[str, int]:
     """The cap on each video track the role publishes."""
-    return {layer.track: layer.kbps for layer in layers(role)}
+    return {layer.track: layer.kbps for layer in (*layers(role), SCREEN_LAYER)}
 
 
 def video_sizes(role: str) -> dict[str, list[int]]:
-    """The frame size of each video track the role publishes (the page scales its camera down to it)."""
-    return {layer.track: [layer.width, layer.height] for layer in layers(role)}
+    """The frame size of each video track the role publishes (the page scales its camera, and caps a shared
+    screen, to it)."""
+    return {layer.track: [layer.width, layer.height] for layer in (*layers(role), SCREEN_LAYER)}
 
 
 def slots(role: str) -> list[str]:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from conference.announcements import tell_everyone
-from conference.layout import AUDIO_SLOTS, FULL, GRID_SLOTS, SMALL, Source, slots
+from conference.layout import AUDIO_SLOTS, FULL, GRID_SLOTS, PRESENTATION, SCREEN, SMALL, Source, slots
 from scheduler.attendance.events import AttendanceEvent
 from scheduler.errors import Conflict, InvalidInput, NotAuthorised, NotFound
 
@@ -89,6 +89,7 @@ class Room:
         self._by_unit: dict[str, list[Member]] = {}  # the same members by unit (one each, but while replacing)
         self.hands: list[str] = []  # units, in the order they raised their hands
         self.speakers: list[str] = []  # units holding the floor, first one is shown
+        self.presenter: str | None = None  # the unit whose presentation everyone sees (one at a time)
         self.muted: set[str] = set()  # units whose audio is not forwarded
         self.locked = False
         self.discussion = False
@@ -176,7 +177,32 @@ class Room:
             self._note("roll_call_answered", member, detail=roll_call)
             self._changed()
 
+    def share(self, connection: str, on: bool) -> None:
+        """The chair, or a unit holding the floor, starts presenting (replacing whoever presented) or stops."""
+        member = self._admitted(connection)
+        if not on:
+            if self.presenter == member.unit:
+                self._stop_presenting()
+                self._changed()
+            return
+        if not member.is_chair and member.unit not in self.speakers:
+            raise NotAuthorised("Only the chair or the unit holding the floor can present")
+        if self.presenter == member.unit:
+            return
+        if self.presenter is not None:
+            self._stop_presenting()
+        self.presenter = member.unit
+        self._note("presentation_started", member)
+        self._changed()
+
     # --- what the chair does -------------------------------------------------------------------------------
+
+    def stop_presentation(self, by: str) -> None:
+        """The chair stops whoever presents."""
+        self._chair(by)
+        if self.presenter is not None:
+            self._stop_presenting()
+            self._changed()
 
     def give_floor(self, by: str, unit: str) -> None:
         self._chair(by)
@@ -289,6 +315,8 @@ class Room:
     def end(self, by: str) -> None:
         self._chair(by)
         self.ended = True
+        if self.presenter is not None:
+            self._stop_presenting()
         if self.recorder is not None:
             self.recorder.peer.close("ended")
             self._note_unit("recording_stopped", self.facts.chair_unit)
@@ -333,6 +361,8 @@ class Room:
         for index in range(AUDIO_SLOTS):
             plan[f"floor-audio-{index}"] = self._source(audible[index], "audio") if index < len(audible) else None
         plan["floor-video"] = self._source(shown, FULL) if shown and member.receives_video else None
+        presented = self.presenter if self.presenter != member.unit and member.receives_video else None
+        plan[PRESENTATION] = self._source(presented, SCREEN) if presented else None
         if member.is_chair:  # the console's grid is small pictures
             page = self.grid_page(member.grid_page)
             for index in range(GRID_SLOTS):
@@ -372,11 +402,23 @@ class Room:
     def _release(self, unit: str) -> None:
         self.speakers.remove(unit)
         self._note_unit("floor_released", unit)
+        if self.presenter == unit:  # the floor taken away takes its presentation with it
+            self._stop_presenting()
+
+    def _stop_presenting(self) -> None:
+        unit, self.presenter = self.presenter, None
+        member = next(iter(self._connections_of(unit)), None) if unit is not None else None
+        if member is not None:
+            self._note("presentation_stopped", member)
+        elif unit is not None:
+            self._note_unit("presentation_stopped", unit)
 
     def _forget_unit(self, unit: str) -> None:
-        """The unit has no connection left: it cannot hold the floor or keep a hand up."""
+        """The unit has no connection left: it cannot hold the floor, present or keep a hand up."""
         if unit in self.speakers:
             self._release(unit)
+        if self.presenter == unit:
+            self._stop_presenting()
         if unit in self.hands:
             self.hands.remove(unit)
 

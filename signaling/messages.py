@@ -36,6 +36,8 @@ CLIENT_MESSAGES: dict[str, dict[str, tuple[type, bool]]] = {
     "roll-call": {},
     "grid-page": {"page": (int, True)},
     "record": {"on": (bool, True)},
+    "share": {"on": (bool, True)},
+    "stop-presentation": {},
     "end": {},
 }
 

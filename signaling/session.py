@@ -297,6 +297,8 @@ HANDLERS: Mapping[str, Handler] = {
     "discussion": _participant_action(lambda room, c, m: room.open_discussion(c, m["open"])),
     "roll-call": _participant_action(lambda room, c, m: room.start_roll_call(c)),
     "grid-page": _participant_action(lambda room, c, m: room.set_grid_page(c, m["page"])),
+    "share": _participant_action(lambda room, c, m: room.share(c, m["on"])),
+    "stop-presentation": _participant_action(lambda room, c, m: room.stop_presentation(c)),
     "record": record,
     "end": end,
 }

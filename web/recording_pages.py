@@ -40,12 +40,15 @@ def _session(app: web.Application, recordings: list[Recording]) -> dict[str, Any
     program = next((r for r in recordings if r.kind == "program"), None)
     tracks = sorted((r for r in recordings if r.kind == "track"), key=lambda r: (r.unit, r.track))
     floor: list[dict[str, str]] = []
+    presented: list[dict[str, str]] = []
     directory = app[CONFIG].recordings_path / recordings[0].file
     try:
-        floor = Manifest.load(directory.parent).floor_timeline()
+        manifest = Manifest.load(directory.parent)
+        floor, presented = manifest.floor_timeline(), manifest.presentation_timeline()
     except (OSError, ValueError, KeyError, TypeError):
         log.warning("no readable manifest beside %s", directory)
-    return {"started_at": recordings[0].started_at, "program": program, "tracks": tracks, "floor": floor}
+    return {"started_at": recordings[0].started_at, "program": program, "tracks": tracks, "floor": floor,
+            "presented": presented}  # fmt: skip
 
 
 async def delete_recording_submit(request: web.Request) -> web.StreamResponse:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST = "manifest.json"
-CHAIR, FLOOR = "chair", "floor"
+CHAIR, FLOOR, PRESENTATION = "chair", "floor", "presentation"
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class TrackEntry:
     file: str  # name inside the recording's directory
     unit: str
     name: str  # as the person typed it on the join page
-    role: str  # CHAIR or FLOOR: the part this track played in the meeting
+    role: str  # CHAIR, FLOOR or PRESENTATION: the part this track played in the meeting
     kind: str  # audio or video
     intervals: tuple[tuple[int, int], ...]  # [from, to) in ms while the room forwarded this track
     duration_seconds: float
@@ -41,8 +41,15 @@ class Manifest:
 
     def floor_timeline(self) -> list[dict[str, str]]:
         """Who held the floor from when to when, in wall-clock time, in order."""
+        return self._timeline(FLOOR)
+
+    def presentation_timeline(self) -> list[dict[str, str]]:
+        """Who presented from when to when."""
+        return self._timeline(PRESENTATION)
+
+    def _timeline(self, role: str) -> list[dict[str, str]]:
         held = sorted((start, end, t.unit, t.name) for t in self.tracks
-                      if t.role == FLOOR and t.kind == "video" for start, end in t.intervals)  # fmt: skip
+                      if t.role == role and t.kind == "video" for start, end in t.intervals)  # fmt: skip
         return [{"unit": unit, "name": name, "from": self._at(start), "to": self._at(end)}
                 for start, end, unit, name in held]  # fmt: skip
 

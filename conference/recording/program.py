@@ -21,7 +21,7 @@ import av
 import av.container
 import numpy as np
 
-from conference.recording.manifest import CHAIR, FLOOR, Manifest, TrackEntry
+from conference.recording.manifest import CHAIR, FLOOR, PRESENTATION, Manifest, TrackEntry
 
 WIDTH, HEIGHT = 960, 540
 FPS = 25
@@ -196,10 +196,14 @@ def _write(container: av.container.OutputContainer, manifest: Manifest, videos: 
 
 
 def frame_at(ms: int, videos: list[VideoTrack]) -> Picture:
-    """The chair full-frame, the floor holder inset with a thin white border."""
+    """The chair full-frame, the floor holder inset with a thin white border; while a presentation runs, the
+    presentation full-frame and the speaker (the floor holder, else the chair) inset."""
     canvas = Picture(WIDTH, HEIGHT)
     chair = next((p for t in videos if t.entry.role == CHAIR and (p := t.shown_at(ms)) is not None), None)
     floor = next((p for t in videos if t.entry.role == FLOOR and (p := t.shown_at(ms)) is not None), None)
+    shown = next((p for t in videos if t.entry.role == PRESENTATION and (p := t.shown_at(ms)) is not None), None)
+    if shown is not None:
+        chair, floor = shown, floor or chair
     if chair is not None:
         width, height = fit(chair.width, chair.height, WIDTH, HEIGHT)
         canvas.paste(Picture.of(chair, width, height), (WIDTH - width) // 2 // 4 * 4, (HEIGHT - height) // 2 // 4 * 4)

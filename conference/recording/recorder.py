@@ -19,7 +19,7 @@ from typing import Any
 
 from conference.layout import Source, kind_of
 from conference.recording.files import KEEP_FREE_BYTES, DiskWriter, TrackFile
-from conference.recording.manifest import CHAIR, FLOOR, Manifest, TrackEntry
+from conference.recording.manifest import CHAIR, FLOOR, PRESENTATION, Manifest, TrackEntry
 from conference.relay.frames import EncodedFrame
 from conference.relay.relay import Relay
 
@@ -91,8 +91,7 @@ class Recorder:
         if self.closed:
             return
         now = self._elapsed_ms()
-        wanted = {source: CHAIR if slot.startswith("chair") else FLOOR
-                  for slot, source in slots.items() if source is not None}  # fmt: skip
+        wanted = {source: _role_of(slot) for slot, source in slots.items() if source is not None}
         for source in [s for s in self._attached if s not in wanted]:
             self._detach(source, now)
         for source, role in wanted.items():
@@ -155,3 +154,9 @@ class Recorder:
 
     def _elapsed_ms(self) -> int:
         return int((time.monotonic() - self._start) * 1000)
+
+
+def _role_of(slot: str) -> str:
+    if slot == PRESENTATION:
+        return PRESENTATION
+    return CHAIR if slot.startswith("chair") else FLOOR

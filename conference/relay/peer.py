@@ -21,7 +21,18 @@ from aiortc import (
 )
 
 from conference.allocation import Want, allocate, next_step
-from conference.layout import AUDIO_KBPS, LINK, Source, kind_of, publishes, slots, video_limits_kbps
+from conference.layout import (
+    AUDIO_KBPS,
+    LINK,
+    PRESENTATION,
+    SCREEN,
+    VIDEO_TRACKS,
+    Source,
+    kind_of,
+    publishes,
+    slots,
+    video_limits_kbps,
+)
 from conference.link import LinkEstimator, LinkView
 from conference.relay.outlet import Budget, SenderOutlet, SilentTrack, ice_connection
 from conference.relay.relay import Relay
@@ -36,9 +47,10 @@ log = logging.getLogger(__name__)
 SOCKET_RECEIVE_BUFFER = 2 * 1024 * 1024  # bytes; ~1 s of a busy publisher and its subscribers' reports
 MAX_SDP_CHARS = 48_000  # 160 slots would be ~40 KB; a browser's has at most 20 m-lines
 MAX_LINK_SDP_CHARS = 200_000  # a node link's 48 (it comes from a node of the cluster, not a browser)
-# A participant's pictures, in the order its line's budget goes to them (after every voice it hears): the chair's,
-# then the floor holder's. The chair's own line is judged, and shown, but it always gets what it plans: its console.
-ADAPTED_SLOTS = ("chair-video", "floor-video")
+# A participant's pictures, in the order its line's budget goes to them (after every voice it hears): a
+# presentation (what a briefing is about), the chair's, then the floor holder's. The chair's own line is judged,
+# and shown, but it always gets what it plans: its console.
+ADAPTED_SLOTS = (PRESENTATION, "chair-video", "floor-video")
 RETRANSMIT_SHARE = 0.15  # of the line's estimate, at most, for answering NACKs
 MIN_PADDING = 300  # bytes owed before a probe packet goes
 PAD_WINDOW = 0.5  # seconds over which a probe's rate is kept
@@ -195,7 +207,8 @@ class MediaPeer:
         for name in ADAPTED_SLOTS:
             planned = self._plan.get(name)
             if name in self.slots and planned is not None and self._adapted(name):
-                ladder = self._relay.ladder(planned.connection, now)
+                tracks = (SCREEN,) if name == PRESENTATION else VIDEO_TRACKS
+                ladder = self._relay.ladder(planned.connection, now, tracks)
                 if ladder:
                     wants.append(Want(name, ladder))
         return wants

@@ -225,10 +225,11 @@ class Relay:
                 "reported": self.reports.size(), "adapting": self.links.size(),
                 "keyframe_tasks": len(self._tasks)}  # fmt: skip
 
-    def ladder(self, connection: str, now: float) -> tuple[Layer, ...]:
-        """The sizes of ``connection``'s picture a subscriber can be given now, smallest first."""
+    def ladder(self, connection: str, now: float, tracks: tuple[str, ...] = VIDEO_TRACKS) -> tuple[Layer, ...]:
+        """The sizes of ``connection``'s picture (or of what else is named in ``tracks``) a subscriber can be given
+        now, smallest first."""
         found = []
-        for track in VIDEO_TRACKS:
+        for track in tracks:
             publication = self._publications.get(Source(connection, track))
             if publication is not None and publication.receiver is not None and not publication.silent(now):
                 found.append(Layer(track, round(publication.kbps * WIRE_SHARE), 0, 0))

@@ -16,6 +16,8 @@ EVENT_TYPES = (
     "roll_call_answered",
     "recording_started",
     "recording_stopped",
+    "presentation_started",  # the unit began to show its screen (name as typed)
+    "presentation_stopped",
 )
 STARTS = ("joined", "rejoined")
 ENDS = ("left", "dropped")

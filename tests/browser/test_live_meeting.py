@@ -87,17 +87,17 @@ async def test_chair_and_two_communes_meet(browser: Browser, demo_server: Server
         for page in (na_hoi, ta_van):  # every participant decodes the chair's picture
             await decoding(page, "chair-video")
         # each size of each picture sent within its cap: a commune's shared uplink, the chair's three sizes
-        assert (await ta_van.evaluate("window.giaobanConnection()"))["limits"] == {"video": 400_000,
-                                                                                  "video-small": 150_000}  # fmt: skip
+        assert (await ta_van.evaluate("window.giaobanConnection()"))["limits"] == {
+            "video": 400_000, "video-small": 150_000, "screen": 500_000}  # fmt: skip
         assert (await chair.evaluate("window.giaobanConnection()"))["limits"] == {
-            "video": 1_200_000, "video-medium": 450_000, "video-small": 150_000}  # fmt: skip
+            "video": 1_200_000, "video-medium": 450_000, "video-small": 150_000, "screen": 500_000}  # fmt: skip
         # nothing nobody receives is sent: a commune's voice before it has the floor, its full picture (only the
         # floor's is shown), the chair's small size while no line needs it; the communes' small pictures are on
         # the chair's console, so they are sent
         await until_true(na_hoi, "window.giaobanConnection().sending.audio === false")
         await until_true(na_hoi, "window.giaobanConnection().sending.video === false")
-        assert (await na_hoi.evaluate("window.giaobanConnection()"))["sending"] == {"audio": False, "video": False,
-                                                                                   "video-small": True}  # fmt: skip
+        assert (await na_hoi.evaluate("window.giaobanConnection()"))["sending"] == {
+            "audio": False, "video": False, "video-small": True, "screen": False}  # fmt: skip
         await until_true(chair, "window.giaobanConnection().sending['video-small'] === false")
         voice = (await na_hoi.evaluate("window.giaobanSent()"))["audio"]
         await asyncio.sleep(1)

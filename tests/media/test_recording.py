@@ -204,3 +204,53 @@ async def test_a_full_disk_stops_the_recording_cleanly_and_what_was_written_play
     assert packets > 30 and duration > 1.0
     assert frames == packets  # every frame that reached the disk decodes
     assert abs(duration - video.duration_seconds) < 0.2  # closed properly: the duration is in the file
+
+
+def centre_luma(picture: av.VideoFrame) -> float:
+    """Mean brightness of the program's centre, where the full-frame picture is."""
+    luma = picture.to_ndarray(format="gray")
+    return float(luma[HEIGHT // 4 : HEIGHT // 2, WIDTH // 4 : WIDTH // 2].mean())
+
+
+async def test_a_presentation_is_recorded_as_its_own_track_and_fills_the_program_while_it_runs(
+    tmp_path: Path, chair_clips: dict[str, Clip], commune_clips: dict[str, Clip]
+) -> None:
+    relayed = Relayed()
+    slides = {**commune_clips, "screen": video_clip(width=1280, height=720, seconds=4, keyframe_every=30, shade=0.2)}
+    try:
+        await relayed.attach("chair", "chair", chair_clips)  # a bright picture
+        await relayed.attach("x01", "participant", slides)  # its screen, dark: told apart at a glance
+        room = Room(MeetingFacts("m1", "Giao ban", "TINH", ("X01",)), now=lambda: datetime.now(UTC),
+                    record=lambda event: None)  # fmt: skip
+        room.join(MediaOnly(relayed.peers["chair"]), connection="chair", unit="TINH", role="chair", name="Chủ trì")
+        room.join(MediaOnly(relayed.peers["x01"]), connection="x01", unit="X01", role="participant", name="Xã Một")
+        closed = asyncio.Event()
+        recorder = Recorder(relayed.relay, tmp_path / "s1", meeting_id="m1", now=lambda: datetime.now(UTC),
+                            describe=room.describe, on_failure=lambda problem: room.stop_recording(None, problem),
+                            on_closed=lambda _: closed.set())  # fmt: skip
+        room.start_recording("chair", recorder)
+        await asyncio.sleep(3)
+        room.give_floor("chair", "X01")
+        room.share("x01", True)
+        await asyncio.sleep(4)
+        room.take_floor("chair")  # and with the floor, the presentation ends
+        await asyncio.sleep(3)
+        room.stop_recording("chair")
+        await closed.wait()
+        manifest = await recorder.finish("s1")
+        manifest.save(recorder.directory)
+    finally:
+        await relayed.close()
+    [presented] = manifest.presentation_timeline()
+    assert (presented["unit"], presented["name"]) == ("X01", "Xã Một")
+    screen = next(t for t in manifest.tracks if t.role == "presentation")
+    assert screen.kind == "video" and screen.file.endswith(".webm") and screen.bytes > 10_000
+    compose(recorder.directory, tmp_path / "program.mp4", lambda done: None)
+    with av.open(str(tmp_path / "program.mp4")) as container:
+        pictures = [(float(f.time), centre_luma(f)) for f in container.decode(video=0)]
+    before = [luma for t, luma in pictures if 0.5 <= t <= 2.5]
+    during = [luma for t, luma in pictures if 4.0 <= t <= 6.5]
+    after = [luma for t, luma in pictures if 8.0 <= t <= 9.5]
+    assert before and during and after
+    # the chair's bright picture, then the dark presentation full-frame, then the chair again
+    assert np.mean(before) - np.mean(during) > 40 and np.mean(after) - np.mean(during) > 40, (before[:2], during[:2])

@@ -134,7 +134,8 @@ async def test_only_receivers_that_receive_hold_a_bitrate_estimator(relayed: Rel
     chair = built("chair")
     assert chair["video"]  # the chair's camera comes in: estimated, for the REMB that paces its sender
     assert not any(chair[name] for name in chair if name.startswith("grid-"))  # twelve small-picture slots: nothing
-    assert built("viewer") == {"video": False, "video-small": False, "chair-video": False, "floor-video": False}
+    assert built("viewer") == {"video": False, "video-small": False, "screen": False, "chair-video": False,
+                               "floor-video": False, "presentation": False}  # fmt: skip
 
 
 async def test_publishers_hear_when_nobody_receives_a_track_and_when_someone_does(
@@ -318,3 +319,25 @@ async def test_a_voice_is_sent_with_in_band_fec_as_strong_as_its_worst_listener_
         await asyncio.sleep(0.5)
     assert 0.12 <= told() <= 0.2, told()  # the lossy listener's ~20 %, within the cap; the relay itself lost none
     assert clean.received["chair-audio"] > 25  # and the clean listener hears it all the while
+
+
+async def test_a_presentation_crosses_undecoded_and_a_late_joiner_sees_it_within_a_second(
+    relayed: Relayed, clips: dict[str, Clip], codec_calls: dict[str, int]
+) -> None:
+    # a district's slides: a large, still picture with a key frame every 5 s (the relay must ask for one)
+    slides = {**clips, "screen": video_clip(width=1280, height=720, seconds=6, keyframe_every=150)}
+    presenter = await relayed.attach("district", "participant", slides)
+    first = await relayed.attach("first", "participant", clips, keep_video=True, publish=False)
+    relayed.peers["first"].forward({"presentation": Source("district", "screen")})
+    await asyncio.sleep(2)
+    late = await relayed.attach("late", "participant", clips, keep_video=True, publish=False)
+    joined_at = time.monotonic()
+    relayed.peers["late"].forward({"presentation": Source("district", "screen")})
+    await asyncio.wait_for(late.keyframe_arrived["presentation"].wait(), 1.5)
+    assert late.first_keyframe_at["presentation"] - joined_at < 1.0
+    await asyncio.sleep(1)
+    for viewer in (first, late):
+        assert decoded_pictures(viewer.kept["presentation"]) >= 20, viewer.received
+        assert viewer.sizes["presentation"] == (1280, 720)
+    assert presenter.tracks["screen"].sent > 0
+    assert codec_calls == {"encode": 0, "decode": 0}

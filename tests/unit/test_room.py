@@ -378,3 +378,63 @@ def test_a_service_stop_drops_everyone_and_the_meeting_goes_on(meeting: Meeting)
     assert meeting.event_types()[-1] == ("floor_released", "X01")  # its floor spell ends with it
     assert not meeting.room.members and not meeting.room.ended
     assert meeting.room.unit_state("X01") == "dropped"
+
+
+# --- presentations --------------------------------------------------------------------------------------------
+
+
+def presenting(peer: RecordingPeer) -> Source | None:
+    return peer.plan.get("presentation")
+
+
+def test_the_chair_presents_to_everyone_and_a_new_presentation_of_the_chair_replaces_the_floors(
+    meeting: Meeting,
+) -> None:
+    chair = meeting.join("TINH", "chair")
+    x01, x02 = meeting.join("X01"), meeting.join("X02")
+    meeting.room.share("c-TINH", True)
+    assert presenting(x01) == presenting(x02) == Source("c-TINH", "screen")
+    assert presenting(chair) is None  # nobody is sent their own presentation
+    assert x01.last("state")["presenter"] == "TINH"
+    with pytest.raises(NotAuthorised):  # a unit without the floor may not present
+        meeting.room.share("c-X01", True)
+    meeting.room.give_floor("c-TINH", "X01")
+    meeting.room.share("c-X01", True)  # the floor holder shares: its presentation replaces the chair's
+    assert presenting(chair) == presenting(x02) == Source("c-X01", "screen") and presenting(x01) is None
+    meeting.room.share("c-TINH", True)  # and the chair's replaces it again
+    assert presenting(x01) == Source("c-TINH", "screen")
+    assert ("presentation_stopped", "X01") in meeting.event_types()
+    assert [e.name for e in meeting.events if e.type == "presentation_started"] == ["Ông TINH", "Ông X01", "Ông TINH"]
+
+
+def test_a_presentation_ends_with_its_floor_its_connection_or_the_chairs_word(meeting: Meeting) -> None:
+    chair = meeting.join("TINH", "chair")
+    meeting.join("X01")
+    x02 = meeting.join("X02")
+    meeting.room.give_floor("c-TINH", "X01")
+    meeting.room.share("c-X01", True)
+    meeting.room.take_floor("c-TINH")  # the floor taken away takes the presentation
+    assert presenting(x02) is None and presenting(chair) is None and x02.last("state")["presenter"] is None
+    meeting.room.give_floor("c-TINH", "X01")
+    meeting.room.share("c-X01", True)
+    with pytest.raises(NotAuthorised):
+        meeting.room.stop_presentation("c-X02")  # only the chair stops another's
+    meeting.room.stop_presentation("c-TINH")
+    assert presenting(x02) is None
+    meeting.room.share("c-X01", True)
+    meeting.room.leave("c-X01", DROPPED)  # its line goes
+    assert presenting(x02) is None and meeting.room.presenter is None
+    meeting.room.share("c-TINH", True)
+    meeting.room.share("c-TINH", False)  # the presenter stops its own
+    assert presenting(x02) is None
+    assert meeting.event_types().count(("presentation_stopped", "X01")) == 3
+
+
+def test_a_unit_that_asked_for_audio_only_gets_no_presentation(meeting: Meeting) -> None:
+    meeting.join("TINH", "chair")
+    x01 = meeting.join("X01")
+    meeting.room.set_audio_only("c-X01", True)
+    meeting.room.share("c-TINH", True)
+    assert presenting(x01) is None
+    meeting.room.set_audio_only("c-X01", False)
+    assert presenting(x01) == Source("c-TINH", "screen")

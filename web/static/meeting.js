@@ -24,6 +24,7 @@
   var me = { connection: null, name: "", position: "" };
   var lastState = null;
   var linkQuality = "good";  // what the relay last said of our line
+  var screen = null;         // the shared screen's track while this page presents
 
   // --- preview -------------------------------------------------------------------------------------------------
 
@@ -226,6 +227,7 @@
   }
 
   function localTrack(name) {
+    if (name === "screen") return screen;  // nothing until this page presents
     if (!local) return null;
     if (name === "audio") return local.getAudioTracks()[0] || null;
     var camera = local.getVideoTracks()[0];
@@ -281,6 +283,7 @@
   function attachSlots() {
     if (config.role !== "chair") play($("chair-video"), [slotTracks["chair-video"], slotTracks["chair-audio"]]);
     play($("floor-video"), [slotTracks["floor-video"], slotTracks["floor-audio-0"]]);
+    play($("presentation-video"), [slotTracks["presentation"]]);
     var extra = $("extra-audio");
     extra.innerHTML = "";
     for (var i = 1; i < 4; i++) {
@@ -347,7 +350,7 @@
       if (encodings.length) sending[name] = encodings[0].active !== false;
     });
     return { socket: ws && ws.readyState, ice: pc && pc.iceConnectionState, attempt: attempt, limits: limits,
-             sending: sending };
+             sending: sending, capturing: !!(screen && screen.readyState === "live") };
   };
 
   var previousBytes = 0;
@@ -393,6 +396,7 @@
     if (m.recording_problem && config.role === "chair") {  // stays until the chair records again
       status(text["recording_" + m.recording_problem] || m.recording_problem);
     }
+    drawPresentation(m);
     var shown = m.floor.filter(function (u) { return u !== config.unit; });
     $("floor-name").textContent = shown.length ? shown.map(nameOf).join(", ") : text.nobody_has_floor;
     if ($("raise-hand")) {
@@ -414,6 +418,43 @@
     }
   }
 
+  // One presentation at a time: large while it runs; the chair, and whoever holds the floor, may share; the chair
+  // may stop anyone's. Another presenter (or the floor taken away) ends this page's capture.
+  function drawPresentation(m) {
+    var presenter = m.presenter || null;
+    var mine = presenter === config.unit;
+    if (screen && !mine) stopSharing(false);
+    var others = presenter && !mine;
+    $("presentation").hidden = !others;
+    $("room").classList.toggle("presenting", !!others);
+    $("presenter-name").textContent = presenter ? text.presenting.replace("{unit}", nameOf(presenter)) : "";
+    var mayShare = config.role === "chair" || m.floor.indexOf(config.unit) >= 0;
+    $("share-screen").hidden = !mayShare || mine || !navigator.mediaDevices || !navigator.mediaDevices.getDisplayMedia;
+    $("stop-share").hidden = !(mine || (presenter && config.role === "chair"));
+    if (mine) status(text.you_present);
+  }
+
+  function startSharing() {
+    var caps = sizes.screen || [1280, 720];
+    navigator.mediaDevices.getDisplayMedia({
+      video: { width: { max: caps[0] }, height: { max: caps[1] }, frameRate: { max: 15 } }, audio: false
+    }).then(function (stream) {
+      screen = stream.getVideoTracks()[0];
+      if ("contentHint" in screen) screen.contentHint = "detail";  // text stays sharp; the frame rate gives
+      screen.onended = function () { stopSharing(true); };  // the browser's own "stop sharing" button
+      if (senders.screen) senders.screen.replaceTrack(screen);
+      configureSender("screen");
+      send({ type: "share", on: true });
+    }).catch(function () { status(text.share_failed); });
+  }
+
+  function stopSharing(tell) {
+    if (screen) { screen.onended = null; screen.stop(); }
+    screen = null;
+    if (senders.screen) senders.screen.replaceTrack(null);
+    if (tell) send({ type: "share", on: false });
+  }
+
   var STATE_TEXT = { absent: "absent", lobby: "lobby_state", connected: "connected", dropped: "dropped" };
 
   function drawConsole(m) {
@@ -424,6 +465,7 @@
       row.dataset.hand = e.hand ? "1" : "0";
       row.dataset.floor = e.floor ? "1" : "0";
       row.dataset.muted = e.muted ? "1" : "0";
+      row.dataset.presenting = e.presenting ? "1" : "0";
       row.querySelector(".state").textContent = text[STATE_TEXT[e.state]] + (e.answered ? " · " + text.answered : "");
     });
     var captions = document.querySelectorAll("#grid figcaption");
@@ -482,7 +524,15 @@
     send({ type: "audio-only", on: on_ });
     drawPicture();
   });
-  on("leave", function () { stopped = true; send({ type: "leave" }); });
+  on("leave", function () { stopped = true; stopSharing(false); send({ type: "leave" }); });
+  on("share-screen", startSharing);
+  on("stop-share", function () {
+    if (screen) { stopSharing(true); } else { send({ type: "stop-presentation" }); }
+  });
+  on("presentation-full-screen", function () {
+    var video = $("presentation-video");
+    if (video.requestFullscreen) video.requestFullscreen();
+  });
   on("roll-call-answer", function () {
     send({ type: "roll-call-answer", id: $("roll-call").dataset.id });
     $("roll-call").hidden = true;
