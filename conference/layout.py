@@ -48,6 +48,11 @@ CHAIR_LAYERS = (Layer(SMALL, 150, 320, 180), Layer(MEDIUM, 450, 640, 360), Layer
 PARTICIPANT_LAYERS = (Layer(SMALL, 150, 320, 180), Layer(FULL, 400, 640, 360))
 VIDEO_TRACKS = (SMALL, MEDIUM, FULL)  # every picture track name, smallest first
 SCREEN_LAYER = Layer(SCREEN, 500, 1280, 720)  # ~5-15 pictures a second of slides or a document
+# A presentation for a line too weak for all of it: its key frames alone, one asked for every few seconds (a slide
+# is still: what changes shows within seconds, and each key frame decodes by itself).
+SCREEN_KEYFRAMES = "screen-keyframes"
+SCREEN_KEYFRAMES_KBPS = 100
+SCREEN_KEYFRAME_SECONDS = 3.0
 
 
 class Source(NamedTuple):

@@ -26,7 +26,10 @@ from conference.layout import (
     LINK,
     PRESENTATION,
     SCREEN,
-    VIDEO_TRACKS,
+    SCREEN_KEYFRAME_SECONDS,
+    SCREEN_KEYFRAMES,
+    SCREEN_KEYFRAMES_KBPS,
+    Layer,
     Source,
     kind_of,
     publishes,
@@ -112,6 +115,7 @@ class MediaPeer:
         self._received: tuple[float, int] = (time.monotonic(), 0)
         self._received_kbps = 0.0
         self._queue_wait = QueueWait()  # how long its datagrams wait for the relay: its publications skip when behind
+        self._last_keyframe_asked = 0.0
 
     async def answer(self, offer_sdp: str) -> str:
         """Accept the browser's offer: its tracks in the order of ``publishes(role)``, then ``slots(role)``."""
@@ -207,8 +211,11 @@ class MediaPeer:
         for name in ADAPTED_SLOTS:
             planned = self._plan.get(name)
             if name in self.slots and planned is not None and self._adapted(name):
-                tracks = (SCREEN,) if name == PRESENTATION else VIDEO_TRACKS
-                ladder = self._relay.ladder(planned.connection, now, tracks)
+                if name == PRESENTATION:
+                    ladder = self._relay.ladder(planned.connection, now, (SCREEN,))
+                    ladder = (Layer(SCREEN_KEYFRAMES, SCREEN_KEYFRAMES_KBPS, 0, 0), *ladder) if ladder else ()
+                else:
+                    ladder = self._relay.ladder(planned.connection, now)
                 if ladder:
                     wants.append(Want(name, ladder))
         return wants
@@ -225,7 +232,11 @@ class MediaPeer:
         for name in ADAPTED_SLOTS:
             slot, planned, track = self.slots.get(name), self._plan.get(name), choice.get(name)
             if slot is not None:
+                if name == PRESENTATION:
+                    slot.keyframes_only = track == SCREEN_KEYFRAMES
+                    track = SCREEN if track else None
                 self._relay.subscribe(slot, Source(planned.connection, track) if planned and track else None)
+        self._keep_key_frames_coming(now)
         chair = next((w for w in wants if w.slot == "chair-video"), None)
         if chair is not None:
             track = choice[chair.slot]
@@ -233,6 +244,15 @@ class MediaPeer:
             if level != self.level and (level == LINK_GOOD or self.estimator.measured):
                 self.level = level
                 self._told(level)
+
+    def _keep_key_frames_coming(self, now: float) -> None:
+        """A key-frames-only presentation shows what changed when the next key frame comes: ask for one now and
+        then (rate-limited at the publication, shared by every such line)."""
+        slot = self.slots.get(PRESENTATION)
+        due = now - self._last_keyframe_asked >= SCREEN_KEYFRAME_SECONDS
+        if slot is not None and slot.keyframes_only and slot.source_key is not None and due:
+            self._last_keyframe_asked = now
+            self._relay.request_keyframe(slot)
 
     def _sent_bytes(self) -> int:
         return sum(outlet.wire_bytes for outlet in self._outlets.values())

@@ -39,6 +39,10 @@ class Slot:
         self.source_key: Source | None = None
         self.pending_key: Source | None = None  # another size of the same picture, taken at its next key frame
         self.loss = 0.0  # what the subscriber's line loses, for the publisher's encoder (audio FEC)
+        # Only the key frames (each decodes alone): a presentation at a few kbit/s for a line too weak for all of
+        # it; the numbering closes over what is left out, so the browser counts no loss.
+        self.keyframes_only = False
+        self._keyframe_ts: int | None = None
         self.forwarded = 0
         self.dropped = 0
         self._writer = writer
@@ -83,10 +87,13 @@ class Slot:
                 return
             self._join(packet)
         elif not packet.payload:
-            self._skip_padding(packet)
+            self._skip(packet)  # padding carries nothing for the subscriber
             return
         elif self._joining and self._before_join(packet.sequence_number):
             return  # a late packet from before we joined this source
+        if self.keyframes_only and not self._in_keyframe(packet):
+            self._skip(packet)
+            return
         sequence_number = (packet.sequence_number + self._seq_offset) & 0xFFFF
         timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
         header = self._writer.header(sequence_number, timestamp, packet.marker, packet.abs_send_time)
@@ -125,8 +132,14 @@ class Slot:
             return False
         return sequence_number != self._first_in and not seq_after(sequence_number, self._first_in)
 
-    def _skip_padding(self, packet: ForwardedPacket) -> None:
-        """A padding-only packet carries nothing for the subscriber: close the gap it would leave in the numbers."""
+    def _in_keyframe(self, packet: ForwardedPacket) -> bool:
+        if packet.picture_start:
+            self._keyframe_ts = packet.timestamp
+        return packet.timestamp == self._keyframe_ts
+
+    def _skip(self, packet: ForwardedPacket) -> None:
+        """A packet left out (padding, or a frame a key-frames-only slot does not send): close the gap it would
+        leave in the numbers."""
         if packet.sequence_number == (self._last_in + 1) & 0xFFFF:
             self._last_in = packet.sequence_number
             self._seq_offset = (self._seq_offset - 1) & 0xFFFF

@@ -341,3 +341,27 @@ async def test_a_presentation_crosses_undecoded_and_a_late_joiner_sees_it_within
         assert viewer.sizes["presentation"] == (1280, 720)
     assert presenter.tracks["screen"].sent > 0
     assert codec_calls == {"encode": 0, "decode": 0}
+
+
+async def test_a_line_too_weak_for_pictures_keeps_the_presentation_as_key_frames_before_the_chair(
+    relayed: Relayed, clips: dict[str, Clip]
+) -> None:
+    slides = {**clips, "screen": video_clip(width=1280, height=720, seconds=6, keyframe_every=150)}
+    await relayed.attach("chair", "chair", clips)
+    await relayed.attach("district", "participant", slides)
+    weak = await relayed.attach("weak", "participant", clips, keep_video=True, publish=False)
+    peer = relayed.peers["weak"]
+    # The line's estimate as a weak line's would be (conference/link.py finds it from real reports; its tests and
+    # the shaped-line tests show how): 220 kbit/s, with no probe to raise it during the test.
+    peer.estimator.estimate_kbps = 220.0
+    peer.estimator._next_probe = time.monotonic() + 600
+    peer.forward({"chair-audio": Source("chair", "audio"), "chair-video": Source("chair", "video"),
+                  "presentation": Source("district", "screen")})  # fmt: skip
+    await asyncio.sleep(7.5)
+    presentation, chair_video = peer.slots["presentation"], peer.slots["chair-video"]
+    assert presentation.keyframes_only and presentation.source_key == Source("district", "screen")
+    assert chair_video.source_key is None  # the voice and the slides fit; the chair's picture does not
+    kept = weak.kept["presentation"]
+    assert len(kept) >= 2 and all(frame.keyframe for frame in kept), [f.keyframe for f in kept]  # one every 3 s
+    assert decoded_pictures(kept) == len(kept)
+    assert weak.received["chair-video"] == 0 and weak.received["chair-audio"] > 200

@@ -183,3 +183,23 @@ def test_the_protector_writes_what_pylibsrtp_would_and_refuses_a_replay() -> Non
         assert receiver.unprotect(protected) == header + payload
     assert ours.protect(writer.header(2, 6000, 1, 0), b"again") is None  # libsrtp's replay check, as None
     assert ours.protect(writer.header(5, 15000, 1, 0), bytes(1400)) is None  # longer than a packet can be
+
+
+def test_a_key_frames_only_slot_sends_whole_key_frames_numbered_without_gaps() -> None:
+    wire, requests = Wire(), []
+    forwarding = slot(wire, requests)
+    forwarding.keyframes_only = True
+    forwarding.restart(A)
+    # three packets a frame; key frames at frames 0 and 4 (packets 0-2 and 12-14)
+    stream = [ForwardedPacket(500 + i, 3000 * (i // 3), 1 if i % 3 == 2 else 0, b"p%d" % i,
+                              picture_start=i in (0, 12), ntp=int((1 + i / 90) * NTP_SECOND))
+              for i in range(18)]  # fmt: skip
+    for packet in stream:
+        forwarding.push(packet, A)
+    assert [p.payload for p in wire.packets] == [b"p0", b"p1", b"p2", b"p12", b"p13", b"p14"]
+    numbers = [p.sequence_number for p in wire.packets]
+    assert numbers == [(65530 + i) & 0xFFFF for i in range(6)]  # the browser counts nothing lost
+    assert [p.timestamp - wire.packets[0].timestamp for p in wire.packets[::3]] == [0, 12000]
+    forwarding.keyframes_only = False  # the line carries it all again: every frame from now on
+    forwarding.push(ForwardedPacket(518, 18000, 1, b"p18", picture_start=False, ntp=stream[-1].ntp), A)
+    assert wire.packets[-1].payload == b"p18" and wire.packets[-1].sequence_number == (65530 + 6) & 0xFFFF
