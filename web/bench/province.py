@@ -89,14 +89,18 @@ def most_sent(now: dict[str, int], before: dict[str, int]) -> int:
     return max((now[name] - before.get(name, 0) for name in now), default=0)
 
 
-async def run_endpoints(role: str, base: str, links: list[str]) -> None:
-    # The chair's three sizes (the relay gives each line the one it carries: here, every line is fast)
+async def run_endpoints(role: str, base: str, links: list[str], presentation: bool = False) -> None:
+    # The chair's three sizes (the relay gives each line the one it carries: here, every line is fast); with
+    # ``presentation``, its slides too, shared from the start
     clips = {"audio": audio_clip(),
              "video": video_clip(width=640, height=480, seconds=4, keyframe_every=120, bitrate_kbps=1000, noise=True),
              "video-medium": video_clip(width=480, height=360, seconds=4, keyframe_every=120, bitrate_kbps=420,
                                         noise=True),
              "video-small": video_clip(width=320, height=240, seconds=4, keyframe_every=120, bitrate_kbps=140,
                                        noise=True)}  # fmt: skip
+    if presentation:
+        clips["screen"] = video_clip(width=1280, height=720, fps=10, seconds=4, keyframe_every=50, bitrate_kbps=450,
+                                     noise=True)  # fmt: skip
     counting = SocketReader() if role != "chair" else None
     # Participants publish a picture in two sizes and a voice, as browsers do; the relay has them pause what nobody
     # receives (all voices, every full picture but the floor's, every small one but the twelve on the console page).
@@ -120,16 +124,22 @@ async def run_endpoints(role: str, base: str, links: list[str]) -> None:
         failures = [repr(r) for r in (*attempts, *connected) if isinstance(r, BaseException)]
         sockets = [a for a in attempts if not isinstance(a, BaseException)]
         endpoints = [e for e, c in zip(endpoints, connected, strict=True) if not isinstance(c, BaseException)]
+        if presentation and role == "chair":
+            for ws, _ in sockets:
+                await ws.send_json({"type": "share", "on": True})
         print(json.dumps({"joined": len(endpoints), "seconds": joined_after, "failures": failures[:3]}), flush=True)
         await loop.run_in_executor(None, sys.stdin.readline)  # "mark": the window opens
-        before = [(e.received.get("chair-video", 0), pictures_sent(e)) for e in endpoints]
+        before = [(e.received.get("chair-video", 0), pictures_sent(e), e.received.get("presentation", 0),
+                   e.tracks["screen"].sent if "screen" in e.tracks else 0) for e in endpoints]  # fmt: skip
         await loop.run_in_executor(None, sys.stdin.readline)  # "stop": the window closes
         result = []
-        for endpoint, (frames_before, sent_before) in zip(endpoints, before, strict=True):
+        for endpoint, (frames_before, sent_before, shown_before, screen_before) in zip(endpoints, before, strict=True):
             lost, got = endpoint.loss()
+            screen_sent = endpoint.tracks["screen"].sent if "screen" in endpoint.tracks else 0
             result.append({"frames": endpoint.received.get("chair-video", 0) - frames_before,
                            "sent": most_sent(pictures_sent(endpoint), sent_before),
-                           "lost": lost, "packets": got})  # fmt: skip
+                           "presentation": endpoint.received.get("presentation", 0) - shown_before,
+                           "screen_sent": screen_sent - screen_before, "lost": lost, "packets": got})  # fmt: skip
         print(json.dumps(result), flush=True)
         for endpoint in endpoints:
             await endpoint.close()
@@ -196,7 +206,7 @@ async def plan_demo_meeting(
 
 
 async def bench(districts: int, communes: int, seconds: float, *, workers: int = 1, nice: int = 19,
-                server_url: str = "") -> dict[str, Any]:  # fmt: skip
+                server_url: str = "", presentation: bool = False) -> dict[str, Any]:  # fmt: skip
     """``workers``: the service's processes (each a node); ``nice``: the endpoints' CPU priority (19, the lowest:
     the service gets the machine as a dedicated server would; 0: they compete as equals); ``server_url``: drive a
     service that runs elsewhere (with the demo accounts) instead of starting one here."""
@@ -215,8 +225,9 @@ async def bench(districts: int, communes: int, seconds: float, *, workers: int =
                 path = Path(data_dir) / f"links-{index}.json"
                 path.write_text(json.dumps(group))
                 role = "chair" if index == 0 else "participant"
-                children.append(await Child.start("endpoints", role, base, str(path), module="web.bench.province",
-                                                  nice=nice))  # fmt: skip
+                shown = ["presentation"] if presentation else []
+                children.append(await Child.start("endpoints", role, base, str(path), *shown,
+                                                  module="web.bench.province", nice=nice))  # fmt: skip
             service = ServiceFigures(server.pid if server else None)
             children[0].say("go")
             await children[0].expect("{", timeout=60)
@@ -256,6 +267,12 @@ async def bench(districts: int, communes: int, seconds: float, *, workers: int =
         "joined": 1 + sum(j["joined"] for j in joins),
         "join_seconds": round(max(join_seconds, *(j["seconds"] for j in joins)), 2),
         "min_frames_ratio": round(min((r["frames"] for r in participants), default=0) / sent, 3),
+        "presentation": presentation,
+        "min_presentation_ratio": round(
+            min((r["presentation"] for r in participants), default=0) / max(1, results[0][0]["screen_sent"]), 3
+        )
+        if presentation
+        else None,
         "max_loss": round(lost, 4),
         **service.figures(endpoints),
         "catch_up_seconds": catch_up_seconds,  # None: the relay never caught up (it needs more CPU than it had)
@@ -383,4 +400,11 @@ def markdown(result: dict[str, Any], command: str) -> str:
 
 
 if __name__ == "__main__":
-    asyncio.run(run_endpoints(sys.argv[2], sys.argv[3], json.loads(Path(sys.argv[4]).read_text())))
+    asyncio.run(
+        run_endpoints(
+            sys.argv[2],
+            sys.argv[3],
+            json.loads(Path(sys.argv[4]).read_text()),
+            presentation="presentation" in sys.argv[5:],
+        )
+    )
