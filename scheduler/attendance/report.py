@@ -41,6 +41,27 @@ class UnitAttendance:
     intervals: list[tuple[datetime, datetime]] = field(default_factory=list)  # merged, for the timeline
 
 
+TIMELINE_EVENTS = ("floor_granted", "floor_released", "presentation_started", "presentation_stopped",
+                   "recording_started", "recording_stopped")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One moment of the meeting as held: who was given the floor, who presented, when the recording ran."""
+
+    at: datetime
+    unit: str
+    unit_name: str
+    name: str  # the person, as typed on the join page (when the event carries it)
+    type: str  # one of TIMELINE_EVENTS
+
+
+def meeting_timeline(events: Iterable[AttendanceEvent], units: Mapping[str, Unit]) -> list[TimelineEntry]:
+    """The floor, the presentations and the recording, in the order they happened."""
+    return [TimelineEntry(e.at, e.unit, units[e.unit].name if e.unit in units else e.unit, e.name, e.type)
+            for e in sorted(events, key=lambda e: e.at) if e.type in TIMELINE_EVENTS]  # fmt: skip
+
+
 def attendance_report(meeting: Meeting, events: Iterable[AttendanceEvent], units: Mapping[str, Unit], *,
                       now: datetime, grace: timedelta = DEFAULT_GRACE) -> list[UnitAttendance]:  # fmt: skip
     """One row per invited unit, the chair's unit first, in the order of the invitation."""

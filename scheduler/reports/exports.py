@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.writer.excel import ExcelWriter
 
-from scheduler.attendance.report import UnitAttendance
+from scheduler.attendance.report import TimelineEntry, UnitAttendance
 from scheduler.errors import N_
 from scheduler.meetings.model import VIETNAM, Meeting
 
@@ -29,6 +29,11 @@ COLUMNS = (N_("No."), N_("Unit"), N_("Status"), N_("Attendees"), N_("First joine
 STATUS_LABELS = {"present": N_("present"), "late": N_("late"), "left_early": N_("left early"),
                  "absent": N_("absent")}  # fmt: skip
 TIME_FORMAT = "%d/%m/%Y %H:%M"
+TIMELINE_COLUMNS = (N_("Time"), N_("Unit"), N_("What happened"))
+TIMELINE_LABELS = {"floor_granted": N_("given the floor"), "floor_released": N_("floor ended"),
+                   "presentation_started": N_("started presenting"),
+                   "presentation_stopped": N_("stopped presenting"), "recording_started": N_("recording started"),
+                   "recording_stopped": N_("recording stopped")}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class ExportContext:
     chair_name: str
     generated_at: datetime
     translate: Callable[[str], str]
+    timeline: tuple[TimelineEntry, ...] = ()  # the floor, presentations, the recording, as they happened
 
     def local(self, moment: datetime | None) -> datetime | None:
         return moment.astimezone(VIETNAM) if moment else None
@@ -58,12 +64,22 @@ def _text_cells(ctx: ExportContext, number: int, row: UnitAttendance) -> list[st
             _duration(row.connected_seconds), str(row.drops), str(len(row.roll_call))]  # fmt: skip
 
 
+def _timeline_cells(ctx: ExportContext, entry: TimelineEntry) -> list[str]:
+    who = f"{entry.unit_name} ({entry.name})" if entry.name else entry.unit_name
+    return [f"{ctx.local(entry.at):%d/%m/%Y %H:%M:%S}", who, ctx.translate(TIMELINE_LABELS[entry.type])]
+
+
 def to_csv(ctx: ExportContext) -> bytes:
-    """UTF-8 with a byte-order mark: without it Excel shows Vietnamese letters as mojibake."""
+    """UTF-8 with a byte-order mark: without it Excel shows Vietnamese letters as mojibake. The meeting's timeline
+    follows the units, after an empty line, under its own heading."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([ctx.translate(c) for c in COLUMNS])
     writer.writerows(_text_cells(ctx, n, row) for n, row in enumerate(ctx.rows, start=1))
+    if ctx.timeline:
+        writer.writerow([])
+        writer.writerow([ctx.translate(c) for c in TIMELINE_COLUMNS])
+        writer.writerows(_timeline_cells(ctx, entry) for entry in ctx.timeline)
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
 
 
@@ -90,6 +106,19 @@ def to_xlsx(ctx: ExportContext) -> bytes:
     for column, width in zip("ABCDEFGHI", (6, 34, 14, 48, 17, 17, 12, 8, 10), strict=True):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A2"
+    if ctx.timeline:
+        timeline = workbook.create_sheet(ctx.translate("Timeline")[:31])
+        timeline.append([ctx.translate(c) for c in TIMELINE_COLUMNS])
+        for entry in ctx.timeline:
+            _, who, what = _timeline_cells(ctx, entry)
+            local = ctx.local(entry.at)
+            timeline.append([local.replace(tzinfo=None) if local else None, who, what])
+        for cell in timeline["A"][1:]:
+            cell.number_format = "dd/mm/yyyy hh:mm:ss"
+        for cell in timeline[1]:
+            cell.font = Font(bold=True)
+        for column, width in zip("ABC", (20, 48, 24), strict=True):
+            timeline.column_dimensions[column].width = width
     workbook.properties.creator = "giaoban"
     workbook.properties.title = ctx.meeting.title
     workbook.properties.created = workbook.properties.modified = ctx.generated_at.replace(tzinfo=None)
@@ -157,6 +186,16 @@ def to_pdf(ctx: ExportContext) -> bytes:
     summary = "; ".join(f"{t(STATUS_LABELS[s])}: {n}" for s, n in counts.items())
     invited_label = t("Invited units")
     pdf.multi_cell(0, 6, f"{invited_label}: {len(ctx.rows)} — {summary}.", new_x="LMARGIN", new_y="NEXT")
+    if ctx.timeline:
+        pdf.ln(3)
+        pdf.set_font("DejaVu", "B", 10)
+        pdf.cell(0, 6, t("Timeline"), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 8)
+        with pdf.table(col_widths=(35, 120, 60), headings_style=heading, line_height=4.5, text_align="LEFT",
+                       width=215, align="LEFT") as table:  # fmt: skip
+            table.row([t(c) for c in TIMELINE_COLUMNS])
+            for entry in ctx.timeline:
+                table.row(_timeline_cells(ctx, entry))
     pdf.ln(8)
     _signature_block(pdf, t, ctx.generated_at)
     return bytes(pdf.output())

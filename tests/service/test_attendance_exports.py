@@ -13,9 +13,11 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
+from scheduler.attendance.events import AttendanceEvent
 from scheduler.store import EmbeddedValkey
 from tests.conftest import Client
 from tests.service.conftest import INVITED, START
+from web.keys import ATTENDANCE
 
 
 async def test_the_report_has_one_row_per_invited_unit(client: Client, held_meeting: dict) -> None:
@@ -109,3 +111,27 @@ async def test_travel_saved_per_meeting_and_per_month(client: Client, held_meeti
     assert monthly["total"] == saved
     bad = await client.get("/api/reports/savings?from=2020-01-01T00:00&to=2026-01-01T00:00")
     assert bad.status == 400
+
+
+async def test_the_exports_tell_the_meetings_timeline_the_floor_and_the_presentations(
+    client: Client, held_meeting: dict
+) -> None:
+    for event in [AttendanceEvent("floor_granted", START + timedelta(minutes=10), "bac-ha"),
+                  AttendanceEvent("presentation_started", START + timedelta(minutes=11), "bac-ha", "b", "Lý Thị Hoa"),
+                  AttendanceEvent("presentation_stopped", START + timedelta(minutes=19), "bac-ha", "b", "Lý Thị Hoa"),
+                  AttendanceEvent("floor_released", START + timedelta(minutes=20), "bac-ha")]:  # fmt: skip
+        await client.app[ATTENDANCE].append(held_meeting["id"], event)
+    base = f"/api/meetings/{held_meeting['id']}/attendance"
+    rows = list(csv.reader(io.StringIO((await (await client.get(base + ".csv")).read()).decode("utf-8-sig"))))
+    timeline = rows[rows.index([]) + 1 :]
+    assert timeline == [["Thời gian", "Đơn vị", "Diễn biến"],
+                        ["30/11/2026 08:10:00", "Huyện Bắc Hà", "được phát biểu"],
+                        ["30/11/2026 08:11:00", "Huyện Bắc Hà (Lý Thị Hoa)", "bắt đầu trình chiếu"],
+                        ["30/11/2026 08:19:00", "Huyện Bắc Hà (Lý Thị Hoa)", "dừng trình chiếu"],
+                        ["30/11/2026 08:20:00", "Huyện Bắc Hà", "kết thúc phát biểu"]]  # fmt: skip
+    workbook = openpyxl.load_workbook(io.BytesIO(await (await client.get(base + ".xlsx")).read()))
+    sheet = workbook["Diễn biến cuộc họp"]
+    assert sheet["A3"].value == datetime(2026, 11, 30, 8, 11) and sheet["C3"].value == "bắt đầu trình chiếu"
+    pdf = PdfReader(io.BytesIO(await (await client.get(base + ".pdf")).read()))
+    text = "".join(page.extract_text() for page in pdf.pages)
+    assert "Diễn biến cuộc họp" in text and "bắt đầu trình chiếu" in text and "Lý Thị Hoa" in text

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from scheduler.attendance.report import STATUSES, UnitAttendance, attendance_report
+from scheduler.attendance.report import STATUSES, TimelineEntry, UnitAttendance, attendance_report, meeting_timeline
 from scheduler.directory.units import Unit
 from scheduler.meetings.model import Meeting
 from scheduler.reports.exports import ExportContext, to_csv, to_pdf, to_xlsx
@@ -115,6 +115,7 @@ class MeetingReport:
     rows: list[UnitAttendance]
     as_of: datetime  # the moment the report stands for; fixed once the meeting is over
     units: Mapping[str, Unit]
+    timeline: tuple[TimelineEntry, ...] = ()
 
 
 async def report_of(request: web.Request) -> MeetingReport:
@@ -127,7 +128,8 @@ async def report_of(request: web.Request) -> MeetingReport:
         as_of = max([meeting.ends_at, *(e.at for e in events)])
     else:
         as_of = now.replace(second=0, microsecond=0)
-    return MeetingReport(meeting, rows, as_of, units)
+    timeline = tuple(entry for entry in meeting_timeline(events, units) if entry.at <= as_of)
+    return MeetingReport(meeting, rows, as_of, units, timeline)
 
 
 async def get_attendance(request: web.Request, _: None) -> web.StreamResponse:
@@ -147,7 +149,8 @@ async def export_bytes(request: web.Request, extension: str) -> tuple[Meeting, b
     language = i18n.language_of(request)
     meeting, units = report.meeting, report.units
     chair = units[meeting.chair_unit].name if meeting.chair_unit in units else meeting.chair_unit
-    context = ExportContext(meeting, report.rows, chair, report.as_of, lambda message: i18n.gettext(language, message))
+    context = ExportContext(meeting, report.rows, chair, report.as_of, lambda message: i18n.gettext(language, message),
+                            report.timeline)  # fmt: skip
     return meeting, FORMATS[extension][1](context)
 
 
