@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from conference.layout import Source
+from conference.link import START_KBPS
 from conference.relay.peer import LinkFigures
 from conference.relay.relay import Relay
 from conference.room import MeetingFacts, Room
@@ -49,11 +50,12 @@ ATTENDANCE_RETRY_CAP = 5.0  # seconds between attempts while the store refuses a
 class LiveMeetings:
     def __init__(self, *, links: JoinLinks, meetings: MeetingStore, attendance: AttendanceLog, clock: Clock,
                  ice: IceSettings, recording: RecordingSettings, catalogue: RecordingCatalogue,
-                 jobs: ProgramJobs, background: Background) -> None:  # fmt: skip
+                 jobs: ProgramJobs, background: Background, link_start_kbps: float = START_KBPS) -> None:  # fmt: skip
         self.links = links
         self.meetings = meetings
         self.clock = clock
         self.ice = ice
+        self.link_start_kbps = link_start_kbps  # what a new line is taken to carry until it shows more
         self.relay = Relay(watched=self._tell_publisher, wanted=self._wanted)
         self.recordings = Recordings(self.relay, recording, catalogue=catalogue, jobs=jobs, clock=clock,
                                      background=background)  # fmt: skip

@@ -237,7 +237,7 @@ async def offer(session: Session, message: dict[str, Any]) -> None:
             room.set_link(connection_id, level)
 
     media = MediaPeer(hub.relay, connection=connection_id, role=role, ice_servers=hub.ice.for_aiortc(time.time()),
-                      told=told)  # fmt: skip
+                      told=told, start_kbps=hub.link_start_kbps)  # fmt: skip
     try:
         answer_sdp = await media.answer(message["sdp"])
     except GiaobanError:

@@ -134,6 +134,8 @@ def _parser() -> argparse.ArgumentParser:
         help="the synthetic endpoints' CPU priority (19: the service gets the machine first)",
     )
     province.add_argument("--presentation", action="store_true", help="the chair shares slides beside its camera")
+    province.add_argument("--start-kbps", type=int, default=0, help="the service's link start estimate (default: "
+                          "its own; 2500 with --presentation)")  # fmt: skip
     province.add_argument(
         "--server",
         default="",
@@ -331,7 +333,8 @@ async def _bench_province(_: Config, args: argparse.Namespace) -> int:
         print("giaoban: --workers must be 1-16", file=sys.stderr)
         return EXIT_USAGE
     result = await bench(args.districts, args.communes, args.seconds, workers=args.workers, nice=args.nice,
-                         server_url=args.server, presentation=args.presentation)  # fmt: skip
+                         server_url=args.server, presentation=args.presentation,
+                         start_kbps=args.start_kbps)  # fmt: skip
     return _report(args, result, markdown(result, "giaoban bench province " + " ".join(sys.argv[3:])))
 
 

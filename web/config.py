@@ -67,6 +67,7 @@ class Config:
     # The cluster (docs/scaling.md): worker processes on this machine, each a node; its id (set by the --workers
     # parent so it can take a dead worker out at once; made up otherwise); the UDP ports media may use.
     workers: int = 1
+    link_start_kbps: int = 700  # what a new line is taken to carry until it shows more (a LAN may start higher)
     node_id: str = ""
     media_ports: tuple[int, int] | None = None
 
@@ -265,6 +266,8 @@ SETTINGS: tuple[Setting, ...] = (
             "worker processes sharing the port, each a node of the cluster"),
     Setting("node_id", ("GIAOBAN_NODE_ID",), str, "this node's id in the cluster (default: host-pid-random)"),
     Setting("media_ports", ("GIAOBAN_MEDIA_PORTS",), _port_range, "UDP ports for media, e.g. 49160-49400"),
+    Setting("link_start_kbps", ("GIAOBAN_LINK_START_KBPS",), _int_between(100, 10_000),
+            "kbit/s a new line is taken to carry until probes show more (a LAN may start higher)"),
 )  # fmt: skip
 
 

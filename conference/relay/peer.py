@@ -36,7 +36,7 @@ from conference.layout import (
     slots,
     video_limits_kbps,
 )
-from conference.link import LinkEstimator, LinkView
+from conference.link import START_KBPS, LinkEstimator, LinkView
 from conference.relay.outlet import Budget, SenderOutlet, SilentTrack, ice_connection
 from conference.relay.relay import Relay
 from conference.relay.rtp import ABS_SEND_TIME_URI, MID_URI, HeaderWriter
@@ -94,14 +94,14 @@ def media_configuration(ice_servers: list[RTCIceServer]) -> RTCConfiguration:
 
 class MediaPeer:
     def __init__(self, relay: Relay, *, connection: str, role: str, ice_servers: list[RTCIceServer],
-                 told: Callable[[str], None] = _nobody) -> None:  # fmt: skip
+                 told: Callable[[str], None] = _nobody, start_kbps: float = START_KBPS) -> None:  # fmt: skip
         """``told`` hears when the line's level changes: good (the full picture), weak (a smaller one), poor (audio
-        only because of the line)."""
+        only because of the line); ``start_kbps``: what a new line is taken to carry until it shows more."""
         self.connection = connection
         self.role = role
         self.pc = RTCPeerConnection(media_configuration(ice_servers))
         self.slots: dict[str, Slot] = {}
-        self.estimator = LinkEstimator(time.monotonic())
+        self.estimator = LinkEstimator(time.monotonic(), start_kbps)
         self.view: LinkView | None = None
         self.level = LINK_GOOD
         self._told = told

@@ -206,14 +206,19 @@ async def plan_demo_meeting(
 
 
 async def bench(districts: int, communes: int, seconds: float, *, workers: int = 1, nice: int = 19,
-                server_url: str = "", presentation: bool = False) -> dict[str, Any]:  # fmt: skip
+                server_url: str = "", presentation: bool = False, start_kbps: int = 0) -> dict[str, Any]:  # fmt: skip
     """``workers``: the service's processes (each a node); ``nice``: the endpoints' CPU priority (19, the lowest:
     the service gets the machine as a dedicated server would; 0: they compete as equals); ``server_url``: drive a
     service that runs elsewhere (with the demo accounts) instead of starting one here."""
     with tempfile.TemporaryDirectory() as data_dir:
         port = free_port()
         base = server_url.rstrip("/") or f"http://127.0.0.1:{port}"
-        server = None if server_url else await start_service(data_dir, port, workers=workers)
+        # Its endpoints count packets and send no receiver reports, so their lines can never show the relay they
+        # carry more than they start at: with a presentation (~540 kbit/s before the chair's picture) they start
+        # as a LAN would, at all of it (``start_kbps`` sets it for a run to compare with).
+        start = start_kbps or (2500 if presentation else 0)
+        extra = ("--link-start-kbps", str(start)) if start else ()
+        server = None if server_url else await start_service(data_dir, port, workers, *extra)
         children: list[Child] = []
         try:
             await wait_healthy(base)
@@ -268,6 +273,7 @@ async def bench(districts: int, communes: int, seconds: float, *, workers: int =
         "join_seconds": round(max(join_seconds, *(j["seconds"] for j in joins)), 2),
         "min_frames_ratio": round(min((r["frames"] for r in participants), default=0) / sent, 3),
         "presentation": presentation,
+        "link_start_kbps": (start_kbps or (2500 if presentation else None)) if server else None,
         "min_presentation_ratio": round(
             min((r["presentation"] for r in participants), default=0) / max(1, results[0][0]["screen_sent"]), 3
         )
@@ -351,11 +357,11 @@ def _link_figures(before: list[dict[str, Any]] | None, after: list[dict[str, Any
             for node in after]  # fmt: skip
 
 
-async def start_service(data_dir: str, port: int, workers: int = 1) -> asyncio.subprocess.Process:
+async def start_service(data_dir: str, port: int, workers: int = 1, *extra: str) -> asyncio.subprocess.Process:
     """``giaoban serve --demo`` on a temporary data dir, quiet: the service a benchmark measures."""
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", data_dir, "--port", str(port),
-        "--workers", str(workers), "--log-level", "WARNING", stdout=asyncio.subprocess.DEVNULL,
+        "--workers", str(workers), "--log-level", "WARNING", *extra, stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
 
 
