@@ -1,8 +1,9 @@
 """How a subscriber's line is shared out: the voices first, then each picture at the largest size that still fits.
 
-Pure. The order is the meeting's: what a commune must not lose comes first (every voice it hears), then the chair's
-picture, then the floor holder's. A picture gets the largest of its publisher's sizes that fits what is left of the
-budget, or nothing. ``next_step`` is the smallest budget that would give something more, one size of one picture:
+Pure. The order is the meeting's: what a commune must not lose comes first (every voice it hears), then a
+presentation while one runs (all of it, or its key frames alone), then the chair's picture, then the floor
+holder's. A picture gets the largest of its publisher's sizes that fits what is left of the budget, or nothing.
+``next_step`` is the smallest budget that would give something more, one size of one picture:
 what a probe must show the line carries before the relay sends it (never straight past a size).
 """
 
@@ -12,7 +13,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from conference.layout import Layer
+from conference.layout import SCREEN_KEYFRAMES, SCREEN_KEYFRAMES_KBPS, Layer
 
 Choice = Mapping[str, str | None]  # slot → the track it gets (a size of the planned picture), or None
 
@@ -52,3 +53,8 @@ def next_step(budget_kbps: float, audio_kbps: float, wants: Sequence[Want]) -> f
         if candidate > spent and allocate(candidate, audio_kbps, wants) != now:
             return candidate
     return None
+
+
+def presentation_ladder(screen: Sequence[Layer]) -> tuple[Layer, ...]:
+    """A presentation's sizes: its key frames alone below the whole of it (none while it is not sent)."""
+    return (Layer(SCREEN_KEYFRAMES, SCREEN_KEYFRAMES_KBPS, 0, 0), *screen) if screen else ()

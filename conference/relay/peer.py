@@ -20,7 +20,7 @@ from aiortc import (
     sdp,
 )
 
-from conference.allocation import Want, allocate, next_step
+from conference.allocation import Want, allocate, next_step, presentation_ladder
 from conference.layout import (
     AUDIO_KBPS,
     LINK,
@@ -28,8 +28,6 @@ from conference.layout import (
     SCREEN,
     SCREEN_KEYFRAME_SECONDS,
     SCREEN_KEYFRAMES,
-    SCREEN_KEYFRAMES_KBPS,
-    Layer,
     Source,
     kind_of,
     publishes,
@@ -212,8 +210,7 @@ class MediaPeer:
             planned = self._plan.get(name)
             if name in self.slots and planned is not None and self._adapted(name):
                 if name == PRESENTATION:
-                    ladder = self._relay.ladder(planned.connection, now, (SCREEN,))
-                    ladder = (Layer(SCREEN_KEYFRAMES, SCREEN_KEYFRAMES_KBPS, 0, 0), *ladder) if ladder else ()
+                    ladder = presentation_ladder(self._relay.ladder(planned.connection, now, (SCREEN,)))
                 else:
                     ladder = self._relay.ladder(planned.connection, now)
                 if ladder:

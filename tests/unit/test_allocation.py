@@ -1,5 +1,14 @@
-from conference.allocation import Want, allocate, cost_kbps, next_step
-from conference.layout import CHAIR_LAYERS, FULL, MEDIUM, PARTICIPANT_LAYERS, SMALL
+from conference.allocation import Want, allocate, cost_kbps, next_step, presentation_ladder
+from conference.layout import (
+    CHAIR_LAYERS,
+    FULL,
+    MEDIUM,
+    PARTICIPANT_LAYERS,
+    SCREEN,
+    SCREEN_KEYFRAMES,
+    SCREEN_LAYER,
+    SMALL,
+)
 
 CHAIR = Want("chair-video", CHAIR_LAYERS)
 FLOOR = Want("floor-video", PARTICIPANT_LAYERS)
@@ -29,3 +38,17 @@ def test_a_publisher_with_fewer_sizes_offers_only_those() -> None:
     only_full = Want("chair-video", CHAIR_LAYERS[-1:])
     assert allocate(700, 40, [only_full]) == {"chair-video": None}
     assert next_step(700, 40, [only_full]) == 1240
+
+
+def test_a_presentation_comes_before_the_pictures_whole_or_as_its_key_frames_alone() -> None:
+    shown = Want("presentation", presentation_ladder([SCREEN_LAYER]))
+    wants = [shown, CHAIR, FLOOR]
+    assert allocate(150, VOICES, wants) == {"presentation": None, "chair-video": None, "floor-video": None}
+    # a poor line: the voices and the slides' key frames; no picture
+    assert allocate(250, VOICES, wants) == {"presentation": SCREEN_KEYFRAMES, "chair-video": None, "floor-video": None}
+    # a weak line keeps the presentation whole before the chair's picture
+    assert allocate(700, VOICES, wants) == {"presentation": SCREEN, "chair-video": None, "floor-video": None}
+    assert allocate(800, VOICES, wants) == {"presentation": SCREEN, "chair-video": SMALL, "floor-video": None}
+    assert allocate(1300, VOICES, wants) == {"presentation": SCREEN, "chair-video": MEDIUM, "floor-video": SMALL}
+    assert allocate(2200, VOICES, wants) == {"presentation": SCREEN, "chair-video": FULL, "floor-video": FULL}
+    assert presentation_ladder([]) == ()  # nobody presents: nothing planned, nothing spent
