@@ -76,8 +76,8 @@ async def recorded(tmp_path_factory: pytest.TempPathFactory, chair_clips: dict[s
         await relayed.close()
 
 
-async def record_meeting(relayed: Relayed, directory: Path) -> tuple[Path, Manifest, int]:
-    """Ten seconds of a chair and a commune; the commune gets the floor halfway through."""
+def recorded_room(relayed: Relayed, directory: Path) -> tuple[Room, Recorder, asyncio.Event]:
+    """The chair and commune X01 (connections ``chair`` and ``x01``) in a room whose recording has started."""
     room = Room(MeetingFacts("m1", "Giao ban", "TINH", ("X01",)), now=lambda: datetime.now(UTC),
                 record=lambda event: None)  # fmt: skip
     room.join(MediaOnly(relayed.peers["chair"]), connection="chair", unit="TINH", role="chair", name="Chủ trì")
@@ -87,16 +87,26 @@ async def record_meeting(relayed: Relayed, directory: Path) -> tuple[Path, Manif
                         describe=room.describe, on_failure=lambda problem: room.stop_recording(None, problem),
                         on_closed=lambda _: closed.set())  # fmt: skip
     room.start_recording("chair", recorder)
+    return room, recorder, closed
+
+
+async def stopped(room: Room, recorder: Recorder, closed: asyncio.Event) -> Manifest:
+    room.stop_recording("chair")
+    await closed.wait()
+    manifest = await recorder.finish("s1")
+    manifest.save(recorder.directory)
+    return manifest
+
+
+async def record_meeting(relayed: Relayed, directory: Path) -> tuple[Path, Manifest, int]:
+    """Ten seconds of a chair and a commune; the commune gets the floor halfway through."""
+    room, recorder, closed = recorded_room(relayed, directory)
     started = time.monotonic()
     await asyncio.sleep(FLOOR_GIVEN_AT)
     room.give_floor("chair", "X01")
     floor_given_ms = int((time.monotonic() - started) * 1000)
     await asyncio.sleep(STOP_AT - FLOOR_GIVEN_AT)
-    room.stop_recording("chair")
-    await closed.wait()
-    manifest = await recorder.finish("s1")
-    manifest.save(recorder.directory)
-    return recorder.directory, manifest, floor_given_ms
+    return recorder.directory, await stopped(room, recorder, closed), floor_given_ms
 
 
 def decode_all(path: Path) -> tuple[int, int, float]:
@@ -220,25 +230,14 @@ async def test_a_presentation_is_recorded_as_its_own_track_and_fills_the_program
     try:
         await relayed.attach("chair", "chair", chair_clips)  # a bright picture
         await relayed.attach("x01", "participant", slides)  # its screen, dark: told apart at a glance
-        room = Room(MeetingFacts("m1", "Giao ban", "TINH", ("X01",)), now=lambda: datetime.now(UTC),
-                    record=lambda event: None)  # fmt: skip
-        room.join(MediaOnly(relayed.peers["chair"]), connection="chair", unit="TINH", role="chair", name="Chủ trì")
-        room.join(MediaOnly(relayed.peers["x01"]), connection="x01", unit="X01", role="participant", name="Xã Một")
-        closed = asyncio.Event()
-        recorder = Recorder(relayed.relay, tmp_path / "s1", meeting_id="m1", now=lambda: datetime.now(UTC),
-                            describe=room.describe, on_failure=lambda problem: room.stop_recording(None, problem),
-                            on_closed=lambda _: closed.set())  # fmt: skip
-        room.start_recording("chair", recorder)
+        room, recorder, closed = recorded_room(relayed, tmp_path)
         await asyncio.sleep(3)
         room.give_floor("chair", "X01")
         room.share("x01", True)
         await asyncio.sleep(4)
         room.take_floor("chair")  # and with the floor, the presentation ends
         await asyncio.sleep(3)
-        room.stop_recording("chair")
-        await closed.wait()
-        manifest = await recorder.finish("s1")
-        manifest.save(recorder.directory)
+        manifest = await stopped(room, recorder, closed)
     finally:
         await relayed.close()
     [presented] = manifest.presentation_timeline()
