@@ -11,6 +11,8 @@ import asyncio
 import json
 import re
 import signal
+import socket
+import struct
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -269,3 +271,49 @@ def _node_lines(data_dir: Path) -> list[str]:
 def _worker_pids(parent: int) -> list[int]:
     return sorted(pid for pid in children_of(parent)
                   if "web.cli" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"))  # fmt: skip
+
+
+def node_link_datagrams(seconds: float) -> list[bytes]:
+    """UDP payloads between two media ports of the range, as they cross the machine (the nodes' host addresses all
+    go through the loopback device; needs root for a packet socket, as CI has)."""
+    capture = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0003))
+    capture.bind(("lo", 0))
+    capture.settimeout(0.2)
+    found, deadline = [], time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            try:
+                frame = capture.recv(65535)
+            except TimeoutError:
+                continue
+            ip = frame[14:]
+            if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 17:  # IPv4, UDP
+                continue
+            udp = ip[(ip[0] & 0x0F) * 4 :]
+            source, target = struct.unpack("!HH", udp[:4])
+            if all(MEDIA_PORTS[0] <= port <= MEDIA_PORTS[1] for port in (source, target)):
+                found.append(udp[8:])
+    finally:
+        capture.close()
+    return found
+
+
+async def test_media_between_nodes_is_encrypted(cluster: Cluster, clips: dict[str, Clip]) -> None:
+    keyframe_start = b"\x9d\x01\x2a"  # every VP8 key frame carries it in the clear (RFC 6386 §9.1)
+    assert all(frame.data[3:6] == keyframe_start for frame in clips["video"].frames if frame.keyframe)
+    endpoints: list[SyntheticEndpoint] = []
+    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
+        links = await plan_demo_meeting(http, cluster.a.base, COMMUNES[:1], title="Giao ban mã hóa")
+        try:
+            endpoints.append(SyntheticEndpoint("chair", clips))
+            await join(http, cluster.a, links["laocai"], endpoints[-1])
+            endpoints.append(SyntheticEndpoint("participant", clips))
+            await join(http, cluster.b, links[COMMUNES[0]], endpoints[-1])
+            await asyncio.sleep(1)
+            datagrams = await asyncio.to_thread(node_link_datagrams, 3.0)  # the chair's key frame comes every 1 s
+        finally:
+            for endpoint in endpoints:
+                await endpoint.close()
+    media = [d for d in datagrams if len(d) > 100 and d[0] >> 6 == 2 and not 192 <= d[1] <= 223]  # RTP-shaped
+    assert len(media) > 100, len(datagrams)  # the chair's picture and voice crossed the node link...
+    assert not any(keyframe_start in d[12:64] for d in media)  # ...and not a key frame of it can be read there
