@@ -166,6 +166,8 @@ class MediaPeer:
         self._budget.set_rate(view.estimate_kbps * 1000 / 8 * RETRANSMIT_SHARE)
         for slot in self.slots.values():
             slot.loss = view.loss or 0.0
+            if slot.starving:
+                slot.request_keyframe()  # again, every 2 s at most, until the key frame comes
         then, before = self._received
         received = sum(self._relay.bytes_received(key) for key in self._published)
         self._received_kbps = (received - before) * 8 / 1000 / (now - then) if now > then else 0.0

@@ -28,6 +28,7 @@ KEYFRAME_REQUEST_INTERVAL = 1.0  # seconds; a burst of late joiners costs the pu
 SILENT_SECONDS = 2.0  # a size someone receives that sent nothing for this long is not offered (a browser that
 # could not make it, an old one that ignores the sizes)
 NEVER_SENT_SECONDS = 1.5  # a browser sends every size from the start, or at once when asked
+NO_SOURCE_RETRIES, NO_SOURCE_RETRY_SECONDS = 20, 0.25  # a key frame request waits up to 5 s for a stream to appear
 QUEUED_TOO_LONG = 0.3  # seconds a packet waited in the kernel's queue: the relay is behind (see sockets.py). Above
 # the ~0.1 s a key frame's burst waits while its packets go out to 160 subscribers; below aioice's 0.5 s for a
 # consent answer, which waits in the same queue
@@ -91,6 +92,7 @@ class Publication:
         self._tasks = tasks
         self._last_request = -KEYFRAME_REQUEST_INTERVAL
         self._pending: asyncio.TimerHandle | None = None
+        self._retries = 0  # requests kept while the publisher's stream has not been seen
 
     def forward(self, packet: Any, mime_type: str) -> None:
         """A publisher's packet (aiortc's ``RtpPacket``): read once, only when some slot will send it."""
@@ -172,7 +174,15 @@ class Publication:
         receiver = self.receiver
         if receiver is None:
             return  # nobody publishes yet; its first frame will be a keyframe
-        for source in receiver.getSynchronizationSources():
+        sources = receiver.getSynchronizationSources()
+        if not sources and self._retries < NO_SOURCE_RETRIES:
+            # Its stream has not been seen yet (a node link just carrying it, a browser still connecting): the
+            # request has nowhere to go; ask again shortly rather than lose it.
+            self._retries += 1
+            self._pending = asyncio.get_running_loop().call_later(NO_SOURCE_RETRY_SECONDS, self._send_keyframe_request)
+            return
+        self._retries = 0
+        for source in sources:
             self._stats.keyframe_requests += 1
             task = asyncio.ensure_future(receiver._send_rtcp_pli(source.source))
             self._tasks.add(task)

@@ -62,6 +62,12 @@ class Slot:
         self._last_ntp = 0
 
     @property
+    def starving(self) -> bool:
+        """A picture's slot still waiting for its source's first key frame (the request may have been lost: a
+        node link not up yet, a publisher still connecting)."""
+        return self.kind == "video" and self._waiting and self.source_key is not None
+
+    @property
     def flowing(self) -> bool:
         """Whether the slot is sending its source now (not waiting for a first key frame)."""
         return not self._waiting and self.source_key is not None
