@@ -7,9 +7,9 @@ single process. When it is another node, the edge relays the browser's messages 
 (``live/bus.py``) and the origin's messages back, and the origin serves the connection as if its socket were there
 (``RemoteConnection``): the room, its rules and the attendance record are all at the origin. Envelopes, by ``t``:
 
-- edge → origin: ``open`` (connection, edge, address, language, the join), ``frame`` (a later message), ``gone``
-  (the socket closed), ``level`` (the line's level, judged by the edge's relay), ``figures`` (every relayed
-  line's figures, for the chair's console);
+- edge → origin: ``open`` (connection, address, language, the join; the sender is the edge), ``frame`` (a later
+  message), ``gone`` (the socket closed), ``level`` (the line's level, judged by the edge's relay), ``figures``
+  (every relayed line's figures, for the chair's console);
 - origin → edge: ``send`` (a message on the wire format), ``close`` (with the reason the browser acts on),
   ``forward`` (the room's plan for the browser's slots).
 
@@ -154,23 +154,23 @@ class Cluster:
 
     def relay_open(self, connection_id: str, upstream: Upstream, address: str, language: str, join: str) -> None:
         self.upstreams[connection_id] = upstream
-        self.bus.send(upstream.origin, {"t": "open", "c": connection_id, "edge": self.node_id, "a": address,
-                                        "l": language, "d": join})  # fmt: skip
+        self._to_origin(connection_id, {"t": "open", "a": address, "l": language, "d": join})
 
     def relay_frame(self, connection_id: str, data: str) -> None:
-        upstream = self.upstreams.get(connection_id)
-        if upstream is not None:
-            self.bus.send(upstream.origin, {"t": "frame", "c": connection_id, "d": data})
+        self._to_origin(connection_id, {"t": "frame", "d": data})
 
     def relay_gone(self, connection_id: str) -> None:
-        upstream = self.upstreams.pop(connection_id, None)
-        if upstream is not None:
-            self.bus.send(upstream.origin, {"t": "gone", "c": connection_id})
+        self._to_origin(connection_id, {"t": "gone"})
+        self.upstreams.pop(connection_id, None)
 
     def relay_level(self, connection_id: str, level: str) -> None:
+        self._to_origin(connection_id, {"t": "level", "v": level})
+
+    def _to_origin(self, connection_id: str, envelope: Envelope) -> None:
+        """About a browser connected here, to the node that serves its meeting (nothing once it is gone)."""
         upstream = self.upstreams.get(connection_id)
         if upstream is not None:
-            self.bus.send(upstream.origin, {"t": "level", "c": connection_id, "v": level})
+            self.bus.send(upstream.origin, {**envelope, "c": connection_id})
 
     def _send_figures(self) -> None:
         by_origin: dict[str, dict[str, Any]] = {}
@@ -179,7 +179,7 @@ class Cluster:
             if local is not None and local.media is not None:
                 by_origin.setdefault(upstream.origin, {})[connection_id] = asdict(local.media.figures())
         for origin, figures in by_origin.items():
-            self.bus.send(origin, {"t": "figures", "c": "", "f": figures})
+            self.bus.send(origin, {"t": "figures", "f": figures})
 
     def _home_of(self, key: Source) -> str | None:
         """The node a publication comes from: None for one of this node's browsers."""
@@ -232,7 +232,7 @@ class Cluster:
         connection_id = envelope["c"]
         if connection_id in self._frames or self._closing:
             return
-        connection = RemoteConnection(connection_id, envelope["edge"], self.bus)
+        connection = RemoteConnection(connection_id, envelope["n"], self.bus)  # the edge: the node that sent it
         frames: Frames = asyncio.Queue()
         frames.put_nowait(envelope["d"])
         self._frames[connection_id] = frames

@@ -262,7 +262,7 @@ class NodeLinks:
         elif kind == "link-answer" and (link_in := self.ins.get(sender)) is not None:
             self._run(link_in.accept(envelope["sdp"]))
         elif kind == "pull":
-            out = self.outs.get(sender) or self._link_out(sender)
+            out = self._out_to(sender)
             for raw in envelope["keys"]:
                 key = _key(raw)
                 if (name := out.carry(key)) is not None:
@@ -275,16 +275,18 @@ class NodeLinks:
             if key in self._pulled.get(sender, _Wants()).keys:
                 link_in.carry(envelope["slot"], key)
 
-    def _link_out(self, node: str) -> LinkOut:
-        out = self.outs[node] = LinkOut(self._relay, node)
-        return out
+    def _out_to(self, node: str) -> LinkOut:
+        """The link to ``node``, made when it is first needed (a pull may come before the link's offer)."""
+        if node not in self.outs:
+            self.outs[node] = LinkOut(self._relay, node)
+        return self.outs[node]
 
     async def _answer(self, node: str, offer_sdp: str) -> None:
-        out = self.outs.get(node) or self._link_out(node)
+        out = self._out_to(node)
         if out.peer.pc.remoteDescription is not None:  # the other node started afresh: so does its link
             plan = out.plan
             await out.peer.close()
-            out = self._link_out(node)
+            out = self.outs[node] = LinkOut(self._relay, node)
             out.plan = plan
         self._bus.send(node, {"t": "link-answer", "sdp": await out.peer.answer(offer_sdp)})
 

@@ -23,6 +23,7 @@ from conference.link import START_KBPS
 from conference.relay.peer import LinkFigures
 from conference.relay.relay import Relay
 from conference.room import MeetingFacts, Room
+from live.cluster import RemoteConnection
 from live.recordings import Recordings, RecordingSettings
 from scheduler.attendance.events import AttendanceEvent, AttendanceLog
 from scheduler.background import Background
@@ -168,8 +169,9 @@ class LiveMeetings:
         connection = self.connections.get(connection_id)
         if connection is not None and connection.media is not None:
             return connection.media.figures()
-        told = getattr(connection, "figures", None)  # a browser on another node: as its edge last said
-        return LinkFigures(**told) if told else None
+        if isinstance(connection, RemoteConnection) and connection.figures:  # as its edge last said
+            return LinkFigures(**connection.figures)
+        return None
 
     async def close(self) -> None:
         """The service stops, most often to restart: the meetings go on. Everyone's drop is recorded now (the writer

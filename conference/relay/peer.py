@@ -168,6 +168,7 @@ class MediaPeer:
             slot.loss = view.loss or 0.0
             if slot.starving:
                 slot.request_keyframe()  # again, every 2 s at most, until the key frame comes
+        self._keep_key_frames_coming(now)
         then, before = self._received
         received = sum(self._relay.bytes_received(key) for key in self._published)
         self._received_kbps = (received - before) * 8 / 1000 / (now - then) if now > then else 0.0
@@ -235,7 +236,6 @@ class MediaPeer:
                     slot.keyframes_only = track == SCREEN_KEYFRAMES
                     track = SCREEN if track else None
                 self._relay.subscribe(slot, Source(planned.connection, track) if planned and track else None)
-        self._keep_key_frames_coming(now)
         chair = next((w for w in wants if w.slot == "chair-video"), None)
         if chair is not None:
             track = choice[chair.slot]
