@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from signaling import messages as say
+
 if TYPE_CHECKING:
     from conference.room import Member, Room
 
@@ -19,37 +21,37 @@ def tell_everyone(room: Room) -> None:
 
 
 def tell(room: Room, member: Member) -> None:
-    """Everything a member needs to draw the meeting now (after its welcome, or when it asks)."""
+    """Everything a member needs to draw the meeting now (after its welcome, or when it asks): the state, the chat
+    it may read, and the chair its console."""
+    member.peer.send(say.chat_history(room.chat.seen_by(member.unit)))
     _tell(room, member, public_state(room))
 
 
 def public_state(room: Room) -> dict[str, Any]:
-    return {
-        "type": "state",
-        "chair_present": room.chair is not None,
-        "floor": list(room.speakers),
-        "presenter": room.presenter,
-        "hands": list(room.hands),
-        "muted": sorted(room.muted),
-        "locked": room.locked,
-        "discussion": room.discussion,
-        "recording": room.recording,
-        "recording_problem": room.recording_problem,
-        "roll_call": room.roll_call,
-        "names": {m.unit: m.name for m in room.members.values()},
-    }
+    return say.state(admitted=False, chair_present=room.chair is not None, floor=room.speakers,
+                     presenter=room.presenter, hands=room.hands, muted_units=sorted(room.muted), locked=room.locked,
+                     discussion=room.discussion, recording=room.recording, recording_problem=room.recording_problem,
+                     roll_call_id=room.roll_call,
+                     names={m.unit: m.name for m in room.members.values()})  # fmt: skip
+
+
+# The console's order: who asks to speak first (in the order they asked), then who is here, who waits, who
+# dropped (the chair may want to call them), who was removed, who never came.
+ORDER = {"connected": 1, "lobby": 2, "dropped": 3, "removed": 4, "absent": 5}
 
 
 def console_state(room: Room, chair: Member) -> dict[str, Any]:
     units = [room.facts.chair_unit, *room.facts.invited_units]
-    return {
-        "type": "console",
-        "endpoints": [_endpoint(room, unit) for unit in units],
-        "roll_call_answers": dict(room.roll_call_answers),
-        "grid": [m.unit for m in room.grid_page(chair.grid_page)],
-        "grid_page": chair.grid_page,
-        "grid_pages": room.grid_pages(),
-    }
+    endpoints = [_endpoint(room, unit) for unit in units]
+    hands = {unit: place for place, unit in enumerate(room.hands)}
+    place = {unit: number for number, unit in enumerate(units)}
+    endpoints.sort(key=lambda e: (0, hands[e["unit"]]) if e["unit"] in hands else (ORDER[e["state"]], place[e["unit"]]))
+    invited = [e for e in endpoints if e["unit"] != room.facts.chair_unit]
+    counts = {"invited": len(invited), "hands": len(room.hands), "answered": len(room.roll_call_answers),
+              **{state: sum(e["state"] == state for e in invited) for state in ORDER}}  # fmt: skip
+    return say.console(endpoints=endpoints, counts=counts, roll_call_answers=room.roll_call_answers,
+                       grid=[m.unit for m in room.grid_page(chair.grid_page)], grid_page=chair.grid_page,
+                       grid_pages=room.grid_pages())  # fmt: skip
 
 
 def _tell(room: Room, member: Member, state: dict[str, Any]) -> None:

@@ -17,9 +17,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from conference.announcements import tell_everyone
+from conference.chat import Chat
 from conference.layout import AUDIO_SLOTS, FULL, GRID_SLOTS, PRESENTATION, SCREEN, SMALL, Source, slots
 from scheduler.attendance.events import AttendanceEvent
 from scheduler.errors import Conflict, InvalidInput, NotAuthorised, NotFound
+from signaling import messages as say
 
 CHAIR, PARTICIPANT = "chair", "participant"
 # The line's level, as the relay judges it (conference/relay/peer.py): good, the chair's full picture; weak, a
@@ -71,6 +73,15 @@ class MeetingFacts:
     title: str
     chair_unit: str
     invited_units: tuple[str, ...]
+    names: Mapping[str, str] = field(default_factory=dict)  # unit code → its name in the directory
+
+    def name_of(self, unit: str) -> str:
+        """What people read: a unit's name, never its code (which only the directory's keeper knows)."""
+        return self.names.get(unit, unit)
+
+
+class RemovedByChair(NotAuthorised):
+    """The unit's link no longer opens this meeting: the chair removed it (and may let it back)."""
 
 
 def at_once(announce: Callable[[], None]) -> None:
@@ -101,6 +112,8 @@ class Room:
         self.roll_call_answers: dict[str, str] = {}  # unit → when it answered (ISO time)
         self.dropped_units: set[str] = set()  # units whose last connection dropped
         self.allowed_when_locked: set[str] = set()  # units present when the room was locked
+        self.removed: set[str] = set()  # units the chair removed: they stay out unless the chair lets them back
+        self.chat = Chat(facts.chair_unit, facts.invited_units, now)
         self._roll_calls = itertools.count(1)
 
     # --- joining and leaving -------------------------------------------------------------------------------
@@ -111,6 +124,8 @@ class Room:
             raise NotAuthorised("This meeting has ended; the link no longer works")
         if connection in self.members:
             raise Conflict("This connection is already in the meeting")
+        if unit in self.removed and role != CHAIR:
+            raise RemovedByChair("The chair removed your unit from this meeting")
         if self.locked and role != CHAIR and unit not in self.allowed_when_locked:
             raise NotAuthorised("The chair has locked the meeting; no more units can join")
         replaced = self._connections_of(unit)  # one live connection per link: the newest has the meeting
@@ -165,7 +180,7 @@ class Room:
         if member is None or member.link == link:
             return
         member.link = link
-        member.peer.send({"type": "link", "quality": link})
+        member.peer.send(say.link(link))
         self._changed()
 
     def answer_roll_call(self, connection: str, roll_call: str) -> None:
@@ -176,6 +191,15 @@ class Room:
             self.roll_call_answers[member.unit] = self._now().isoformat()
             self._note("roll_call_answered", member, detail=roll_call)
             self._changed()
+
+    def write(self, connection: str, text: str, to: str | None = None) -> None:
+        """A chat message: a unit's question or note to the chair, the chair's to one unit or to everyone."""
+        member = self._admitted(connection)
+        message = self.chat.write(sender=member.unit, name=member.name, is_chair=member.is_chair, text=text, to=to)
+        for reader in self.members.values():
+            if self.chat.sees(reader.unit, message):
+                reader.peer.send(say.chat(message))
+        self._note("chat_message", member, detail=message.text, to=message.to)
 
     def share(self, connection: str, on: bool) -> None:
         """The chair, or a unit holding the floor, starts presenting (replacing whoever presented) or stops."""
@@ -207,7 +231,7 @@ class Room:
     def give_floor(self, by: str, unit: str) -> None:
         self._chair(by)
         if not any(m.admitted and not m.is_chair for m in self._connections_of(unit)):
-            raise NotFound("Unit {unit} is not in the meeting", unit=unit)
+            raise NotFound("{unit} is not in the meeting", unit=self.facts.name_of(unit))
         if unit in self.speakers:
             return
         if not self.discussion:
@@ -241,20 +265,27 @@ class Room:
         self._chair(by)
         (self.muted.add if muted else self.muted.discard)(unit)
         for member in self._connections_of(unit):
-            member.peer.send({"type": "muted", "muted": muted})
+            member.peer.send(say.muted(muted))
         self._changed()
 
     def kick(self, by: str, unit: str) -> None:
         self._chair(by)
         kicked = self._connections_of(unit)
         if not kicked or any(m.is_chair for m in kicked):
-            raise NotFound("Unit {unit} is not in the meeting", unit=unit)
+            raise NotFound("{unit} is not in the meeting", unit=self.facts.name_of(unit))
         self.allowed_when_locked.discard(unit)
+        self.removed.add(unit)
         for member in kicked:
             self._remove(member)
             self._note(LEFT, member, detail="kicked")
             member.peer.close("kicked")
         self._forget_unit(unit)
+        self._changed()
+
+    def let_back(self, by: str, unit: str) -> None:
+        """The chair lets a removed unit join again (its link works again)."""
+        self._chair(by)
+        self.removed.discard(unit)
         self._changed()
 
     def lock(self, by: str, locked: bool) -> None:
@@ -269,9 +300,15 @@ class Room:
         self.roll_call_answers = {}
         for member in self.members.values():
             if member.admitted and not member.is_chair:
-                member.peer.send({"type": "roll-call", "id": self.roll_call})
+                member.peer.send(say.roll_call(self.roll_call))
         self._changed()
         return self.roll_call
+
+    def end_roll_call(self, by: str) -> None:
+        """The chair closes the roll call: pages stop asking; the answers stay in the record."""
+        self._chair(by)
+        self.roll_call = None
+        self._changed()
 
     def set_grid_page(self, by: str, page: int) -> None:
         chair = self._chair(by)
@@ -341,6 +378,8 @@ class Room:
             return "connected"
         if members:
             return "lobby"
+        if unit in self.removed:
+            return "removed"
         return "dropped" if unit in self.dropped_units else "absent"
 
     def grid_pages(self) -> int:
@@ -457,9 +496,9 @@ class Room:
             raise NotAuthorised("Only the chair can do this")
         return member
 
-    def _note(self, kind: str, member: Member, detail: str = "") -> None:
+    def _note(self, kind: str, member: Member, detail: str = "", to: str = "") -> None:
         self._record(AttendanceEvent(type=kind, at=self._now(), unit=member.unit, connection=member.connection,
-                                     name=member.name, position=member.position, detail=detail))  # fmt: skip
+                                     name=member.name, position=member.position, detail=detail, to=to))  # fmt: skip
 
     def _note_unit(self, kind: str, unit: str) -> None:
         self._record(AttendanceEvent(type=kind, at=self._now(), unit=unit))

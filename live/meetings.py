@@ -28,11 +28,13 @@ from live.recordings import Recordings, RecordingSettings
 from scheduler.attendance.events import AttendanceEvent, AttendanceLog
 from scheduler.background import Background
 from scheduler.clock import Clock
+from scheduler.directory.store import UnitStore
 from scheduler.invitations.tokens import JoinGrant, JoinLinks, check_window
 from scheduler.meetings.model import Meeting
 from scheduler.meetings.store import MeetingStore
 from scheduler.recordings.catalogue import RecordingCatalogue
 from scheduler.recordings.jobs import ProgramJobs
+from signaling import messages as say
 from signaling.connection import Connection, SignalingConnection
 from signaling.ice import IceSettings
 from signaling.limits import JoinLimits, OpenConnections
@@ -51,8 +53,10 @@ ATTENDANCE_RETRY_CAP = 5.0  # seconds between attempts while the store refuses a
 class LiveMeetings:
     def __init__(self, *, links: JoinLinks, meetings: MeetingStore, attendance: AttendanceLog, clock: Clock,
                  ice: IceSettings, recording: RecordingSettings, catalogue: RecordingCatalogue,
-                 jobs: ProgramJobs, background: Background, link_start_kbps: float = START_KBPS) -> None:  # fmt: skip
+                 jobs: ProgramJobs, background: Background, units: UnitStore,
+                 link_start_kbps: float = START_KBPS) -> None:  # fmt: skip
         self.links = links
+        self.units = units
         self.meetings = meetings
         self.clock = clock
         self.ice = ice
@@ -80,10 +84,16 @@ class LiveMeetings:
         check_window(meeting, grant, self.clock.now())
         return grant, meeting
 
-    def room_for(self, meeting: Meeting) -> Room:
+    async def room_for(self, meeting: Meeting) -> Room:
         room = self.rooms.get(meeting.id)
         if room is None or room.ended:
-            facts = MeetingFacts(meeting.id, meeting.title, meeting.chair_unit, meeting.invited_units)
+            directory = await self.units.all()  # the room names units by their names, in what it says
+            names = {code: directory[code].name for code in (meeting.chair_unit, *meeting.invited_units)
+                     if code in directory}  # fmt: skip
+            room = self.rooms.get(meeting.id)  # another join may have made it while the directory was read
+            if room is not None and not room.ended:
+                return room
+            facts = MeetingFacts(meeting.id, meeting.title, meeting.chair_unit, meeting.invited_units, names)
             room = self.rooms[meeting.id] = Room(facts, now=self.clock.now, record=self._recorder(meeting.id),
                                                  later=self._announce_soon)  # fmt: skip
         return room
@@ -93,7 +103,7 @@ class LiveMeetings:
         Only a browser whose media is here: one on another node is told by its own node's relay."""
         connection = self.local_connection(key.connection)
         if connection is not None:
-            connection.send({"type": "publish", "track": key.track, "on": watched})
+            connection.send(say.publish(key.track, watched))
 
     def _wanted(self, key: Source, wanted: bool) -> None:
         if self.cluster is not None:
@@ -255,4 +265,4 @@ class LiveMeetings:
                                     "layer": seen.layer, "link": member.link}  # fmt: skip
         chair = room.chair
         if chair is not None:
-            chair.peer.send({"type": "quality", "units": figures})
+            chair.peer.send(say.quality(figures))

@@ -18,24 +18,11 @@ from aiohttp import web
 
 from conference.layout import Source
 from conference.relay.peer import MediaPeer
-from signaling.messages import encode
+from signaling.messages import CLOSE_CODES, CLOSE_LEFT, bye, encode
 
 log = logging.getLogger(__name__)
 
 OUTBOUND_LIMIT = 256
-
-# Close codes the browser client acts on: it reconnects after anything else.
-CLOSE_LEFT = 1000
-CLOSE_PROTOCOL = 1002
-CLOSE_REFUSED = 4003  # the link does not open this meeting now (reason in the error message before it)
-CLOSE_KICKED = 4004
-CLOSE_ENDED = 4005
-CLOSE_RESTARTING = 1012  # RFC 6455 "service restart": the client comes back
-CLOSE_POLICY = 1008  # RFC 6455 "policy violation": it went on sending past its limits (signaling/limits.py)
-CLOSE_REPLACED = 4006  # the same link was opened elsewhere (another tab, another PC): that one has the meeting now
-CLOSE_CODES = {"kicked": CLOSE_KICKED, "ended": CLOSE_ENDED, "left": CLOSE_LEFT, "refused": CLOSE_REFUSED,
-               "restarting": CLOSE_RESTARTING, "rate_limited": CLOSE_POLICY,
-               "replaced": CLOSE_REPLACED}  # fmt: skip
 
 
 class SignalingConnection(Protocol):
@@ -94,7 +81,7 @@ class Connection:
     def close(self, reason: str) -> None:
         """Say goodbye with the reason (the client shows it and knows not to reconnect), then close."""
         if self.closing is None:
-            self.send({"type": "bye", "reason": reason})
+            self.send(bye(reason))
             self.closing = reason
             self._wake.set()
 

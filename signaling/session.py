@@ -19,18 +19,18 @@ from aiohttp import WSMsgType, web
 from conference.announcements import tell
 from conference.layout import publishes, slots, video_limits_kbps, video_sizes
 from conference.relay.peer import MediaPeer
-from conference.room import DROPPED, LEFT, Member, Room
+from conference.room import DROPPED, LEFT, Member, RemovedByChair, Room
 from live.cluster import Frames, RemoteConnection, Upstream
 from live.meetings import LiveMeetings
 from scheduler.errors import Conflict, GiaobanError, InvalidInput, NotAuthorised, ProtocolError, RateLimited
+from signaling import messages as say
 from signaling.connection import Connection, SignalingConnection
 from signaling.limits import CONNECTIONS_PER_ADDRESS, ConnectionLimits, Verdict
-from signaling.messages import MAX_MESSAGE_BYTES, decode, encode, error_message
+from signaling.messages import MAX_MESSAGE_BYTES, MAX_NAME, decode, encode, error_message
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 4.0  # aiohttp pings; a browser that stops answering is dropped within ~6 s
-MAX_NAME = 80
 
 Translate = Callable[[GiaobanError], str]
 
@@ -171,7 +171,7 @@ async def join(session: Session, message: dict[str, Any]) -> None:
         grant, meeting = await session.hub.admit(message["token"])
         if await _served_elsewhere(session, meeting.id, grant.role, message):
             return
-        room = session.hub.room_for(meeting)
+        room = await session.hub.room_for(meeting)
         member = room.join(
             session.connection,
             connection=session.connection.id,
@@ -183,16 +183,15 @@ async def join(session: Session, message: dict[str, Any]) -> None:
         )
     except NotAuthorised as error:
         _refuse(session, error, "join")
-        session.connection.close("refused")
+        session.connection.close("kicked" if isinstance(error, RemovedByChair) else "refused")
         return
     session.room, session.member = room, member
-    session.connection.send({
-        "type": "welcome", "connection": member.connection, "unit": member.unit, "role": member.role,
-        "meeting": {"id": meeting.id, "title": meeting.title},
-        "publishes": list(publishes(member.role)), "slots": slots(member.role),
-        "max_kbps": video_limits_kbps(member.role), "sizes": video_sizes(member.role),
-        "ice_servers": session.hub.ice.for_browser(time.time(), member.unit),  # a TURN server checks real time
-    })  # fmt: skip
+    session.connection.send(say.welcome(
+        connection=member.connection, unit=member.unit, role=member.role, meeting_id=meeting.id,
+        title=meeting.title, publishes=publishes(member.role), slots=slots(member.role),
+        max_kbps=video_limits_kbps(member.role), sizes=video_sizes(member.role),
+        ice_servers=session.hub.ice.for_browser(time.time(), member.unit),  # a TURN server checks real time
+    ))  # fmt: skip
     tell(room, member)
     if member.is_chair and meeting.live_state != "live":
         await session.hub.mark_live(meeting.id, "live")
@@ -244,11 +243,11 @@ async def offer(session: Session, message: dict[str, Any]) -> None:
         await media.close()
         raise
     connection.attach_media(media)
-    connection.send({"type": "answer", "sdp": answer_sdp})
+    connection.send(say.answer(answer_sdp))
 
 
 async def ping(session: Session, _: dict[str, Any]) -> None:
-    session.connection.send({"type": "pong"})
+    session.connection.send(say.pong())
 
 
 async def leave(session: Session, _: dict[str, Any]) -> None:
@@ -299,6 +298,9 @@ HANDLERS: Mapping[str, Handler] = {
     "grid-page": _participant_action(lambda room, c, m: room.set_grid_page(c, m["page"])),
     "share": _participant_action(lambda room, c, m: room.share(c, m["on"])),
     "stop-presentation": _participant_action(lambda room, c, m: room.stop_presentation(c)),
+    "chat": _participant_action(lambda room, c, m: room.write(c, m["text"], m.get("to"))),
+    "let-back": _participant_action(lambda room, c, m: room.let_back(c, m["unit"])),
+    "end-roll-call": _participant_action(lambda room, c, m: room.end_roll_call(c)),
     "record": record,
     "end": end,
 }

@@ -29,7 +29,8 @@ async def live_lifecycle(app: web.Application) -> AsyncIterator[None]:
                                        config.turn_secret),
                        recording=RecordingSettings(config.recordings_path, config.recording_min_free_mb),
                        catalogue=app[keys.RECORDINGS], jobs=app[keys.PROGRAM_JOBS],
-                       background=app[keys.BACKGROUND], link_start_kbps=config.link_start_kbps)  # fmt: skip
+                       background=app[keys.BACKGROUND], units=app[keys.UNITS],
+                       link_start_kbps=config.link_start_kbps)  # fmt: skip
     i18n = app[I18N]
 
     async def serve_relayed(connection: RemoteConnection, address: str, language: str, frames: Frames) -> None:

@@ -18,6 +18,7 @@ EVENT_TYPES = (
     "recording_stopped",
     "presentation_started",  # the unit began to show its screen (name as typed)
     "presentation_stopped",
+    "chat_message",  # a chat message (name as typed, the text in ``detail``, its recipient in ``to``)
 )
 STARTS = ("joined", "rejoined")
 ENDS = ("left", "dropped")
@@ -31,7 +32,8 @@ class AttendanceEvent:
     connection: str = ""  # one browser tab; two tabs of one unit are two connections
     name: str = ""
     position: str = ""
-    detail: str = ""  # e.g. the roll call's id
+    detail: str = ""  # e.g. the roll call's id, a chat message's text
+    to: str = ""  # a chat message's recipient: "chair", "everyone" or a unit's code
 
     def __post_init__(self) -> None:
         if self.type not in EVENT_TYPES:

@@ -62,6 +62,29 @@ def meeting_timeline(events: Iterable[AttendanceEvent], units: Mapping[str, Unit
             for e in sorted(events, key=lambda e: e.at) if e.type in TIMELINE_EVENTS]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class ChatEntry:
+    """One chat message as it was written: who wrote it, to whom, what."""
+
+    at: datetime
+    unit: str
+    unit_name: str
+    name: str  # the person, as typed on the join page
+    to: str  # "chair", "everyone" or a unit's code
+    to_name: str  # the recipient unit's name ("" for the chair or everyone)
+    text: str
+
+
+def meeting_chat(events: Iterable[AttendanceEvent], units: Mapping[str, Unit]) -> list[ChatEntry]:
+    """Every chat message, in the order written."""
+
+    def name(code: str) -> str:
+        return units[code].name if code in units else code
+
+    return [ChatEntry(e.at, e.unit, name(e.unit), e.name, e.to, "" if e.to in ("chair", "everyone") else name(e.to),
+                      e.detail) for e in sorted(events, key=lambda e: e.at) if e.type == "chat_message"]  # fmt: skip
+
+
 def attendance_report(meeting: Meeting, events: Iterable[AttendanceEvent], units: Mapping[str, Unit], *,
                       now: datetime, grace: timedelta = DEFAULT_GRACE) -> list[UnitAttendance]:  # fmt: skip
     """One row per invited unit, the chair's unit first, in the order of the invitation."""

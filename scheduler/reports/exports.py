@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.writer.excel import ExcelWriter
 
-from scheduler.attendance.report import TimelineEntry, UnitAttendance
+from scheduler.attendance.report import ChatEntry, TimelineEntry, UnitAttendance
 from scheduler.errors import N_
 from scheduler.meetings.model import VIETNAM, Meeting
 
@@ -44,6 +44,7 @@ class ExportContext:
     generated_at: datetime
     translate: Callable[[str], str]
     timeline: tuple[TimelineEntry, ...] = ()  # the floor, presentations, the recording, as they happened
+    chat: tuple[ChatEntry, ...] = ()  # questions to the chair and its answers, as written
 
     def local(self, moment: datetime | None) -> datetime | None:
         return moment.astimezone(VIETNAM) if moment else None
@@ -69,6 +70,16 @@ def _timeline_cells(ctx: ExportContext, entry: TimelineEntry) -> list[str]:
     return [f"{ctx.local(entry.at):%d/%m/%Y %H:%M:%S}", who, ctx.translate(TIMELINE_LABELS[entry.type])]
 
 
+CHAT_COLUMNS = (N_("Time"), N_("From"), N_("To"), N_("Message"))
+RECIPIENTS = {"chair": N_("Chair"), "everyone": N_("Everyone")}
+
+
+def _chat_cells(ctx: ExportContext, entry: ChatEntry) -> list[str]:
+    sender = f"{entry.unit_name} ({entry.name})" if entry.name else entry.unit_name
+    recipient = ctx.translate(RECIPIENTS[entry.to]) if entry.to in RECIPIENTS else entry.to_name
+    return [f"{ctx.local(entry.at):%d/%m/%Y %H:%M:%S}", sender, recipient, entry.text]
+
+
 def to_csv(ctx: ExportContext) -> bytes:
     """UTF-8 with a byte-order mark: without it Excel shows Vietnamese letters as mojibake. The meeting's timeline
     follows the units, after an empty line, under its own heading."""
@@ -80,6 +91,10 @@ def to_csv(ctx: ExportContext) -> bytes:
         writer.writerow([])
         writer.writerow([ctx.translate(c) for c in TIMELINE_COLUMNS])
         writer.writerows(_timeline_cells(ctx, entry) for entry in ctx.timeline)
+    if ctx.chat:
+        writer.writerow([])
+        writer.writerow([ctx.translate(c) for c in CHAT_COLUMNS])
+        writer.writerows(_chat_cells(ctx, message) for message in ctx.chat)
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
 
 
@@ -119,6 +134,18 @@ def to_xlsx(ctx: ExportContext) -> bytes:
             cell.font = Font(bold=True)
         for column, width in zip("ABC", (20, 48, 24), strict=True):
             timeline.column_dimensions[column].width = width
+    if ctx.chat:
+        chat = workbook.create_sheet(ctx.translate("Chat")[:31])
+        chat.append([ctx.translate(c) for c in CHAT_COLUMNS])
+        for message in ctx.chat:
+            written = ctx.local(message.at)
+            chat.append([written.replace(tzinfo=None) if written else None, *_chat_cells(ctx, message)[1:]])
+        for cell in chat["A"][1:]:
+            cell.number_format = "dd/mm/yyyy hh:mm:ss"
+        for cell in chat[1]:
+            cell.font = Font(bold=True)
+        for column, width in zip("ABCD", (20, 40, 28, 80), strict=True):
+            chat.column_dimensions[column].width = width
     workbook.properties.creator = "giaoban"
     workbook.properties.title = ctx.meeting.title
     workbook.properties.created = workbook.properties.modified = ctx.generated_at.replace(tzinfo=None)
@@ -196,6 +223,16 @@ def to_pdf(ctx: ExportContext) -> bytes:
             table.row([t(c) for c in TIMELINE_COLUMNS])
             for entry in ctx.timeline:
                 table.row(_timeline_cells(ctx, entry))
+    if ctx.chat:
+        pdf.ln(3)
+        pdf.set_font("DejaVu", "B", 10)
+        pdf.cell(0, 6, t("Chat"), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 8)
+        with pdf.table(col_widths=(32, 70, 45, 130), headings_style=heading, line_height=4.5, text_align="LEFT",
+                       width=277, align="LEFT") as table:  # fmt: skip
+            table.row([t(c) for c in CHAT_COLUMNS])
+            for message in ctx.chat:
+                table.row(_chat_cells(ctx, message))
     pdf.ln(8)
     _signature_block(pdf, t, ctx.generated_at)
     return bytes(pdf.output())

@@ -114,7 +114,14 @@ async def test_kick_closes_with_a_reason_and_end_stops_the_links(client: Client,
     await chair.send_json({"type": "kick", "unit": "sa-pa"})
     assert (await next_of(commune, "bye"))["reason"] == "kicked"
     assert await closed(commune) == 4004
-    back = await joined(client, live, "sa-pa")  # not locked: it may come back
+    again = await client.ws_connect("/ws")  # its link reloaded: it stays out, and is told why
+    await again.send_json({"type": "join", "token": live.tokens["sa-pa"], "name": "Lý Thị Hoa"})
+    refused = await next_of(again, "error")
+    assert refused["code"] == "not_authorised" and "Chủ trì" in refused["message"]
+    assert await closed(again) == 4004
+    await chair.send_json({"type": "let-back", "unit": "sa-pa"})
+    await asyncio.sleep(0.1)
+    back = await joined(client, live, "sa-pa")  # let back by the chair
     await chair.send_json({"type": "end"})
     assert (await next_of(back, "bye"))["reason"] == "ended"
     assert await closed(back) == 4005

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from conference.layout import GRID_SLOTS, Source, slots
-from conference.room import DROPPED, LINK_POOR, LINK_WEAK, MeetingFacts, Room
+from conference.room import DROPPED, LINK_POOR, LINK_WEAK, MeetingFacts, RemovedByChair, Room
 from scheduler.attendance.events import AttendanceEvent
 from scheduler.errors import Conflict, NotAuthorised, NotFound
 
@@ -159,19 +159,22 @@ def test_only_the_chair_controls_the_meeting(meeting: Meeting) -> None:
             action()
 
 
-def test_kick_closes_the_units_connections_and_it_may_rejoin_unless_locked(meeting: Meeting) -> None:
+def test_a_removed_unit_stays_out_until_the_chair_lets_it_back(meeting: Meeting) -> None:
     meeting.join("TINH", "chair")
     kicked = meeting.join("X01")
     meeting.room.raise_hand("c-X01")
     meeting.room.kick("c-TINH", "X01")
     assert kicked.closed == "kicked"
     assert meeting.room.hands == []
+    assert meeting.room.unit_state("X01") == "removed"
+    with pytest.raises(RemovedByChair):  # its link reloaded: still out
+        meeting.join("X01", connection="c-X01-again")
+    meeting.room.let_back("c-TINH", "X01")
     assert meeting.room.unit_state("X01") == "absent"
-    meeting.join("X01", connection="c-X01-again")  # not locked: back in
-    meeting.room.kick("c-TINH", "X01")
-    meeting.room.lock("c-TINH", True)
+    meeting.join("X01", connection="c-X01-again")
+    assert meeting.room.unit_state("X01") == "connected"
     with pytest.raises(NotAuthorised):
-        meeting.join("X01", connection="c-X01-third")
+        meeting.room.let_back("c-X01-again", "X02")  # the chair's alone
 
 
 def test_lock_lets_present_units_reconnect_but_no_new_unit(meeting: Meeting) -> None:

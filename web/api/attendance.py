@@ -10,7 +10,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from scheduler.attendance.report import STATUSES, TimelineEntry, UnitAttendance, attendance_report, meeting_timeline
+from scheduler.attendance import report as held
+from scheduler.attendance.report import STATUSES, ChatEntry, TimelineEntry, UnitAttendance, attendance_report
 from scheduler.directory.units import Unit
 from scheduler.meetings.model import Meeting
 from scheduler.reports.exports import ExportContext, to_csv, to_pdf, to_xlsx
@@ -116,6 +117,7 @@ class MeetingReport:
     as_of: datetime  # the moment the report stands for; fixed once the meeting is over
     units: Mapping[str, Unit]
     timeline: tuple[TimelineEntry, ...] = ()
+    chat: tuple[ChatEntry, ...] = ()
 
 
 async def report_of(request: web.Request) -> MeetingReport:
@@ -128,8 +130,9 @@ async def report_of(request: web.Request) -> MeetingReport:
         as_of = max([meeting.ends_at, *(e.at for e in events)])
     else:
         as_of = now.replace(second=0, microsecond=0)
-    timeline = tuple(entry for entry in meeting_timeline(events, units) if entry.at <= as_of)
-    return MeetingReport(meeting, rows, as_of, units, timeline)
+    timeline = tuple(entry for entry in held.meeting_timeline(events, units) if entry.at <= as_of)
+    chat = tuple(entry for entry in held.meeting_chat(events, units) if entry.at <= as_of)
+    return MeetingReport(meeting, rows, as_of, units, timeline, chat)
 
 
 async def get_attendance(request: web.Request, _: None) -> web.StreamResponse:
@@ -150,7 +153,7 @@ async def export_bytes(request: web.Request, extension: str) -> tuple[Meeting, b
     meeting, units = report.meeting, report.units
     chair = units[meeting.chair_unit].name if meeting.chair_unit in units else meeting.chair_unit
     context = ExportContext(meeting, report.rows, chair, report.as_of, lambda message: i18n.gettext(language, message),
-                            report.timeline)  # fmt: skip
+                            report.timeline, report.chat)  # fmt: skip
     return meeting, FORMATS[extension][1](context)
 
 
