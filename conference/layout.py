@@ -66,6 +66,13 @@ def floor_slots() -> list[str]:
     return [*(f"floor-audio-{i}" for i in range(AUDIO_SLOTS)), "floor-video"]
 
 
+def slot_names() -> dict[str, object]:
+    """The slots by what the page shows in them (the page takes these, not copies of the names)."""
+    return {"chair_audio": "chair-audio", "chair_video": "chair-video", "floor_video": "floor-video",
+            "floor_audio": [f"floor-audio-{i}" for i in range(AUDIO_SLOTS)], "presentation": PRESENTATION,
+            "grid": [f"grid-{i}" for i in range(GRID_SLOTS)]}  # fmt: skip
+
+
 def participant_slots() -> list[str]:
     return ["chair-audio", "chair-video", *floor_slots(), PRESENTATION]
 

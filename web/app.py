@@ -44,6 +44,7 @@ from web.metrics import BackgroundCollector, HttpMetrics, metrics_middleware
 from web.pages import add_page_routes
 from web.recording_pages import add_recording_page_routes
 from web.recordings import recordings_lifecycle
+from web.room_page import add_room_page_routes
 from web.sessions import LoginThrottle, SessionStore
 from web.static_files import add_static_routes
 
@@ -119,6 +120,7 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     add_endpoints(app, API_ENDPOINTS)
     add_health_routes(app)
     add_page_routes(app)
+    add_room_page_routes(app)
     add_meeting_page_routes(app)
     add_recording_page_routes(app)
     add_live_routes(app)

@@ -107,7 +107,7 @@ async def test_chair_and_two_communes_meet(browser: Browser, demo_server: Server
 
         await na_hoi.get_by_test_id("raise-hand").click()
         await expect(chair.get_by_test_id(f"endpoint-{NA_HOI}")).to_have_attribute("data-hand", "1")
-        await expect(chair.get_by_test_id("hands")).to_contain_text("Vàng Seo Phủ")
+        await expect(chair.get_by_test_id("hands-list")).to_contain_text("Vàng Seo Phủ")
         await chair.get_by_test_id(f"give-floor-{NA_HOI}").click()
         await expect(chair.get_by_test_id(f"endpoint-{NA_HOI}")).to_have_attribute("data-hand", "0")
         await expect(ta_van.get_by_test_id("floor-name")).to_contain_text("Xã Na Hối")
@@ -120,7 +120,8 @@ async def test_chair_and_two_communes_meet(browser: Browser, demo_server: Server
         await shot(chair, "chair-console")
         await shot(ta_van, "participant-view")
 
-        await ta_van.get_by_test_id("leave").click()  # leaves on purpose
+        await ta_van.get_by_test_id("leave").click()  # leaves on purpose (and says so once)
+        await ta_van.get_by_test_id("confirm-yes").click()
         await na_hoi.close()  # a closed tab: dropped
         await expect(chair.get_by_test_id(f"endpoint-{NA_HOI}")).to_have_attribute("data-state", "dropped",
                                                                                     timeout=15_000)  # fmt: skip
@@ -208,19 +209,23 @@ async def test_a_dropped_line_comes_back_and_the_chair_runs_the_meeting(browser:
         await chair.get_by_test_id("lock").click()
         await expect(chair.get_by_test_id("lock")).to_have_attribute("aria-pressed", "true")
         await chair.get_by_test_id(f"kick-{TA_VAN}").click()
-        await expect(ta_van.get_by_test_id("status")).to_have_text("Chủ trì đã mời bạn ra khỏi cuộc họp.")
+        await chair.get_by_test_id("confirm-yes").click()
+        await expect(ta_van.get_by_test_id("end-screen")).to_have_attribute("data-reason", "removed")
         await asyncio.sleep(2)  # a removed page does not come back by itself
-        await expect(chair.get_by_test_id(f"endpoint-{TA_VAN}")).not_to_have_attribute("data-state", "connected")
-        await ta_van.reload()  # nor by hand while the meeting is locked
+        await expect(chair.get_by_test_id(f"endpoint-{TA_VAN}")).to_have_attribute("data-state", "removed")
+        await chair.get_by_test_id(f"let-back-{TA_VAN}").click()  # let back in, but the meeting is locked
+        await expect(chair.get_by_test_id(f"endpoint-{TA_VAN}")).to_have_attribute("data-state", "absent")
+        await ta_van.reload()
         await ta_van.get_by_test_id("join-name").fill("Giàng Thị Mai")
         await ta_van.get_by_test_id("join-button").click()
         await expect(ta_van.get_by_test_id("join-error")).to_have_text(
             "Chủ trì đã khóa cuộc họp; không đơn vị nào vào thêm được"
         )
 
-        chair.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
         await chair.get_by_test_id("end-meeting").click()
-        await expect(na_hoi.get_by_test_id("status")).to_have_text("Cuộc họp đã kết thúc. Xin cảm ơn.")
+        await chair.get_by_test_id("confirm-yes").click()
+        await expect(na_hoi.get_by_test_id("end-screen")).to_have_attribute("data-reason", "ended")
+        await expect(na_hoi.get_by_test_id("end-title")).to_have_text("Cuộc họp đã kết thúc")
         await asyncio.sleep(2)
         assert (await na_hoi.evaluate("window.giaobanConnection()"))["socket"] != 1  # and stays out
         await na_hoi.reload()  # the link no longer works

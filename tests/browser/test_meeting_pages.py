@@ -20,9 +20,9 @@ async def sign_in(page: Page, server: Server, username: str, password: str) -> N
     await page.wait_for_url("**/dashboard")
 
 
-async def shot(page: Page, name: str) -> None:
+async def shot(page: Page, name: str, *, full_page: bool = True) -> None:
     if SCREENSHOTS:
-        await page.screenshot(path=f"{SCREENSHOTS}/{name}.png", full_page=True)
+        await page.screenshot(path=f"{SCREENSHOTS}/{name}.png", full_page=full_page)
 
 
 async def test_a_host_plans_a_meeting_ticking_a_whole_district(browser: Browser, demo_server: Server) -> None:

@@ -1,12 +1,15 @@
-// The join page, the meeting view and the chair console. Plain JavaScript, no build step, for old Chrome/Firefox.
-// Protocol: docs/signaling-protocol.md. Media: one RTCPeerConnection; our tracks first, then fixed receiving slots.
+// The join page, the meeting room and the end screens; the chair's console is console.js, the chat chat.js.
+// Plain JavaScript, no build step, for old Chrome/Firefox. Protocol: docs/signaling-protocol.md; the close codes,
+// slot names and limits come from the server (config.protocol, config.slots). Media: one RTCPeerConnection; our
+// tracks first, then fixed receiving slots.
 (function () {
   "use strict";
 
   var config = JSON.parse(document.getElementById("meeting-config").textContent);
   var text = config.text;
+  var SLOT = config.slots;
+  var FINAL = config.protocol.final_closes;  // close code → the end screen; the page comes back after any other
   var $ = function (id) { return document.getElementById(id); };
-  var NO_RECONNECT = { 1000: true, 4003: true, 4004: true, 4005: true, 4006: true };  // 4006: opened elsewhere
 
   var local = null;        // MediaStream from the camera and microphone, or null
   var copies = {};         // published picture name → its own copy of the camera track (each size is a sender)
@@ -25,6 +28,12 @@
   var lastState = null;
   var linkQuality = "good";  // what the relay last said of our line
   var screen = null;         // the shared screen's track while this page presents
+  var opened = [];           // every MediaStreamTrack this page opened: all of them end when the meeting does
+  var devices = { mic: true, camera: true };  // what the person switched on (before joining, and in the room)
+  var phase = "joining";     // joining → connecting → in, or reconnecting; "ended" once an end screen shows
+  var notice = "";           // the last thing that went wrong (shown under the state, until the next change)
+  var ended = null;          // the end screen shown, if any
+  var consolePanel = null, chatPanel = null;
 
   // --- preview -------------------------------------------------------------------------------------------------
 
@@ -46,9 +55,13 @@
     return navigator.mediaDevices.getUserMedia({ audio: audio, video: video })
       .catch(function () { return navigator.mediaDevices.getUserMedia({ audio: audio }); })
       .then(function (stream) {
+        if (ended) { stream.getTracks().forEach(function (t) { t.stop(); }); return; }
         local = stream;
         copies = {};
+        stream.getTracks().forEach(function (t) { opened.push(t); });
+        applyDevices();
         $("preview").srcObject = stream;
+        $("self-view").srcObject = stream;
         meter(stream);
         listDevices(stream);
         if (!stream.getVideoTracks().length) showDeviceMessage(text.camera_missing);
@@ -88,7 +101,7 @@
     $("device-message").hidden = false;
   }
 
-  var meterContext = null, meterSource = null, analyser = null;
+  var meterContext = null, meterSource = null, analyser = null, meterTimer = null;
   function meter(stream) {
     var Context = window.AudioContext || window.webkitAudioContext;
     if (!Context || !stream.getAudioTracks().length) return;
@@ -97,7 +110,7 @@
       analyser = meterContext.createAnalyser();
       analyser.fftSize = 256;
       var samples = new Uint8Array(analyser.fftSize);
-      setInterval(function () {
+      meterTimer = setInterval(function () {
         analyser.getByteTimeDomainData(samples);
         var peak = 0;
         for (var i = 0; i < samples.length; i++) peak = Math.max(peak, Math.abs(samples[i] - 128));
@@ -109,10 +122,61 @@
     meterSource.connect(analyser);
   }
 
+  // The person's switches: a track switched off sends silence or black (the relay forwards nothing it cannot use).
+  function applyDevices() {
+    var tracks = local ? local.getTracks() : [];
+    Object.keys(copies).forEach(function (name) { tracks.push(copies[name]); });
+    tracks.forEach(function (t) { t.enabled = t.kind === "audio" ? devices.mic : devices.camera; });
+    ["", "preview-"].forEach(function (prefix) {
+      toggle(prefix + "mic-toggle", devices.mic, devices.mic ? text.mic_off : text.mic_on);
+      toggle(prefix + "camera-toggle", devices.camera, devices.camera ? text.camera_off : text.camera_on);
+    });
+    drawBanner();
+  }
+
+  // A button that switches something: aria-pressed says the state, its words say what pressing it does now.
+  function toggle(id, pressed, words) {
+    var button = $(id);
+    if (!button) return;
+    button.setAttribute("aria-pressed", pressed ? "true" : "false");
+    var label = button.querySelector("span");
+    if (label && words) label.textContent = words;
+  }
+
+  var soundContext = null;
+  function playTestSound() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    soundContext = soundContext || new Context();
+    if (soundContext.resume) soundContext.resume();
+    var tone = soundContext.createOscillator(), gain = soundContext.createGain();
+    tone.frequency.value = 440;
+    gain.gain.value = 0.2;
+    tone.connect(gain);
+    gain.connect(soundContext.destination);
+    tone.start();
+    tone.stop(soundContext.currentTime + 2);
+    showDeviceMessage(text.test_sound);
+  }
+
+  // Everything the page opened ends at once: the camera's light goes off.
+  function releaseDevices() {
+    stopSharing(false);
+    opened.forEach(function (t) { t.stop(); });
+    local = null;
+    copies = {};
+    ["preview", "self-view"].forEach(function (id) { $(id).srcObject = null; });
+    if (meterTimer) clearInterval(meterTimer);
+    if (meterContext && meterContext.close) meterContext.close();
+    meterContext = null;
+    meterTimer = null;
+  }
+
   // --- signaling ---------------------------------------------------------------------------------------------
 
   function connect() {
-    status(attempt ? text.connecting : text.connecting);
+    phase = attempt ? "reconnecting" : "connecting";
+    drawBanner();
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     ws = new WebSocket(scheme + location.host + "/ws");
     ws.onopen = function () {
@@ -134,25 +198,28 @@
       });
     },
     publish: function (m) { wanted[m.track] = m.on; configureSender(m.track); },
-    state: function (m) { lastState = m; drawState(m); },
-    console: drawConsole,
+    state: function (m) { lastState = m; notice = ""; drawState(m); },
+    console: function (m) { if (consolePanel) consolePanel.draw(m, lastState); },
     quality: drawQuality,
     "roll-call": function (m) { $("roll-call").hidden = false; $("roll-call").dataset.id = m.id; },
-    muted: function (m) { if (m.muted) status(text.muted); },
+    muted: function () { drawBanner(); },  // the state that follows says it
     link: function (m) {
       linkQuality = m.quality;
-      status(text[m.quality]);
       $("link-quality").dataset.quality = m.quality;
       drawPicture();
+      drawBanner();
     },
+    chat: function (m) { chatPanel.message(m); },
+    "chat-history": function (m) { chatPanel.history(m.messages); },
     bye: function (m) {
       // The server restarts, or this page sent too much: closed() comes back after a pause, as after a lost line.
-      if (m.reason === "restarting" || m.reason === "rate_limited") { status(text[m.reason] || ""); return; }
-      stopped = true;
-      status(text[m.reason] || m.reason);
+      if (m.reason === "restarting" || m.reason === "rate_limited") { notice = text[m.reason] || ""; drawBanner(); return; }
+      if (m.reason !== "refused") finish({ kicked: "removed", ended: "ended", left: "left", replaced: "replaced" }[m.reason] || "left");
     },
     error: function (m) {
-      if (m.request === "join") { stopped = true; showJoinError(m.message); } else { status(m.message); }
+      if (m.request === "join") { stopped = true; showJoinError(m.message); }
+      else if (m.request === "chat") { chatPanel.error(m.message); }
+      else { notice = m.message; drawBanner(); }
     },
     pong: function () {}
   };
@@ -164,14 +231,49 @@
 
   function closed(code) {
     teardownMedia();
-    if (stopped || NO_RECONNECT[code]) {
+    var screenName = FINAL[String(code)];
+    if (screenName && screenName !== "refused") finish(screenName);  // a refused join stays on its form, told why
+    if (stopped || screenName) {
       stopped = true;
       return;
     }
     var seconds = Math.min(10, Math.pow(2, attempt));  // 1, 2, 4, 8, 10, 10 …
     attempt += 1;
-    status(text.reconnecting.replace("{seconds}", seconds));
+    phase = "reconnecting";
+    notice = text.reconnecting.replace("{seconds}", seconds);
+    drawBanner();
     setTimeout(connect, seconds * 1000);
+  }
+
+  // One clear end screen: the devices are released, the room's videos and buttons are gone.
+  function finish(reason) {
+    if (ended) return;
+    ended = reason;
+    stopped = true;
+    phase = "ended";
+    releaseDevices();
+    teardownMedia();
+    Array.prototype.forEach.call(document.querySelectorAll("#room video, #room audio"), function (v) { v.srcObject = null; });
+    $("room").hidden = true;
+    $("join-card").hidden = true;
+    var screen_ = $("end-screen");
+    screen_.dataset.reason = reason;
+    $("end-title").textContent = text["end_" + reason] || "";
+    $("end-text").textContent = text["end_" + reason + "_text"] || "";
+    $("rejoin").hidden = reason !== "left";
+    screen_.hidden = false;
+    $("end-title").focus && $("end-title").setAttribute("tabindex", "-1");
+    $("end-title").focus && $("end-title").focus();
+  }
+
+  function rejoin() {
+    ended = null;
+    stopped = false;
+    attempt = 0;
+    opened = [];
+    $("end-screen").hidden = true;
+    devicesAsked = startPreview();
+    devicesAsked.then(connect);
   }
 
   function reconnectSoon() {
@@ -233,7 +335,11 @@
     var camera = local.getVideoTracks()[0];
     if (!camera) return null;
     if (name === "video") return camera;
-    if (!copies[name]) copies[name] = camera.clone();  // a smaller size for weak lines: the relay picks per line
+    if (!copies[name]) {  // a smaller size for weak lines: the relay picks per line
+      copies[name] = camera.clone();
+      copies[name].enabled = devices.camera;
+      opened.push(copies[name]);
+    }
     return copies[name];
   }
 
@@ -281,21 +387,21 @@
   }
 
   function attachSlots() {
-    if (config.role !== "chair") play($("chair-video"), [slotTracks["chair-video"], slotTracks["chair-audio"]]);
-    play($("floor-video"), [slotTracks["floor-video"], slotTracks["floor-audio-0"]]);
-    play($("presentation-video"), [slotTracks["presentation"]]);
+    if ($("chair-video")) play($("chair-video"), [slotTracks[SLOT.chair_video], slotTracks[SLOT.chair_audio]]);
+    play($("floor-video"), [slotTracks[SLOT.floor_video], slotTracks[SLOT.floor_audio[0]]]);
+    play($("presentation-video"), [slotTracks[SLOT.presentation]]);
     var extra = $("extra-audio");
     extra.innerHTML = "";
-    for (var i = 1; i < 4; i++) {
+    SLOT.floor_audio.slice(1).forEach(function (name) {
       var audio = document.createElement("audio");
       audio.autoplay = true;
       extra.appendChild(audio);
-      play(audio, [slotTracks["floor-audio-" + i]]);
-    }
+      play(audio, [slotTracks[name]]);
+    });
     if (config.role === "chair") {
       var grid = $("grid");
       grid.innerHTML = "";
-      Object.keys(slotTracks).filter(function (n) { return n.indexOf("grid-") === 0; }).forEach(function (name) {
+      SLOT.grid.filter(function (n) { return slotTracks[n]; }).forEach(function (name) {
         var figure = document.createElement("figure");
         var video = document.createElement("video");
         video.muted = true;
@@ -308,7 +414,6 @@
         grid.appendChild(figure);
         play(video, [slotTracks[name]]);
       });
-      $("chair-video").srcObject = local;  // the chair sees itself in the big view
     }
   }
 
@@ -370,8 +475,6 @@
 
   // --- drawing -----------------------------------------------------------------------------------------------
 
-  function status(message) { $("status").textContent = message || ""; }
-
   function showJoinError(message) {
     $("room").hidden = true;
     $("join-card").hidden = false;
@@ -380,42 +483,74 @@
   }
 
   function showRoom() {
+    phase = "in";
+    notice = "";
     $("join-card").hidden = true;
     $("room").hidden = false;
+    drawBanner();
   }
 
   function nameOf(unit) { return config.names[unit] || unit; }
+  function has(list, unit) { return !!list && list.indexOf(unit) >= 0; }
+
+  // One sentence of what is happening to this page, and under it what else holds (never two that contradict).
+  function banner() {
+    var m = lastState;
+    if (phase === "connecting" || phase === "joining") return ["connecting", text.connecting];
+    if (phase === "reconnecting") return ["reconnecting", notice || text.connecting];
+    if (!m || !m.admitted) return ["lobby", text.lobby];
+    if (has(m.muted, config.unit)) return ["muted", text.muted];
+    if (m.presenter === config.unit) return ["presenting", text.you_present];
+    if (has(m.floor, config.unit)) return ["floor", devices.mic ? text.you_have_floor : text.floor_mic_off];
+    if (has(m.hands, config.unit)) return ["hand", text.hand_raised];
+    return ["listening", text.in_meeting];
+  }
+
+  function details() {
+    var m = lastState || {};
+    var notes = [];
+    if (phase !== "reconnecting" && notice) notes.push(notice);
+    if (m.recording_problem && config.role === "chair") notes.push(text["recording_" + m.recording_problem] || m.recording_problem);
+    if (config.role !== "chair" && phase === "in") {
+      var asked = $("audio-only").getAttribute("aria-pressed") === "true";
+      if (asked) notes.push(text.picture_asked);
+      else if (linkQuality !== "good") notes.push(text["picture_" + linkQuality]);
+    }
+    if (m.discussion) notes.push(text.discussion_open);
+    if (!devices.camera) notes.push(text.camera_is_off);
+    return notes;
+  }
+
+  function drawBanner() {
+    var now = banner();
+    $("status-banner").dataset.status = now[0];
+    $("status").textContent = now[1];
+    $("status-detail").textContent = details().join(" · ");
+    $("lobby").hidden = now[0] !== "lobby";
+    $("room").classList.toggle("in-lobby", now[0] === "lobby");
+  }
 
   function drawState(m) {
-    // Notices that last (muted, a weak line) stay under the next state, which comes with any change in the room.
-    var notes = [!m.admitted ? text.lobby : m.floor.indexOf(config.unit) >= 0 ? text.you_have_floor : text.in_meeting];
-    if (m.muted.indexOf(config.unit) >= 0) notes.push(text.muted);
-    if (linkQuality !== "good") notes.push(text[linkQuality]);
-    status(notes.join(" "));
     $("recording-banner").hidden = !m.recording;
-    if (m.recording_problem && config.role === "chair") {  // stays until the chair records again
-      status(text["recording_" + m.recording_problem] || m.recording_problem);
-    }
     drawPresentation(m);
     var shown = m.floor.filter(function (u) { return u !== config.unit; });
     $("floor-name").textContent = shown.length ? shown.map(nameOf).join(", ") : text.nobody_has_floor;
-    if ($("raise-hand")) {
-      var up = m.hands.indexOf(config.unit) >= 0;
-      $("raise-hand").setAttribute("aria-pressed", up ? "true" : "false");
-    }
+    var up = has(m.hands, config.unit);
+    toggle("raise-hand", up, up ? text.hand_down : text.hand_up);
     if (m.roll_call === null) $("roll-call").hidden = true;
     if (config.role === "chair") {
-      $("lock").setAttribute("aria-pressed", m.locked ? "true" : "false");
-      $("discussion").setAttribute("aria-pressed", m.discussion ? "true" : "false");
-      $("record").setAttribute("aria-pressed", m.recording ? "true" : "false");
-      var hands = $("hands");
-      hands.innerHTML = "";
-      m.hands.forEach(function (unit) {
-        var item = document.createElement("li");
-        item.textContent = nameOf(unit) + (m.names[unit] ? " — " + m.names[unit] : "");
-        hands.appendChild(item);
-      });
+      toggle("lock", m.locked, m.locked ? text.lock_off : text.lock_on);
+      toggle("discussion", m.discussion, m.discussion ? text.discussion_off : text.discussion_on);
+      toggle("record", m.recording, m.recording ? text.record_off : text.record_on);
+      if (consolePanel) consolePanel.redraw(m);
     }
+    drawBanner();
+  }
+
+  // Before the start time the lobby counts down; after it, it says the chair will open shortly.
+  function drawCountdown() {
+    var minutes = Math.ceil((new Date(config.starts_at).getTime() - Date.now()) / 60000);
+    $("lobby-countdown").textContent = minutes > 0 ? text.countdown.replace("{minutes}", minutes) : text.start_passed;
   }
 
   // One presentation at a time: large while it runs; the chair, and whoever holds the floor, may share; the chair
@@ -428,10 +563,9 @@
     $("presentation").hidden = !others;
     $("room").classList.toggle("presenting", !!others);
     $("presenter-name").textContent = presenter ? text.presenting.replace("{unit}", nameOf(presenter)) : "";
-    var mayShare = config.role === "chair" || m.floor.indexOf(config.unit) >= 0;
+    var mayShare = config.role === "chair" || has(m.floor, config.unit);
     $("share-screen").hidden = !mayShare || mine || !navigator.mediaDevices || !navigator.mediaDevices.getDisplayMedia;
     $("stop-share").hidden = !(mine || (presenter && config.role === "chair"));
-    if (mine) status(text.you_present);
   }
 
   function startSharing() {
@@ -440,12 +574,13 @@
       video: { width: { max: caps[0] }, height: { max: caps[1] }, frameRate: { max: 15 } }, audio: false
     }).then(function (stream) {
       screen = stream.getVideoTracks()[0];
+      opened.push(screen);
       if ("contentHint" in screen) screen.contentHint = "detail";  // text stays sharp; the frame rate gives
       screen.onended = function () { stopSharing(true); };  // the browser's own "stop sharing" button
       if (senders.screen) senders.screen.replaceTrack(screen);
       configureSender("screen");
       send({ type: "share", on: true });
-    }).catch(function () { status(text.share_failed); });
+    }).catch(function () { notice = text.share_failed; drawBanner(); });
   }
 
   function stopSharing(tell) {
@@ -453,26 +588,6 @@
     screen = null;
     if (senders.screen) senders.screen.replaceTrack(null);
     if (tell) send({ type: "share", on: false });
-  }
-
-  var STATE_TEXT = { absent: "absent", lobby: "lobby_state", connected: "connected", dropped: "dropped" };
-
-  function drawConsole(m) {
-    m.endpoints.forEach(function (e) {
-      var row = document.querySelector('[data-unit="' + e.unit + '"]');
-      if (!row) return;
-      row.dataset.state = e.state;
-      row.dataset.hand = e.hand ? "1" : "0";
-      row.dataset.floor = e.floor ? "1" : "0";
-      row.dataset.muted = e.muted ? "1" : "0";
-      row.dataset.presenting = e.presenting ? "1" : "0";
-      row.querySelector(".state").textContent = text[STATE_TEXT[e.state]] + (e.answered ? " · " + text.answered : "");
-    });
-    var captions = document.querySelectorAll("#grid figcaption");
-    for (var i = 0; i < captions.length; i++) captions[i].textContent = m.grid[i] ? nameOf(m.grid[i]) : "";
-    $("grid-page").textContent = text.page.replace("{page}", m.grid_page + 1).replace("{pages}", m.grid_pages);
-    $("grid-page").dataset.page = m.grid_page;
-    $("grid-page").dataset.pages = m.grid_pages;
   }
 
   // Which picture of the chair this page gets, and why: the whole of it, a smaller one because of the line, or
@@ -506,25 +621,60 @@
 
   function on(id, handler) { var el = $(id); if (el) el.addEventListener("click", handler); }
 
+  // Ask once before leaving, ending or removing: a modal dialog (window.confirm where there is no <dialog>).
+  function ask(question, yes) {
+    var dialog = $("confirm");
+    if (!dialog.showModal) return Promise.resolve(window.confirm(question));
+    $("confirm-text").textContent = question;
+    $("confirm-yes").textContent = yes;
+    return new Promise(function (resolve) {
+      function done(answer) {
+        $("confirm-yes").onclick = $("confirm-no").onclick = dialog.oncancel = null;
+        dialog.close();
+        resolve(answer);
+      }
+      $("confirm-yes").onclick = function () { done(true); };
+      $("confirm-no").onclick = function () { done(false); };
+      dialog.oncancel = function () { done(false); };
+      dialog.showModal();
+      $("confirm-no").focus();
+    });
+  }
+
   $("join-form").addEventListener("submit", function (event) {
     event.preventDefault();
     me.name = $("join-name").value.trim();
     me.position = $("join-position").value.trim();
-    if (!me.name) { showJoinError(text.name_needed); return; }
+    if (!me.name) { showJoinError(text.name_needed); $("join-name").focus(); return; }
     $("join-error").hidden = true;
+    phase = "connecting";
     devicesAsked.then(connect);  // publish the camera and microphone from the first offer, not an empty sender
   });
+  ["", "preview-"].forEach(function (prefix) {
+    on(prefix + "mic-toggle", function () { devices.mic = !devices.mic; applyDevices(); });
+    on(prefix + "camera-toggle", function () { devices.camera = !devices.camera; applyDevices(); });
+  });
+  on("test-sound", playTestSound);
   on("raise-hand", function () {
     var up = $("raise-hand").getAttribute("aria-pressed") === "true";
     send({ type: up ? "lower-hand" : "raise-hand" });
   });
   on("audio-only", function () {
     var on_ = $("audio-only").getAttribute("aria-pressed") !== "true";
-    $("audio-only").setAttribute("aria-pressed", on_ ? "true" : "false");
+    toggle("audio-only", on_, on_ ? text.audio_only_off : text.audio_only_on);
     send({ type: "audio-only", on: on_ });
     drawPicture();
+    drawBanner();
   });
-  on("leave", function () { stopped = true; stopSharing(false); send({ type: "leave" }); });
+  on("leave", function () {
+    ask(text.confirm_leave, text.confirm_leave_yes).then(function (yes) {
+      if (!yes) return;
+      stopped = true;
+      send({ type: "leave" });
+      finish("left");
+    });
+  });
+  on("rejoin", rejoin);
   on("share-screen", startSharing);
   on("stop-share", function () {
     if (screen) { stopSharing(true); } else { send({ type: "stop-presentation" }); }
@@ -542,21 +692,11 @@
   on("discussion", function () { send({ type: "discussion", open: !(lastState && lastState.discussion) }); });
   on("roll-call-start", function () { send({ type: "roll-call" }); });
   on("record", function () { send({ type: "record", on: !(lastState && lastState.recording) }); });
-  on("end-meeting", function () { if (window.confirm(text.confirm_end)) send({ type: "end" }); });
+  on("end-meeting", function () {
+    ask(text.confirm_end, text.confirm_end_yes).then(function (yes) { if (yes) send({ type: "end" }); });
+  });
   on("grid-prev", function () { send({ type: "grid-page", page: Math.max(0, +$("grid-page").dataset.page - 1) }); });
   on("grid-next", function () { send({ type: "grid-page", page: +$("grid-page").dataset.page + 1 }); });
-  var endpoints = $("endpoints");
-  if (endpoints) endpoints.addEventListener("click", function (event) {
-    var button = event.target.closest("button[data-action]");
-    if (!button) return;
-    var unit = button.closest("tr").dataset.unit;
-    var action = button.dataset.action;
-    if (action === "mute") {
-      send({ type: "mute", unit: unit, muted: button.closest("tr").dataset.muted !== "1" });
-    } else {
-      send({ type: action, unit: unit });
-    }
-  });
 
   ["camera", "microphone"].forEach(function (name) {
     $(name + "-select").addEventListener("change", function () {
@@ -565,6 +705,15 @@
     });
   });
 
+  // What tests read: the state of every track the page opened (all "ended" after leaving, removal or the end).
+  window.giaobanTracks = function () {
+    return opened.map(function (t) { return { kind: t.kind, state: t.readyState, label: t.label }; });
+  };
+
+  chatPanel = window.GiaobanChat({ config: config, send: send });
+  if (config.role === "chair") consolePanel = window.GiaobanConsole({ config: config, send: send, ask: ask });
   setInterval(measureLink, 2000);
+  drawCountdown();
+  setInterval(drawCountdown, 15000);
   var devicesAsked = startPreview();
 })();
