@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from signaling import messages as say
 
 if TYPE_CHECKING:
-    from conference.room import Member, Room
+    from conference.members import Member
+    from conference.room import Room
 
 
 def tell_everyone(room: Room) -> None:

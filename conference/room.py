@@ -11,77 +11,27 @@ units joining within seconds would otherwise cost 13,000 state messages of 8 KB 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
 
 from conference.announcements import tell_everyone
 from conference.chat import Chat
-from conference.layout import AUDIO_SLOTS, FULL, GRID_SLOTS, PRESENTATION, SCREEN, SMALL, Source, slots
+from conference.forwarding import plan_for
+from conference.layout import GRID_SLOTS, Source
+from conference.members import (
+    CHAIR,
+    DROPPED,
+    LEFT,
+    MAX_SPEAKERS,
+    PARTICIPANT,
+    MeetingFacts,
+    Member,
+    Peer,
+    RemovedByChair,
+)
 from scheduler.attendance.events import AttendanceEvent
 from scheduler.errors import Conflict, InvalidInput, NotAuthorised, NotFound
 from signaling import messages as say
-
-CHAIR, PARTICIPANT = "chair", "participant"
-# The line's level, as the relay judges it (conference/relay/peer.py): good, the chair's full picture; weak, a
-# smaller size of it; poor, audio only because of the line. The relay picks the sizes; the room only says it.
-LINK_GOOD, LINK_WEAK, LINK_POOR = "good", "weak", "poor"
-LEFT, DROPPED = "left", "dropped"
-MAX_SPEAKERS = AUDIO_SLOTS  # with discussion open, this many units may hold the floor at once
-
-
-class Peer(Protocol):
-    """One connection as the room sees it. Implementations queue and return; they never block the room."""
-
-    def send(self, message: Mapping[str, Any]) -> None: ...
-
-    def forward(self, slots: Mapping[str, Source | None]) -> None: ...
-
-    def close(self, reason: str) -> None: ...
-
-
-@dataclass
-class Member:
-    connection: str  # one browser tab
-    unit: str
-    role: str
-    name: str
-    position: str
-    peer: Peer
-    admitted: bool = False  # False while waiting in the lobby for the chair
-    audio_only: bool = False  # asked for by the person
-    link: str = LINK_GOOD  # judged by the relay
-    grid_page: int = 0  # the chair's page of small pictures
-    forwarded: dict[str, Source | None] = field(default_factory=dict)
-
-    @property
-    def is_chair(self) -> bool:
-        return self.role == CHAIR
-
-    @property
-    def receives_video(self) -> bool:
-        """Pictures are planned unless the person asked for audio only; which size fits the line, the relay picks."""
-        return not self.audio_only
-
-
-@dataclass(frozen=True)
-class MeetingFacts:
-    """What the room needs to know about the planned meeting."""
-
-    meeting_id: str
-    title: str
-    chair_unit: str
-    invited_units: tuple[str, ...]
-    names: Mapping[str, str] = field(default_factory=dict)  # unit code → its name in the directory
-
-    def name_of(self, unit: str) -> str:
-        """What people read: a unit's name, never its code (which only the directory's keeper knows)."""
-        return self.names.get(unit, unit)
-
-
-class RemovedByChair(NotAuthorised):
-    """The unit's link no longer opens this meeting: the chair removed it (and may let it back)."""
 
 
 def at_once(announce: Callable[[], None]) -> None:
@@ -391,27 +341,7 @@ class Room:
         return self._grid_members()[page * GRID_SLOTS : (page + 1) * GRID_SLOTS]
 
     def plan_for(self, member: Member) -> dict[str, Source | None]:
-        """The forwarding rule: which publisher track goes into each of this member's receiving slots."""
-        if not member.admitted:
-            return dict.fromkeys(slots(member.role))
-        audible = [u for u in self.speakers if u not in self.muted and u != member.unit]
-        shown = next((u for u in self.speakers if u != member.unit), None)
-        plan: dict[str, Source | None] = {}
-        for index in range(AUDIO_SLOTS):
-            plan[f"floor-audio-{index}"] = self._source(audible[index], "audio") if index < len(audible) else None
-        plan["floor-video"] = self._source(shown, FULL) if shown and member.receives_video else None
-        presented = self.presenter if self.presenter != member.unit and member.receives_video else None
-        plan[PRESENTATION] = self._source(presented, SCREEN) if presented else None
-        if member.is_chair:  # the console's grid is small pictures
-            page = self.grid_page(member.grid_page)
-            for index in range(GRID_SLOTS):
-                visible = index < len(page) and member.receives_video
-                plan[f"grid-{index}"] = Source(page[index].connection, SMALL) if visible else None
-            return plan
-        chair = self.chair
-        plan["chair-audio"] = Source(chair.connection, "audio") if chair else None
-        plan["chair-video"] = Source(chair.connection, FULL) if chair and member.receives_video else None
-        return plan
+        return plan_for(self, member)
 
     # --- inside ----------------------------------------------------------------------------------------------
 
@@ -434,7 +364,8 @@ class Room:
     def _grid_members(self) -> list[Member]:
         return [m for m in self.members.values() if m.admitted and not m.is_chair]
 
-    def _source(self, unit: str, track: str) -> Source | None:
+    def source_of(self, unit: str, track: str) -> Source | None:
+        """The admitted connection of ``unit``, as a publisher of ``track`` (None when the unit is not here)."""
         member = next((m for m in self._connections_of(unit) if m.admitted), None)
         return Source(member.connection, track) if member else None
 

@@ -20,9 +20,10 @@ from redis.exceptions import RedisError
 
 from conference.layout import Source
 from conference.link import START_KBPS
+from conference.members import MeetingFacts
 from conference.relay.peer import LinkFigures
 from conference.relay.relay import Relay
-from conference.room import MeetingFacts, Room
+from conference.room import Room
 from live.cluster import RemoteConnection
 from live.recordings import Recordings, RecordingSettings
 from scheduler.attendance.events import AttendanceEvent, AttendanceLog

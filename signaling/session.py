@@ -18,8 +18,9 @@ from aiohttp import WSMsgType, web
 
 from conference.announcements import tell
 from conference.layout import publishes, slots, video_limits_kbps, video_sizes
+from conference.members import DROPPED, LEFT, Member, RemovedByChair
 from conference.relay.peer import MediaPeer
-from conference.room import DROPPED, LEFT, Member, RemovedByChair, Room
+from conference.room import Room
 from live.cluster import Frames, RemoteConnection, Upstream
 from live.meetings import LiveMeetings
 from scheduler.errors import Conflict, GiaobanError, InvalidInput, NotAuthorised, ProtocolError, RateLimited

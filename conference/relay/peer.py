@@ -35,13 +35,13 @@ from conference.layout import (
     video_limits_kbps,
 )
 from conference.link import START_KBPS, LinkEstimator, LinkView
+from conference.members import LINK_GOOD, LINK_POOR, LINK_WEAK
 from conference.relay.outlet import Budget, SenderOutlet, SilentTrack, ice_connection
 from conference.relay.relay import Relay
 from conference.relay.rtp import ABS_SEND_TIME_URI, MID_URI, HeaderWriter
 from conference.relay.slot import Slot
 from conference.relay.sockets import QueueWait, read_in_batches
 from conference.relay.tap import tap
-from conference.room import LINK_GOOD, LINK_POOR, LINK_WEAK
 from scheduler.errors import Conflict, ProtocolError
 
 log = logging.getLogger(__name__)

@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 
 from conference.layout import Source
+from conference.members import MeetingFacts
 from conference.recording.manifest import Manifest
 from conference.recording.program import HEIGHT, INSET_WIDTH, MARGIN, WIDTH, compose
 from conference.recording.recorder import Recorder
 from conference.relay.peer import MediaPeer
-from conference.room import MeetingFacts, Room
+from conference.room import Room
 from tests.media.test_relay import Relayed, count_codec_calls
 from web.bench.clips import Clip, audio_clip, video_clip
 

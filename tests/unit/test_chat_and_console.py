@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from conference.announcements import console_state, tell
-from conference.room import MeetingFacts, Room
+from conference.members import MeetingFacts
+from conference.room import Room
 from scheduler.attendance.events import AttendanceEvent
 from scheduler.errors import InvalidInput, NotAuthorised, NotFound, RateLimited
 from signaling.messages import MAX_CHAT

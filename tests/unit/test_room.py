@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from conference.layout import GRID_SLOTS, Source, slots
-from conference.room import DROPPED, LINK_POOR, LINK_WEAK, MeetingFacts, RemovedByChair, Room
+from conference.members import DROPPED, LINK_POOR, LINK_WEAK, MeetingFacts, RemovedByChair
+from conference.room import Room
 from scheduler.attendance.events import AttendanceEvent
 from scheduler.errors import Conflict, NotAuthorised, NotFound
 
