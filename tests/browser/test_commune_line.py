@@ -134,8 +134,10 @@ async def test_a_commune_on_one_megabit_with_loss_watches_a_fluent_picture_and_h
         assert got["fps"] >= 10 and got["longest_freeze"] <= 4, got
         assert got["audio_samples"] > 0 and got["concealed"] < 0.05, got
         # what the browser counts as lost is the line's loss, not a jump in the relay's numbering at a change of
-        # size (its packetsLost is expected minus received: a jump would count thousands at once)
-        assert got["video_lost"] < 0.08, got
+        # size (its packetsLost is expected minus received: a jump would count thousands at once, well over half of
+        # the window's packets). The line's own 3 % and the queue's drops while a probe or a key frame fills it came
+        # to 9.7 % once, with three Chromiums and the relay on two cores
+        assert got["video_lost"] < 0.15, got
         # the page says which picture it gets, the chair's console too, with the line's estimate
         level = await commune.get_by_test_id("picture-level").get_attribute("data-level")
         layer = chair.get_by_test_id(f"layer-{NA_HOI}")
