@@ -29,6 +29,7 @@ from web.api import recordings as recordings_api
 from web.api import reports as reports_api
 from web.api import session as session_api
 from web.api import units as units_api
+from web.codes import add_code_routes
 from web.config import Config
 from web.endpoints import Endpoint, add_endpoints, openapi_document
 from web.errors import error_middleware
@@ -120,6 +121,7 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     add_endpoints(app, API_ENDPOINTS)
     add_health_routes(app)
     add_page_routes(app)
+    add_code_routes(app)
     add_room_page_routes(app)
     add_meeting_page_routes(app)
     add_recording_page_routes(app)

@@ -49,6 +49,7 @@ class Invitations:
                 "unit_name": unit.name if unit else code,
                 "role": role_of(meeting, code),
                 "join_url": await self.links.url_for(meeting, code),
+                "code": await self.links.code_for(meeting, code),  # the same way in, to read out over the phone
                 "email_status": _email_status(unit, jobs, mail_server=self.mail_server),
                 "sent_at": _sent_at(jobs),
                 "last_error": next((j.last_error for j in jobs if j.last_error), None),
@@ -88,11 +89,12 @@ class Invitations:
             if role_of(meeting, code) is None or code not in units:
                 raise NotFound("Unit {unit} is not invited to this meeting", unit=code)
             join_url = await self.links.url_for(meeting, code)
+            short_code = await self.links.code_for(meeting, code)
             for address in units[code].emails:
                 identity = job_id(kind, meeting, code, address) + (f":again:{time.time_ns()}" if again else "")
                 message = compose(self.i18n, self.language, kind=kind, meeting=meeting, unit=units[code],
                                   chair=chair, join_url=join_url, to=address, sender=self.sender,
-                                  message_id=identity, now=datetime.now().astimezone())  # fmt: skip
+                                  message_id=identity, now=datetime.now().astimezone(), code=short_code)  # fmt: skip
                 queued += await self.outbox.enqueue(identity, to=address, kind=kind, meeting=meeting.id, unit=code,
                                                     message=message, version=meeting.sequence, due=due)  # fmt: skip
         return queued

@@ -49,12 +49,13 @@ def job_id(kind: str, meeting: Meeting, unit: str, address: str) -> str:
 
 
 def compose(i18n: I18n, language: str, *, kind: str, meeting: Meeting, unit: Unit, chair: Unit, join_url: str,
-            to: str, sender: str, message_id: str, now: datetime) -> str:  # fmt: skip
+            to: str, sender: str, message_id: str, now: datetime, code: str = "") -> str:  # fmt: skip
     start = meeting.starts_at.astimezone(VIETNAM)
     when = (
         f"{format_datetime(start, WHEN_FORMAT[language], locale=language)}–{meeting.ends_at.astimezone(VIETNAM):%H:%M}"
     )
-    context = {"kind": kind, "meeting": meeting, "unit": unit, "chair": chair, "join_url": join_url, "when": when}
+    context = {"kind": kind, "meeting": meeting, "unit": unit, "chair": chair, "join_url": join_url, "when": when,
+               "code": code}  # fmt: skip
     message = EmailMessage(policy=SMTP)
     message["Subject"] = i18n.format(language, SUBJECTS[kind], {"title": meeting.title, "time": f"{start:%H:%M}"})
     message["From"] = sender

@@ -29,10 +29,6 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-async def home(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound("/dashboard" if await current_session(request) else "/login")
-
-
 async def login_page(request: web.Request) -> web.StreamResponse:
     return render(request, "login.html", {"next": safe_next(request.query.get("next")), "error": "", "username": ""})
 
@@ -73,7 +69,6 @@ async def units_page(request: web.Request) -> web.StreamResponse:
 
 
 def add_page_routes(app: web.Application) -> None:
-    app.router.add_get("/", home)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout_submit)

@@ -23,6 +23,7 @@ STATE_TEXT = {
     "scheduled": N_("The meeting room is not open yet."),
     "lobby_open": N_("The meeting room is open; the meeting starts soon."),
     "live": N_("The meeting is under way."),
+    "ended": N_("The meeting has ended."),
     "cancelled": N_("This meeting was cancelled"),
 }
 
@@ -43,7 +44,6 @@ CLIENT_TEXT = {
     "in_meeting": N_("You are listening to the meeting."),
     "you_have_floor": N_("You have the floor: everyone can see and hear you."),
     "muted": N_("The chair has muted your microphone."),
-    "ended": N_("The meeting has ended. Thank you."),
     "restarting": N_("The server is restarting; the page comes back by itself."),
     "rate_limited": N_("Too many requests from this page; it will reconnect shortly."),
     "picture_good": N_("Full picture"),

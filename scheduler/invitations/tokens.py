@@ -8,6 +8,13 @@ of a deployment accepts the links of the others.
 Key layout:
 - ``SECRET_KEY`` (string): the HMAC secret, created once with SET NX.
 - ``GENERATIONS_KEY.format(meeting_id)`` (hash): unit code → generation of its current link.
+- ``CODES_KEY.format(digits)`` (string, expiring two hours after the meeting's end): a short code → the token it
+  stands for.
+
+Besides its link, every unit gets a short code (``482-915-307``) that can be read out over the phone and typed on
+the home page. Nine digits: with thousands of codes live at once a guess finds one about once in a hundred thousand
+tries, and guesses are limited per address (``web/codes.py``). A code is derived from its token (HMAC), so every
+process gives the same code for the same link; a new link gets a new code.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +35,9 @@ from scheduler.meetings.model import VIETNAM, Meeting
 
 SECRET_KEY = "giaoban:secret:join-tokens"
 GENERATIONS_KEY = "giaoban:meeting:{}:link-generations"
+CODES_KEY = "giaoban:join-code:{}"
+CODE_DIGITS = 9
+CODE_MIN_LIFE = 86_400  # seconds
 VALID_AFTER_END = timedelta(hours=2)
 MAX_TOKEN_LENGTH = 512
 ROLES = ("chair", "participant")
@@ -79,6 +90,31 @@ class JoinLinks:
         await self._redis.hincrby(GENERATIONS_KEY.format(meeting.id), unit, 1)
         return await self.url_for(meeting, unit)
 
+    async def code_for(self, meeting: Meeting, unit: str) -> str:
+        """The unit's short code for its current link, kept until its link stops working."""
+        token = (await self.url_for(meeting, unit)).rsplit("/", 1)[1]
+        # until its link stops working, and a day at least: the join page says why a link does not open the
+        # meeting now, and the code should lead there rather than to "no such code"
+        expires = max(int((meeting.ends_at + VALID_AFTER_END).timestamp()), int(time.time()) + CODE_MIN_LIFE)
+        secret = await self._secret()
+        for salt in range(8):  # another live link has these digits (about one in 10^5 at a province's size)
+            digits = _code_digits(token, secret, salt)
+            key = CODES_KEY.format(digits)
+            if await self._redis.set(key, token, exat=expires, nx=True):
+                return _readable(digits)
+            if await self._redis.get(key) == token:
+                await self._redis.expireat(key, expires)  # the meeting may have moved
+                return _readable(digits)
+        raise RuntimeError("no free short code")  # 8 collisions in a row: 10^-40
+
+    async def token_of_code(self, code: str) -> str | None:
+        """The token a typed code stands for (spaces, dashes and dots ignored), or None."""
+        digits = "".join(ch for ch in code if ch.isdigit())
+        if len(digits) != CODE_DIGITS or len(code) > 40:
+            return None
+        token: str | None = await self._redis.get(CODES_KEY.format(digits))
+        return token
+
     async def grant_of(self, token: str) -> JoinGrant:
         """The grant a token carries, if its signature and generation hold; time is checked by the caller."""
         grant = _verify(token, await self._secret())
@@ -92,6 +128,15 @@ class JoinLinks:
             await self._redis.set(SECRET_KEY, secrets.token_hex(32), nx=True)  # the first process makes it
             self._cached_secret = bytes.fromhex(await self._redis.get(SECRET_KEY))
         return self._cached_secret
+
+
+def _code_digits(token: str, secret: bytes, salt: int) -> str:
+    digest = hmac.new(secret, f"code|{salt}|{token}".encode(), hashlib.sha256).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 10**CODE_DIGITS:0{CODE_DIGITS}d}"
+
+
+def _readable(digits: str) -> str:
+    return "-".join(digits[i : i + 3] for i in range(0, len(digits), 3))
 
 
 def _b64(data: bytes) -> str:

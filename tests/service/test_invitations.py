@@ -123,6 +123,8 @@ async def test_one_invitation_per_address_with_its_own_link_and_a_calendar_entry
         assert rows[unit_of[address]]["join_url"] in str(event["description"])
         html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
         assert "Kính gửi:" in html and "Vào phòng họp" in html
+        assert rows[unit_of[address]]["code"] in html  # the short code, to read out over the phone
+        assert rows[unit_of[address]]["code"] in message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
 
     # Pressing "send" again queues nothing new.
     again = await client.post(f"/api/meetings/{meeting['id']}/invitations/send", headers={"X-CSRF-Token": token})

@@ -24,6 +24,7 @@ INVITATION_SCHEMA = {
         "unit_name": {"type": "string"},
         "role": {"type": "string", "enum": ["chair", "participant"]},
         "join_url": {"type": "string"},
+        "code": {"type": "string", "description": "the unit's short code (482-915-307), typed on the home page"},
         "email_status": {"type": "string", "enum": EMAIL_STATUSES},
         "sent_at": {"type": ["string", "null"]},
         "last_error": {"type": ["string", "null"]},

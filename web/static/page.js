@@ -8,9 +8,25 @@
     if (question && !window.confirm(question)) event.preventDefault();
   });
 
-  // A join link in a read-only field: one click selects it for copying.
+  // A join link in a read-only field: one click selects it for copying; its Copy button copies it (the clipboard
+  // API needs HTTPS; on a plain-HTTP office network the selection and execCommand do it).
   document.addEventListener("click", function (event) {
-    if (event.target.matches && event.target.matches("input.link")) event.target.select();
+    var target = event.target;
+    if (target.matches && target.matches("input.link")) target.select();
+    var button = target.closest && target.closest("button[data-copy]");
+    if (!button) return;
+    var field = document.querySelector('[data-testid="' + button.getAttribute("data-copy") + '"]');
+    var done = function () {
+      var label = button.textContent;
+      button.textContent = button.getAttribute("data-copied");
+      setTimeout(function () { button.textContent = label; }, 2000);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done);
+    } else {
+      field.select();
+      if (document.execCommand("copy")) done();
+    }
   });
 
   // Timelines and charts: positions and sizes, in per cent, from data attributes.

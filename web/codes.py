@@ -1,0 +1,66 @@
+"""The home page's way in by short code: a unit reads ``482-915-307`` off the phone, types it, lands on its join page.
+
+Wrong codes are counted per address (Redis, so every process counts them together); past the limit the address
+waits, whatever it types, so nine digits cannot be walked through.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from scheduler.errors import N_, TooManyAttempts
+from web.auth import current_session
+from web.keys import I18N, INVITATIONS, STORE
+from web.responses import render
+
+FAILURES_KEY = "giaoban:code-failures:{}"  # string (counter), per address, expiring WINDOW_SECONDS after the first
+WRONG_CODES_ALLOWED = 10
+WINDOW_SECONDS = 600
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    """Signed in: the dashboard. Otherwise the way in for a meeting point (its code) and for staff (sign in)."""
+    if await current_session(request):
+        raise web.HTTPFound("/dashboard")
+    return render(request, "home.html", {"error": "", "code": ""})
+
+
+async def enter_code(request: web.Request) -> web.StreamResponse:
+    code = request.query.get("c", "").strip()
+    address = request.remote or ""
+    redis = request.app[STORE].redis
+    i18n = request.app[I18N]
+    language = i18n.language_of(request)
+    try:
+        await _check(redis, address)
+    except TooManyAttempts as refused:
+        message = i18n.format(language, refused.message, refused.params)
+        return render(request, "home.html", {"error": message, "code": code}, status=429,
+                      headers={"Retry-After": str(refused.retry_after_seconds)})  # fmt: skip
+    token = await request.app[INVITATIONS].links.token_of_code(code) if code else None
+    if token is None:
+        if code:
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.incr(FAILURES_KEY.format(address))
+                pipe.expire(FAILURES_KEY.format(address), WINDOW_SECONDS, nx=True)
+                await pipe.execute()
+        message = i18n.gettext(language, N_("No meeting has this code. Check the digits with whoever gave it to you."))
+        return render(
+            request, "home.html", {"error": message if code else "", "code": code}, status=404 if code else 200
+        )
+    raise web.HTTPSeeOther(f"/j/{token}")
+
+
+async def _check(redis: Redis, address: str) -> None:
+    key = FAILURES_KEY.format(address)
+    failures = await redis.get(key)
+    if failures is not None and int(failures) >= WRONG_CODES_ALLOWED:
+        retry_after = max(1, int(await redis.ttl(key)))
+        raise TooManyAttempts("Too many wrong codes; try again in {minutes} minute(s)",
+                              retry_after_seconds=retry_after, minutes=(retry_after + 59) // 60)  # fmt: skip
+
+
+def add_code_routes(app: web.Application) -> None:
+    app.router.add_get("/", home)
+    app.router.add_get("/code", enter_code)
