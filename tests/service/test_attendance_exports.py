@@ -77,7 +77,10 @@ async def test_exports_are_stable_and_signed(client: Client, held_meeting: dict,
     first = await client.get(url)
     data = await first.read()
     assert data == await (await client.get(url)).read(), "the same data must give the same bytes"
-    signature = await (await client.get(f"{url}.sig")).read()
+    signed = await client.get(f"{url}.sig")
+    assert signed.headers["Content-Disposition"].startswith("attachment;")  # a file to keep, not text on a page
+    assert f'.{extension}.sig"' in signed.headers["Content-Disposition"]
+    signature = await signed.read()
     assert first.headers["Giaoban-Signature"] == signature.decode().strip()
     key = await (await client.get("/api/signing-key")).json()
     (tmp_path / "key.pem").write_text(key["public_key_pem"])

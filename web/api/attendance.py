@@ -157,17 +157,24 @@ async def export_bytes(request: web.Request, extension: str) -> tuple[Meeting, b
     return meeting, FORMATS[extension][1](context)
 
 
+def export_name(meeting: Meeting) -> str:
+    return f"diem-danh-{meeting.starts_at:%Y%m%d}-{meeting.id}"
+
+
+def attachment(filename: str) -> str:
+    return f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"
+
+
 def export_endpoint(extension: str) -> Endpoint:
     content_type = FORMATS[extension][0]
 
     async def export(request: web.Request, _: None) -> web.StreamResponse:
         meeting, data = await export_bytes(request, extension)
         signature = await request.app[SIGNER].sign(data)
-        filename = f"diem-danh-{meeting.starts_at:%Y%m%d}-{meeting.id}.{extension}"
         headers = {
             "Content-Type": content_type,
             SIGNATURE_HEADER: signature.decode().strip(),
-            "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}",
+            "Content-Disposition": attachment(f"{export_name(meeting)}.{extension}"),
         }
         return web.Response(body=data, headers=headers)
 
@@ -185,8 +192,10 @@ def export_endpoint(extension: str) -> Endpoint:
 
 def signature_endpoint(extension: str) -> Endpoint:
     async def signature(request: web.Request, _: None) -> web.StreamResponse:
-        _meeting, data = await export_bytes(request, extension)
-        return web.Response(body=await request.app[SIGNER].sign(data), content_type="text/plain")
+        meeting, data = await export_bytes(request, extension)
+        # a file to keep beside the export (and to give ``giaoban verify``), not base64 on a page
+        return web.Response(body=await request.app[SIGNER].sign(data), content_type="text/plain",
+                            headers={"Content-Disposition": attachment(f"{export_name(meeting)}.{extension}.sig")})
 
     signature.__name__ = f"sign_attendance_{extension}"
     return Endpoint(
