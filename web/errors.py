@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 from redis.exceptions import RedisError
@@ -45,6 +46,14 @@ INTERNAL = ("internal_error", N_("Something went wrong on our side; the error ha
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _navigating(request: web.Request) -> bool:
+    """A browser opening an address (a link, the address bar), not a script calling the API."""
+    if request.method != "GET":
+        return False
+    mode = request.headers.get("Sec-Fetch-Mode")
+    return mode == "navigate" if mode else "text/html" in request.headers.get("Accept", "")
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -66,6 +75,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 def _vocabulary_response(request: web.Request, exc: errors.GiaobanError) -> web.StreamResponse:
+    if isinstance(exc, errors.NotAuthenticated) and _navigating(request):
+        # a person following an export link after the session expired: the sign-in page, then back to the file
+        raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
     status = next(s for cls, s in STATUS.items() if isinstance(exc, cls))
     headers = {}
     if isinstance(exc, errors.TooManyAttempts):

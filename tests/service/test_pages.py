@@ -57,3 +57,16 @@ async def test_sign_out_form_carries_the_csrf_token(client: Client) -> None:
     response = await client.post("/logout", data={"csrf_token": token.group(1)}, allow_redirects=False)
     assert response.status == 303
     assert (await client.get("/units", allow_redirects=False)).status == 302
+
+
+async def test_an_export_link_opened_after_the_session_expired_leads_to_sign_in_and_back(client: Client) -> None:
+    await AccountStore(client.app[STORE].redis).add("thuky", "secretary", "mật-khẩu-thư-ký")
+    export = "/api/meetings/abc/attendance.csv"
+    opened = await client.get(export, headers={"Sec-Fetch-Mode": "navigate"}, allow_redirects=False)
+    assert opened.status == 303 and opened.headers["Location"] == "/login?next=/api/meetings/abc/attendance.csv"
+    by_address_bar = await client.get(export, headers={"Accept": "text/html,*/*"}, allow_redirects=False)
+    assert by_address_bar.status == 303  # an old browser without Fetch Metadata
+    script = await client.get(export, headers={"Accept": "application/json"}, allow_redirects=False)
+    assert script.status == 401 and (await script.json())["error"]["code"] == "not_authenticated"
+    signed = await sign_in_with_form(client, "thuky", "mật-khẩu-thư-ký", next_path=export)
+    assert signed.status == 303 and signed.headers["Location"] == export  # and back to the file
