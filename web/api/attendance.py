@@ -194,8 +194,11 @@ def signature_endpoint(extension: str) -> Endpoint:
     async def signature(request: web.Request, _: None) -> web.StreamResponse:
         meeting, data = await export_bytes(request, extension)
         # a file to keep beside the export (and to give ``giaoban verify``), not base64 on a page
-        return web.Response(body=await request.app[SIGNER].sign(data), content_type="text/plain",
-                            headers={"Content-Disposition": attachment(f"{export_name(meeting)}.{extension}.sig")})
+        return web.Response(
+            body=await request.app[SIGNER].sign(data),
+            content_type="text/plain",
+            headers={"Content-Disposition": attachment(f"{export_name(meeting)}.{extension}.sig")},
+        )
 
     signature.__name__ = f"sign_attendance_{extension}"
     return Endpoint(
