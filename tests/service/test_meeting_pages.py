@@ -79,4 +79,8 @@ async def test_coming_up_lists_what_is_still_to_come_or_under_way_with_its_state
         for gone in ("Giao ban đã xong", "Giao ban kết thúc sớm", "Giao ban bị hủy"):
             assert gone not in listed, (page, gone)
         assert "đã lên lịch" in listed and "đang họp<" in listed, page  # each with its state, in words
+    week = await (await client.get("/meetings")).text()  # the week's calendar too, every meeting with its state
+    states = dict(re.findall(r'<span>([^<]+)</span>\s*<span class="slot-state" data-state="(\w+)"', week))
+    assert states == {"Giao ban đã xong": "ended", "Giao ban kết thúc sớm": "ended", "Giao ban đang họp": "live",
+                      "Giao ban bị hủy": "cancelled"}, states  # fmt: skip
     assert over and later
