@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -31,9 +32,15 @@ async def recordings_page(request: web.Request) -> web.StreamResponse:
         by_session[recording.session].append(recording)
     sessions = [_session(app, recordings) for recordings in by_session.values()]
     return render(request, "recordings.html", {
-        "meeting": meeting, "sessions": sessions, "local": local, "unit_name": lambda c: units[c].name if c in units
-        else c, "when": meeting_time_text(meeting, app[I18N].language_of(request)), "planners": PLANNERS,
+        "meeting": meeting, "sessions": sessions, "local": local, "clock": clock,
+        "unit_name": lambda c: units[c].name if c in units else c,
+        "when": meeting_time_text(meeting, app[I18N].language_of(request)), "planners": PLANNERS,
     })  # fmt: skip
+
+
+def clock(moment: str) -> str:
+    """A manifest's wall-clock time (ISO, as the recorder's clock wrote it) as people read it: Vietnam time."""
+    return local(datetime.fromisoformat(moment), "%H:%M:%S")
 
 
 def _session(app: web.Application, recordings: list[Recording]) -> dict[str, Any]:

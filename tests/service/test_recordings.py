@@ -4,6 +4,7 @@ refusing to record on a full disk, retention."""
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 from datetime import timedelta
 from pathlib import Path
@@ -90,6 +91,9 @@ async def test_the_chair_records_and_the_catalogue_offers_tracks_and_program(
 
     page = await (await client.get(f"/meetings/{live.id}/recordings")).text()
     assert 'data-testid="program-player"' in page and "Lý Thị Hoa" in page  # who had the floor, by name
+    # at what time: Vietnam time (08:01 on the meeting's clock; the manifest keeps UTC, 01:01)
+    shown = re.search(r'data-testid="floor-timeline">\s*<li>(\d\d:\d\d):\d\d', page)
+    assert shown and shown[1] in ("08:01", "08:02"), page
 
 
 async def test_recording_is_refused_with_a_reason_when_the_disk_is_nearly_full(
