@@ -48,6 +48,7 @@ from web.recordings import recordings_lifecycle
 from web.room_page import add_room_page_routes
 from web.sessions import LoginThrottle, SessionStore
 from web.static_files import add_static_routes
+from web.verify_page import add_verify_routes
 
 VERSION = "0.1.0"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -122,6 +123,7 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     add_health_routes(app)
     add_page_routes(app)
     add_code_routes(app)
+    add_verify_routes(app)
     add_room_page_routes(app)
     add_meeting_page_routes(app)
     add_recording_page_routes(app)
