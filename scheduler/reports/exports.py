@@ -80,6 +80,18 @@ def _chat_cells(ctx: ExportContext, entry: ChatEntry) -> list[str]:
     return [f"{ctx.local(entry.at):%d/%m/%Y %H:%M:%S}", sender, recipient, entry.text]
 
 
+def _times_cells(ctx: ExportContext) -> list[list[str]]:
+    """The meeting as planned and as held (the chair's opening and ending), which lateness is judged by."""
+    start, end = ctx.local(ctx.meeting.starts_at), ctx.local(ctx.meeting.ends_at)
+    held_from, held_until = ctx.local(ctx.meeting.held_from), ctx.local(ctx.meeting.held_until)
+    rows = [[ctx.translate("Meeting"), ctx.meeting.title],
+            [ctx.translate("Planned"), f"{start:{TIME_FORMAT}}–{end:%H:%M}" if start and end else ""]]  # fmt: skip
+    if held_from or held_until:
+        opened = f"{held_from:{TIME_FORMAT}}" if held_from else "…"
+        rows.append([ctx.translate("Held"), f"{opened}–{held_until:%H:%M}" if held_until else f"{opened}–…"])
+    return rows
+
+
 def to_csv(ctx: ExportContext) -> bytes:
     """UTF-8 with a byte-order mark: without it Excel shows Vietnamese letters as mojibake. The meeting's timeline
     follows the units, after an empty line, under its own heading."""
@@ -95,6 +107,8 @@ def to_csv(ctx: ExportContext) -> bytes:
         writer.writerow([])
         writer.writerow([ctx.translate(c) for c in CHAT_COLUMNS])
         writer.writerows(_chat_cells(ctx, message) for message in ctx.chat)
+    writer.writerow([])
+    writer.writerows(_times_cells(ctx))
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
 
 
@@ -146,6 +160,10 @@ def to_xlsx(ctx: ExportContext) -> bytes:
             cell.font = Font(bold=True)
         for column, width in zip("ABCD", (20, 40, 28, 80), strict=True):
             chat.column_dimensions[column].width = width
+    times = workbook.create_sheet(ctx.translate("Meeting")[:31])
+    for cells in _times_cells(ctx):
+        times.append(cells)
+    times.column_dimensions["A"].width, times.column_dimensions["B"].width = 18, 60
     workbook.properties.creator = "giaoban"
     workbook.properties.title = ctx.meeting.title
     workbook.properties.created = workbook.properties.modified = ctx.generated_at.replace(tzinfo=None)

@@ -41,8 +41,11 @@ async def test_csv_opens_in_excel_with_vietnamese_headers_and_names(client: Clie
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0][:3] == ["STT", "Đơn vị", "Tình trạng"]
-    assert len(rows) == 1 + 6
-    by_unit = {r[1]: r for r in rows[1:]}
+    units = rows[: rows.index([])]  # the units, then (after an empty line) the meeting's times
+    assert len(units) == 1 + 6
+    assert rows[rows.index([]) + 1 :][:2] == [["Cuộc họp", held_meeting["title"]],
+                                              ["Theo kế hoạch", "30/11/2026 08:00–10:00"]]  # fmt: skip
+    by_unit = {r[1]: r for r in units[1:]}
     assert by_unit["Xã Tà Chải"][2] == "vắng mặt"
     assert by_unit["Cụm xã Nậm Chày"][2] == "đến muộn"
     assert "Vàng Seo Phủ (Chủ tịch UBND xã)" in by_unit["Xã Na Hối"][3]
@@ -126,13 +129,16 @@ async def test_the_exports_tell_the_meetings_timeline_the_floor_and_the_presenta
         await client.app[ATTENDANCE].append(held_meeting["id"], event)
     base = f"/api/meetings/{held_meeting['id']}/attendance"
     rows = list(csv.reader(io.StringIO((await (await client.get(base + ".csv")).read()).decode("utf-8-sig"))))
-    timeline = rows[rows.index([]) + 1 :]
+    after_units = rows[rows.index([]) + 1 :]
+    timeline = after_units[: after_units.index([])]  # then the meeting's times
     assert timeline == [["Thời gian", "Đơn vị", "Diễn biến"],
                         ["30/11/2026 08:10:00", "Huyện Bắc Hà", "được phát biểu"],
                         ["30/11/2026 08:11:00", "Huyện Bắc Hà (Lý Thị Hoa)", "bắt đầu trình chiếu"],
                         ["30/11/2026 08:19:00", "Huyện Bắc Hà (Lý Thị Hoa)", "dừng trình chiếu"],
                         ["30/11/2026 08:20:00", "Huyện Bắc Hà", "kết thúc phát biểu"]]  # fmt: skip
     workbook = openpyxl.load_workbook(io.BytesIO(await (await client.get(base + ".xlsx")).read()))
+    assert [[c.value for c in row] for row in workbook["Cuộc họp"].iter_rows()][1] == [
+        "Theo kế hoạch", "30/11/2026 08:00–10:00"]  # planned, and as held once the chair opened it  # fmt: skip
     sheet = workbook["Diễn biến cuộc họp"]
     assert sheet["A3"].value == datetime(2026, 11, 30, 8, 11) and sheet["C3"].value == "bắt đầu trình chiếu"
     pdf = PdfReader(io.BytesIO(await (await client.get(base + ".pdf")).read()))

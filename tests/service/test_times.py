@@ -69,5 +69,6 @@ async def test_no_page_or_export_of_a_recorded_meeting_shows_a_utc_time(client: 
                   "csv", "pdf"):  # fmt: skip
         assert "08:0" in shown[where] and (VIETNAM_DATE in shown[where] or "30/11" in shown[where]), where
     assert "08:01" in shown["csv"] and "08:02" in shown["csv"]  # joined; given the floor; the chat
+    assert "Thực tế diễn ra,30/11/2026 08:01–08:03" in shown["csv"]  # as held: opened 08:01, ended 08:03
     assert "2026-11-30 08:01" in shown["xlsx"]  # a real date-time cell, in Vietnam time
     assert "08:01" in shown[f"/meetings/{live.id}/recordings"]  # recorded from
