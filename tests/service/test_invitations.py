@@ -124,6 +124,8 @@ async def test_one_invitation_per_address_with_its_own_link_and_a_calendar_entry
         html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
         assert "Kính gửi:" in html and "Vào phòng họp" in html
         assert rows[unit_of[address]]["code"] in html  # the short code, to read out over the phone
+        text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        assert "30/11/2026 lúc 08:00–" in text and "01:00" not in text + html  # Vietnam time, with its date
         assert rows[unit_of[address]]["code"] in message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
 
     # Pressing "send" again queues nothing new.
