@@ -22,6 +22,7 @@ from scheduler.reports.signing import Signer
 from scheduler.store import Store
 from web import hardening, keys
 from web.accounts import AccountStore
+from web.admin_pages import add_admin_routes
 from web.api import attendance as attendance_api
 from web.api import invitations as invitations_api
 from web.api import meetings as meetings_api
@@ -124,6 +125,7 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     add_page_routes(app)
     add_code_routes(app)
     add_verify_routes(app)
+    add_admin_routes(app)
     add_room_page_routes(app)
     add_meeting_page_routes(app)
     add_recording_page_routes(app)

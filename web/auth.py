@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from scheduler.errors import NotAuthenticated, NotAuthorised
-from web.keys import CONFIG, SESSIONS
+from web.keys import ACCOUNTS, CONFIG, SESSIONS
 from web.sessions import Session
 
 SESSION_COOKIE = "giaoban_session"
@@ -22,7 +22,14 @@ async def current_session(request: web.Request) -> Session | None:
     """The signed-in session, looked up once per request."""
     if _SESSION not in request:
         session_id = request.cookies.get(SESSION_COOKIE, "")
-        request[_SESSION] = await request.app[SESSIONS].get(session_id) if session_id else None
+        session = await request.app[SESSIONS].get(session_id) if session_id else None
+        if session is not None:
+            # the account as it stands now: a disabled account, or one whose role changed, signs in again
+            account = await request.app[ACCOUNTS].get(session.username)
+            if account is None or account.disabled or account.role != session.role:
+                await request.app[SESSIONS].delete(session_id)
+                session = None
+        request[_SESSION] = session
     return request[_SESSION]
 
 

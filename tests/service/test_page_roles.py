@@ -21,6 +21,11 @@ PAGES = [  # method, path, who may
     ("POST", "/meetings/{id}/invitations/send", PLANNERS),
     ("POST", "/meetings/{id}/invitations/bac-ha/resend", PLANNERS),
     ("POST", "/meetings/{id}/invitations/bac-ha/regenerate", PLANNERS),
+    ("GET", "/admin/accounts", {"admin"}),
+    ("GET", "/admin/directory", {"admin"}),
+    ("POST", "/admin/accounts", {"admin"}),
+    ("POST", "/admin/accounts/host1", {"admin"}),
+    ("POST", "/admin/directory/import", {"admin"}),
 ]
 
 
