@@ -7,15 +7,15 @@ waits, whatever it types, so nine digits cannot be walked through.
 from __future__ import annotations
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from scheduler.errors import N_, TooManyAttempts
 from web.auth import current_session
 from web.keys import I18N, INVITATIONS, STORE
 from web.responses import render
+from web.sessions import FAILURES_KEY, count_failure, refuse_past
 
-FAILURES_KEY = "giaoban:code-failures:{}"  # string (counter), per address, expiring WINDOW_SECONDS after the first
-WRONG_CODES_ALLOWED = 10
+TOO_MANY_WRONG_CODES = N_("Too many wrong codes; try again in {minutes} minute(s)")
+WRONG_CODES_ALLOWED = 10  # per address (web/sessions.py's FAILURES_KEY, scope "code"), within WINDOW_SECONDS
 WINDOW_SECONDS = 600
 
 
@@ -32,8 +32,9 @@ async def enter_code(request: web.Request) -> web.StreamResponse:
     redis = request.app[STORE].redis
     i18n = request.app[I18N]
     language = i18n.language_of(request)
+    failures = FAILURES_KEY.format("code", address)
     try:
-        await _check(redis, address)
+        await refuse_past(redis, failures, WRONG_CODES_ALLOWED, TOO_MANY_WRONG_CODES)
     except TooManyAttempts as refused:
         message = i18n.format(language, refused.message, refused.params)
         return render(request, "home.html", {"error": message, "code": code}, status=429,
@@ -41,24 +42,12 @@ async def enter_code(request: web.Request) -> web.StreamResponse:
     token = await request.app[INVITATIONS].links.token_of_code(code) if code else None
     if token is None:
         if code:
-            async with redis.pipeline(transaction=True) as pipe:
-                pipe.incr(FAILURES_KEY.format(address))
-                pipe.expire(FAILURES_KEY.format(address), WINDOW_SECONDS, nx=True)
-                await pipe.execute()
+            await count_failure(redis, [failures], WINDOW_SECONDS)
         message = i18n.gettext(language, N_("No meeting has this code. Check the digits with whoever gave it to you."))
         return render(
             request, "home.html", {"error": message if code else "", "code": code}, status=404 if code else 200
         )
     raise web.HTTPSeeOther(f"/j/{token}")
-
-
-async def _check(redis: Redis, address: str) -> None:
-    key = FAILURES_KEY.format(address)
-    failures = await redis.get(key)
-    if failures is not None and int(failures) >= WRONG_CODES_ALLOWED:
-        retry_after = max(1, int(await redis.ttl(key)))
-        raise TooManyAttempts("Too many wrong codes; try again in {minutes} minute(s)",
-                              retry_after_seconds=retry_after, minutes=(retry_after + 59) // 60)  # fmt: skip
 
 
 def add_code_routes(app: web.Application) -> None:

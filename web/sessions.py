@@ -2,7 +2,8 @@
 
 Key layout:
 - ``SESSION_KEY.format(session_id)`` (hash, expires): ``username``, ``role``, ``csrf``.
-- ``FAILURES_KEY.format(scope, who)`` (counter, expires): failed sign-ins per username and per client address.
+- ``FAILURES_KEY.format(scope, who)`` (counter, expires): failed sign-ins per username (``user``) and per client
+  address (``addr``); wrong meeting codes typed on the home page per address (``code``, web/codes.py).
 
 A session id is 256 random bits in an HttpOnly, SameSite=Lax cookie. Because a cookie travels with requests other
 sites make, every state-changing request that relies on it must also carry the session's CSRF token (header
@@ -59,6 +60,23 @@ class SessionStore:
         await self._redis.delete(SESSION_KEY.format(session_id))
 
 
+async def refuse_past(redis: Redis, key: str, allowed: int, message: str) -> None:
+    """``TooManyAttempts`` (``message`` gets ``{minutes}``) once ``key`` counts ``allowed`` failures."""
+    failures = await redis.get(key)
+    if failures is not None and int(failures) >= allowed:
+        retry_after = max(1, int(await redis.ttl(key)))
+        raise TooManyAttempts(message, retry_after_seconds=retry_after, minutes=(retry_after + 59) // 60)
+
+
+async def count_failure(redis: Redis, keys: list[str], window_seconds: int) -> None:
+    """One more failure on each key; a key's window starts at its first failure."""
+    async with redis.pipeline(transaction=True) as pipe:
+        for key in keys:
+            pipe.incr(key)
+            pipe.expire(key, window_seconds, nx=True)
+        await pipe.execute()
+
+
 class LoginThrottle:
     """Counts failed sign-ins per username and per address in a sliding-from-first-failure window."""
 
@@ -76,21 +94,10 @@ class LoginThrottle:
     async def check(self, username: str, address: str) -> None:
         """Raise ``TooManyAttempts`` before the password is even looked at, once a limit is reached."""
         for key, allowed in self._limits(username, address):
-            failures = await self._redis.get(key)
-            if failures is not None and int(failures) >= allowed:
-                retry_after = max(1, int(await self._redis.ttl(key)))
-                raise TooManyAttempts(
-                    "Too many failed sign-ins; try again in {minutes} minute(s)",
-                    retry_after_seconds=retry_after,
-                    minutes=(retry_after + 59) // 60,
-                )
+            await refuse_past(self._redis, key, allowed, "Too many failed sign-ins; try again in {minutes} minute(s)")
 
     async def failed(self, username: str, address: str) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for key, _ in self._limits(username, address):
-                pipe.incr(key)
-                pipe.expire(key, self._window, nx=True)
-            await pipe.execute()
+        await count_failure(self._redis, [key for key, _ in self._limits(username, address)], self._window)
 
     async def succeeded(self, username: str) -> None:
         await self._redis.delete(FAILURES_KEY.format("user", username))
