@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
+from aiohttp.web_request import FileField
 
 from scheduler.directory.units import CSV_COLUMNS, check_tree, parse_units_csv
-from scheduler.errors import N_, Conflict, GiaobanError, InvalidInput, NotAuthenticated, NotAuthorised
+from scheduler.errors import N_, Conflict, GiaobanError, InvalidInput
 from web.accounts import ROLES
-from web.auth import authorise, current_session
+from web.auth import authorise
 from web.keys import ACCOUNTS, I18N, UNITS
 from web.meeting_pages import local, require_role
 from web.pages import require_session
@@ -72,7 +73,10 @@ async def directory_page(request: web.Request) -> web.StreamResponse:
 
 async def directory_preview_submit(request: web.Request) -> web.StreamResponse:
     """Check the whole file against the directory as it is; show every bad row, or what would change."""
-    data = await _uploaded_csv(request)
+    file = (await _admin_form(request)).get("file")
+    if not isinstance(file, FileField):
+        raise InvalidInput("Choose a CSV file")
+    data = file.file.read()
     existing = await request.app[UNITS].all()
     try:
         incoming = parse_units_csv(data)
@@ -100,30 +104,10 @@ async def directory_import_submit(request: web.Request) -> web.StreamResponse:
 
 
 async def _admin_form(request: web.Request) -> Any:
-    """A form an admin posted (its CSRF token checked); 401 when signed out, 403 for another role."""
+    """A form an admin posted, a file upload too (its CSRF token checked); 401 when signed out, 403 for another
+    role."""
     await authorise(request, ADMINS)
     return await request.post()
-
-
-async def _uploaded_csv(request: web.Request) -> bytes:
-    """The file of a multipart form (its CSRF token checked among its fields), as bytes."""
-    session = await current_session(request)
-    if session is None:
-        raise NotAuthenticated("Please sign in")
-    if session.role not in ADMINS:
-        raise NotAuthorised("Your role ({role}) may not do this", role=session.role)
-    if not request.content_type.startswith("multipart/"):
-        raise InvalidInput("Choose a CSV file")
-    fields: dict[str, bytes] = {}
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if isinstance(part, BodyPartReader) and part.name in ("csrf_token", "file"):
-            fields[part.name] = bytes(await part.read())
-    if fields.get("csrf_token", b"").decode() != session.csrf:
-        raise NotAuthorised("Missing or wrong security token; reload the page and try again")
-    if not fields.get("file"):
-        raise InvalidInput("Choose a CSV file")
-    return fields["file"]
 
 
 def _said(request: web.Request, error: GiaobanError | None = None) -> dict[str, Any]:

@@ -49,7 +49,7 @@ async def authorise(request: web.Request, roles: tuple[str, ...] | None) -> Sess
 
 async def check_csrf(request: web.Request, session: Session) -> None:
     token = request.headers.get(CSRF_HEADER)
-    if token is None and request.content_type == "application/x-www-form-urlencoded":
+    if token is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         token = str((await request.post()).get(CSRF_FORM_FIELD, ""))
     if not token or not hmac.compare_digest(token, session.csrf):
         raise NotAuthorised("Missing or wrong security token; reload the page and try again")

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
+from aiohttp.web_request import FileField
 
 from scheduler.errors import N_, InvalidInput
 from scheduler.meetings.model import VIETNAM
@@ -29,31 +30,22 @@ async def verify_page(request: web.Request) -> web.StreamResponse:
 
 async def verify_submit(request: web.Request) -> web.StreamResponse:
     check_same_origin(request)
-    files = await _uploaded(request)
-    if "file" not in files or "signature" not in files:
+    form = await request.post()
+    exported, signature = form.get("file"), form.get("signature")
+    if not isinstance(exported, FileField) or not isinstance(signature, FileField):
         raise InvalidInput("Choose the exported file and its signature file (.sig)")
+    data = exported.file.read()
     i18n = request.app[I18N]
     language = i18n.language_of(request)
     key = await request.app[SIGNER].public_key_pem()
-    valid = verify(files["file"][1], files["signature"][1], key)
-    result = {"valid": valid, "name": files["file"][0], "key": fingerprint(key), "exported_at": ""}
-    if valid:
-        exported = _pdf_created(files["file"][1])
-        result["exported_at"] = f"{exported.astimezone(VIETNAM):%H:%M %d/%m/%Y}" if exported else ""
+    valid = verify(data, signature.file.read(), key)
+    result = {"valid": valid, "name": exported.filename, "key": fingerprint(key), "exported_at": ""}
+    created = _pdf_created(data) if valid else None
+    if created is not None:
+        result["exported_at"] = f"{created.astimezone(VIETNAM):%H:%M %d/%m/%Y}"
     verdict = VALID if valid else CHANGED
     result["verdict"] = i18n.gettext(language, verdict)
     return render(request, "verify.html", {"result": result}, status=200)
-
-
-async def _uploaded(request: web.Request) -> dict[str, tuple[str, bytes]]:
-    files: dict[str, tuple[str, bytes]] = {}
-    if not request.content_type.startswith("multipart/"):
-        return files
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if isinstance(part, BodyPartReader) and part.name in ("file", "signature") and part.filename:
-            files[part.name] = (part.filename, bytes(await part.read()))
-    return files
 
 
 def _pdf_created(data: bytes) -> datetime | None:
