@@ -44,12 +44,13 @@ class Invitations:
         for code in (meeting.chair_unit, *meeting.invited_units):
             unit = units.get(code)
             jobs = jobs_by_unit.get(code, [])
+            join_url = await self.links.url_for(meeting, code)
             rows.append({
                 "unit": code,
                 "unit_name": unit.name if unit else code,
                 "role": role_of(meeting, code),
-                "join_url": await self.links.url_for(meeting, code),
-                "code": await self.links.code_for(meeting, code),  # the same way in, to read out over the phone
+                "join_url": join_url,
+                "code": await self.links.code_for(meeting, join_url),  # the same way in, read out over the phone
                 "email_status": _email_status(unit, jobs, mail_server=self.mail_server),
                 "sent_at": _sent_at(jobs),
                 "last_error": next((j.last_error for j in jobs if j.last_error), None),
@@ -89,7 +90,7 @@ class Invitations:
             if role_of(meeting, code) is None or code not in units:
                 raise NotFound("Unit {unit} is not invited to this meeting", unit=code)
             join_url = await self.links.url_for(meeting, code)
-            short_code = await self.links.code_for(meeting, code)
+            short_code = await self.links.code_for(meeting, join_url)
             for address in units[code].emails:
                 identity = job_id(kind, meeting, code, address) + (f":again:{time.time_ns()}" if again else "")
                 message = compose(self.i18n, self.language, kind=kind, meeting=meeting, unit=units[code],

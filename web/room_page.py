@@ -14,7 +14,7 @@ from scheduler.directory.units import fold_diacritics
 from scheduler.errors import N_
 from scheduler.invitations.tokens import check_window
 from scheduler.meetings.model import VIETNAM
-from signaling.messages import MAX_CHAT, MAX_NAME, MAX_POSITION, client_protocol
+from signaling.messages import client_protocol
 from web.keys import CLOCK, I18N, INVITATIONS, MEETINGS, UNITS
 from web.mail import meeting_time_text
 from web.responses import render
@@ -127,10 +127,11 @@ async def join_page(request: web.Request) -> web.StreamResponse:
     i18n = app[I18N]
     language = i18n.language_of(request)
     names = {code: units[code].name if code in units else code for code in (meeting.chair_unit, *meeting.invited_units)}
+    protocol = client_protocol()
     client_config = {
         "token": request.match_info["token"], "role": grant.role, "unit": grant.unit, "names": names,
         "meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat(),
-        "protocol": client_protocol(), "slots": slot_names(),
+        "protocol": protocol, "slots": slot_names(),
         "text": {key: i18n.gettext(language, text) for key, text in CLIENT_TEXT.items()},
     }  # fmt: skip
     return render(request, "join.html", {
@@ -138,7 +139,7 @@ async def join_page(request: web.Request) -> web.StreamResponse:
         "starts_at_text": f"{meeting.starts_at.astimezone(VIETNAM):%H:%M %d/%m/%Y}",
         "unit_name": names[grant.unit], "chair_name": names[meeting.chair_unit], "units": list(names.items()),
         "chair_unit": meeting.chair_unit, "fold": fold_diacritics,
-        "limits": {"name": MAX_NAME, "position": MAX_POSITION, "chat": MAX_CHAT},
+        "limits": protocol["limits"],  # the form's maxlength: what the server accepts
         "state_text": i18n.gettext(language, STATE_TEXT[meeting.state(now)]), "client_config": client_config,
     })  # fmt: skip
 

@@ -90,9 +90,9 @@ class JoinLinks:
         await self._redis.hincrby(GENERATIONS_KEY.format(meeting.id), unit, 1)
         return await self.url_for(meeting, unit)
 
-    async def code_for(self, meeting: Meeting, unit: str) -> str:
-        """The unit's short code for its current link, kept until its link stops working."""
-        token = (await self.url_for(meeting, unit)).rsplit("/", 1)[1]
+    async def code_for(self, meeting: Meeting, join_url: str) -> str:
+        """The short code of a unit's current link (``url_for``'s), kept until the link stops working."""
+        token = join_url.rsplit("/", 1)[1]
         # until its link stops working, and a day at least: the join page says why a link does not open the
         # meeting now, and the code should lead there rather than to "no such code"
         expires = max(int((meeting.ends_at + VALID_AFTER_END).timestamp()), int(time.time()) + CODE_MIN_LIFE)
