@@ -26,6 +26,10 @@ SCREEN = "screen"
 CHAIR_PUBLISHES = ("audio", FULL, MEDIUM, SMALL, SCREEN)
 PARTICIPANT_PUBLISHES = ("audio", FULL, SMALL, SCREEN)
 PRESENTATION = "presentation"  # the slot every page shows a presentation in
+# A technical check (conference/line_test.py) publishes a small picture and receives it back from the relay.
+CHECK = "check"
+CHECK_PUBLISHES = (SMALL,)
+CHECK_SLOT = "check-video"
 
 # What a line must keep for each voice it hears: Opus at ~32 kbit/s with in-band FEC, and 50 packets a second of
 # RTP, SRTP, UDP and IP headers (~58 bytes each, ~23 kbit/s)
@@ -47,6 +51,7 @@ class Layer(NamedTuple):
 CHAIR_LAYERS = (Layer(SMALL, 150, 320, 180), Layer(MEDIUM, 450, 640, 360), Layer(FULL, 1200, 1280, 720))
 PARTICIPANT_LAYERS = (Layer(SMALL, 150, 320, 180), Layer(FULL, 400, 640, 360))
 VIDEO_TRACKS = (SMALL, MEDIUM, FULL)  # every picture track name, smallest first
+CHECK_LAYERS = (Layer(SMALL, 100, 320, 180),)  # under what an audio-only line carries, so that it tests that too
 SCREEN_LAYER = Layer(SCREEN, 500, 1280, 720)  # ~5-15 pictures a second of slides or a document
 # A presentation for a line too weak for all of it: its key frames alone, one asked for every few seconds (a slide
 # is still: what changes shows within seconds, and each key frame decodes by itself).
@@ -91,11 +96,15 @@ def link_slots() -> list[str]:
 def publishes(role: str) -> tuple[str, ...]:
     if role == LINK:
         return ()  # the receiving relay offers: it publishes what arrives into its own relay
+    if role == CHECK:
+        return CHECK_PUBLISHES
     return CHAIR_PUBLISHES if role == "chair" else PARTICIPANT_PUBLISHES
 
 
 def layers(role: str) -> tuple[Layer, ...]:
     """The sizes of the picture the role publishes, smallest first."""
+    if role == CHECK:
+        return CHECK_LAYERS
     return CHAIR_LAYERS if role == "chair" else PARTICIPANT_LAYERS
 
 
@@ -113,6 +122,8 @@ def video_sizes(role: str) -> dict[str, list[int]]:
 def slots(role: str) -> list[str]:
     if role == LINK:
         return link_slots()
+    if role == CHECK:
+        return [CHECK_SLOT]
     return chair_slots() if role == "chair" else participant_slots()
 
 

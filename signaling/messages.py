@@ -41,8 +41,9 @@ CLOSE_CODES = {"kicked": CLOSE_KICKED, "ended": CLOSE_ENDED, "left": CLOSE_LEFT,
 FINAL_CLOSES = {CLOSE_LEFT: "left", CLOSE_REFUSED: "refused", CLOSE_KICKED: "removed", CLOSE_ENDED: "ended",
                 CLOSE_REPLACED: "replaced"}  # fmt: skip  # close code → the end screen the page shows
 
-# type → {field: (python type, required)}
-CLIENT_MESSAGES: dict[str, dict[str, tuple[type, bool]]] = {
+Schema = dict[str, dict[str, tuple[type | tuple[type, ...], bool]]]  # type → {field: (python type, required)}
+NUMBER = (int, float)
+CLIENT_MESSAGES: Schema = {
     "join": {"token": (str, True), "name": (str, True), "position": (str, False), "rejoin": (bool, False)},
     "offer": {"sdp": (str, True)},
     "ping": {},
@@ -67,10 +68,15 @@ CLIENT_MESSAGES: dict[str, dict[str, tuple[type, bool]]] = {
     "end-roll-call": {},
     "end": {},
 }
+# The technical check's own socket (/check/ws): its offer with the link's token, then what the browser measured.
+CHECK_MESSAGES: Schema = {
+    "check": {"token": (str, True), "sdp": (str, True)},
+    "devices": {"camera_fps": (NUMBER, True), "mic_level": (NUMBER, True), "sound_heard": (bool, True)},
+}
 
 
-def decode(text: str | bytes) -> dict[str, Any]:
-    """One client message, checked against ``CLIENT_MESSAGES``; raises MalformedInput or ProtocolError."""
+def decode(text: str | bytes, schema: Schema = CLIENT_MESSAGES) -> dict[str, Any]:
+    """One client message, checked against ``schema``; raises MalformedInput or ProtocolError."""
     if isinstance(text, bytes):
         raise ProtocolError("Messages must be JSON text, not binary")
     try:
@@ -79,10 +85,10 @@ def decode(text: str | bytes) -> dict[str, Any]:
         raise MalformedInput("The message is not valid JSON") from error
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise MalformedInput("A message must be a JSON object with a type")
-    fields = CLIENT_MESSAGES.get(message["type"])
+    fields = schema.get(message["type"])
     if fields is None:
         raise ProtocolError("Unknown message type {type}", type=message["type"][:MAX_TEXT])
-    if message["type"] != "offer" and len(text) > MAX_SMALL_MESSAGE:
+    if "sdp" not in fields and len(text) > MAX_SMALL_MESSAGE:
         raise MalformedInput("The message is too long")
     for name, (kind, required) in fields.items():
         value = message.get(name)
@@ -212,5 +218,23 @@ def console(*, endpoints: Sequence[Mapping[str, Any]], counts: Mapping[str, int]
             "grid_pages": grid_pages}  # fmt: skip
 
 
+def line_progress(progress: float) -> ServerMessage:
+    """How far the check's line test is, from 0 to 1."""
+    return {"type": "line-progress", "progress": round(progress, 2)}
+
+
+def line_result(figures: Mapping[str, Any]) -> ServerMessage:
+    """What the line carried (conference/line_test.py: LineResult.to_json)."""
+    return {"type": "line-result", **figures}
+
+
+def check_verdict(*, verdict: str, summary: str, fixes: Sequence[str], fix_keys: Sequence[str],
+                  at: datetime) -> ServerMessage:  # fmt: skip
+    """The check's one verdict (ready, audio-only, problem), what to fix in the person's language, and when."""
+    return {"type": "check-verdict", "verdict": verdict, "summary": summary, "fixes": list(fixes),
+            "fix_keys": list(fix_keys), "at": at.astimezone(VIETNAM).isoformat()}  # fmt: skip
+
+
+CHECK_SERVER_MESSAGES = ("answer", "line-progress", "line-result", "check-verdict", "error")
 SERVER_MESSAGES = ("welcome", "answer", "pong", "link", "muted", "roll-call", "publish", "bye", "chat",
                    "chat-history", "quality", "state", "console", "error")  # fmt: skip

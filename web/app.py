@@ -16,6 +16,7 @@ from scheduler.invitations.tokens import JoinLinks
 from scheduler.mail.outbox import Outbox
 from scheduler.mail.sender import MailSender, SmtpSettings
 from scheduler.meetings.store import RedisMeetingStore
+from scheduler.readiness import ReadinessStore
 from scheduler.recordings.catalogue import RecordingCatalogue
 from scheduler.recordings.jobs import ProgramJobs
 from scheduler.reports.signing import Signer
@@ -30,6 +31,7 @@ from web.api import recordings as recordings_api
 from web.api import reports as reports_api
 from web.api import session as session_api
 from web.api import units as units_api
+from web.check_page import add_check_routes
 from web.codes import add_code_routes
 from web.config import Config
 from web.endpoints import Endpoint, add_endpoints, openapi_document
@@ -97,6 +99,7 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     app[keys.MEETINGS] = RedisMeetingStore(store.redis)
     app[keys.CLOCK] = Clock()
     app[keys.ATTENDANCE] = RedisAttendanceLog(store.redis)
+    app[keys.READINESS] = ReadinessStore(store.redis)
     app[keys.SIGNER] = Signer(store.redis)
     app[keys.RECORDINGS] = RecordingCatalogue(store.redis)
     app[keys.PROGRAM_JOBS] = ProgramJobs(store.redis)
@@ -127,6 +130,7 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     add_verify_routes(app)
     add_admin_routes(app)
     add_room_page_routes(app)
+    add_check_routes(app)
     add_meeting_page_routes(app)
     add_recording_page_routes(app)
     add_live_routes(app)

@@ -38,7 +38,7 @@ class Invitations:
         units = await self.units.all()
         jobs_by_unit: dict[str, list[MailJob]] = {}
         for job in await self.outbox.jobs_of(meeting.id):
-            if job.kind != "reminder":
+            if job.kind not in ("reminder", "check_reminder"):
                 jobs_by_unit.setdefault(job.unit, []).append(job)
         rows = []
         for code in (meeting.chair_unit, *meeting.invited_units):
@@ -63,6 +63,10 @@ class Invitations:
         Without ``again`` an e-mail already queued for this version of the meeting is not queued twice.
         """
         return await self._queue(meeting, kind_for(meeting), unit_codes, again=again, due=None)
+
+    async def remind_to_check(self, meeting: Meeting, unit_codes: Iterable[str]) -> int:
+        """Ask these units by e-mail to run the technical check (each time the host asks)."""
+        return await self._queue(meeting, "check_reminder", unit_codes, again=True, due=None)
 
     async def after_change(self, meeting: Meeting) -> int:
         """A meeting changed: tell the units that were already invited (update or cancellation)."""

@@ -9,6 +9,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
+    from live.checks import Checks
     from live.meetings import LiveMeetings
     from scheduler.attendance.events import AttendanceLog
     from scheduler.background import Background
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from scheduler.mail.outbox import Outbox
     from scheduler.mail.sender import MailSender
     from scheduler.meetings.store import MeetingStore
+    from scheduler.readiness import ReadinessStore
     from scheduler.recordings.catalogue import RecordingCatalogue
     from scheduler.recordings.jobs import ProgramJobs
     from scheduler.reports.signing import Signer
@@ -48,6 +50,8 @@ METRICS_REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("metrics_registry")
 HTTP_METRICS: web.AppKey[HttpMetrics] = web.AppKey("http_metrics")
 SHUTDOWN: web.AppKey[Shutdown] = web.AppKey("shutdown")
 LIVE: web.AppKey[LiveMeetings] = web.AppKey("live")
+CHECKS: web.AppKey[Checks] = web.AppKey("checks")
+READINESS: web.AppKey[ReadinessStore] = web.AppKey("readiness")
 RECORDINGS: web.AppKey[RecordingCatalogue] = web.AppKey("recordings")
 PROGRAM_JOBS: web.AppKey[ProgramJobs] = web.AppKey("program_jobs")
 OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")

@@ -10,6 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from conference.relay.ports import use_media_ports
+from live.checks import Checks
 from live.cluster import Cluster, Frames, RemoteConnection
 from live.meetings import LiveMeetings
 from live.nodes import new_node_id
@@ -42,6 +43,7 @@ async def live_lifecycle(app: web.Application) -> AsyncIterator[None]:
                                     app[keys.BACKGROUND], serve_relayed)  # fmt: skip
     await cluster.start()
     app[LIVE] = hub
+    app[keys.CHECKS] = Checks(hub, app[keys.READINESS])
     app[METRICS_REGISTRY].register(RelayCollector(hub))
     try:
         yield

@@ -19,12 +19,13 @@ from scheduler.invitations.calendar import calendar_entry
 from scheduler.meetings.model import VIETNAM, Meeting
 from web.i18n import I18n
 
-KINDS = ("invitation", "update", "cancellation", "reminder")
+KINDS = ("invitation", "update", "cancellation", "reminder", "check_reminder")
 SUBJECTS = {
     "invitation": N_("Invitation to an online meeting: {title}"),
     "update": N_("Changed: {title}"),
     "cancellation": N_("Cancelled: {title}"),
     "reminder": N_("Reminder: {title} at {time}"),
+    "check_reminder": N_("Technical check before: {title}"),
 }
 WHEN_FORMAT = {"vi": "EEEE, dd/MM/yyyy 'lúc' HH:mm", "en": "EEEE d MMMM yyyy, HH:mm"}
 
@@ -65,6 +66,8 @@ def compose(i18n: I18n, language: str, *, kind: str, meeting: Meeting, unit: Uni
     message.set_content(i18n.template(language, "email/invitation.txt").render(language=language, **context))
     message.add_alternative(i18n.template(language, "email/invitation.html").render(language=language, **context),
                             subtype="html")  # fmt: skip
+    if kind == "check_reminder":
+        return message.as_string()  # the calendar already has the meeting
     description = f"{meeting.agenda}\n\n{join_url}".strip()
     ics = calendar_entry(meeting, join_url=join_url, organiser=sender, attendee=to, now=now, description=description)
     method = "CANCEL" if meeting.cancelled else "REQUEST"

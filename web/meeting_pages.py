@@ -19,12 +19,13 @@ from scheduler.directory.units import Unit, children_by_parent, fold_diacritics
 from scheduler.errors import N_, InvalidInput, NotAuthorised
 from scheduler.meetings.model import DEFAULT_LOBBY_MINUTES, VIETNAM, Meeting, apply_changes, cancel, plan_meetings
 from scheduler.meetings.store import MeetingStore
+from scheduler.readiness import FIXES, LABELS, LINE_LABELS
 from scheduler.reports.savings import Savings, meeting_savings
 from web.api.attendance import FORMATS, attendance_rows, travel_costs
 from web.api.meetings import PLANNERS, READERS, tell_invited_units
 from web.api.reports import monthly_savings
 from web.auth import authorise
-from web.keys import ATTENDANCE, CLOCK, CONFIG, I18N, INVITATIONS, MEETINGS, UNITS
+from web.keys import ATTENDANCE, CLOCK, CONFIG, I18N, INVITATIONS, MEETINGS, READINESS, UNITS
 from web.lifecycle import wake_mail_sender
 from web.mail import meeting_time_text
 from web.pages import require_session
@@ -223,12 +224,18 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
     for row in invitations:
         row["sent_text"] = local(datetime.fromisoformat(row["sent_at"])) if row["sent_at"] else ""
     notice = NOTICES.get(request.query.get("notice", ""))
+    checks = await app[READINESS].all(meeting.id)
+    readiness = [{"unit": row["unit"], "unit_name": row["unit_name"], "check": checks.get(row["unit"]),
+                  "at": local(checks[row["unit"]].at) if row["unit"] in checks else ""}
+                 for row in invitations]  # fmt: skip
     return render(request, "meeting.html", {
         "meeting": meeting, "state": meeting.state(now), "when": meeting_time_text(meeting, language),
         "chair": units.get(meeting.chair_unit, Unit(meeting.chair_unit, meeting.chair_unit, "province")),
         "invitations": invitations, "savings": savings_text(savings, language) if savings.trips else None,
         "notice": app[I18N].gettext(language, notice) if notice else "",
-        "no_mail_server": not app[CONFIG].smtp_host,
+        "no_mail_server": not app[CONFIG].smtp_host, "readiness": readiness, "fixes": FIXES,
+        "labels": LABELS, "line_labels": LINE_LABELS,
+        "unchecked": sum(1 for row in readiness if row["check"] is None),
     })  # fmt: skip
 
 
@@ -239,6 +246,7 @@ NOTICES = {
     ),
     "resend": N_("The invitation will be sent again."),
     "regenerate": N_("A new link was made; the old one no longer works."),
+    "check_reminders": N_("The units are asked by e-mail to run the technical check."),
 }
 
 
@@ -268,6 +276,23 @@ async def unit_invitation_submit(request: web.Request) -> web.StreamResponse:
         await request.app[INVITATIONS].send(meeting, unit_codes=[unit], again=True)
         wake_mail_sender(request.app)
     raise web.HTTPSeeOther(f"/meetings/{meeting.id}?notice={action}")
+
+
+async def check_reminders_submit(request: web.Request) -> web.StreamResponse:
+    """Ask one unit (``unit`` in the form), or every unit that has not checked yet, to run the technical check."""
+    await authorise(request, PLANNERS)
+    app = request.app
+    meeting = await app[MEETINGS].get(request.match_info["id"])
+    form = await request.post()
+    unit = str(form.get("unit", ""))
+    if unit:
+        codes = [unit]
+    else:
+        checked = await app[READINESS].all(meeting.id)
+        codes = [code for code in (meeting.chair_unit, *meeting.invited_units) if code not in checked]
+    await app[INVITATIONS].remind_to_check(meeting, codes)
+    wake_mail_sender(app)
+    raise web.HTTPSeeOther(f"/meetings/{meeting.id}?notice=check_reminders#readiness")
 
 
 async def attendance_page(request: web.Request) -> web.StreamResponse:
@@ -310,4 +335,5 @@ def add_meeting_page_routes(app: web.Application) -> None:
     app.router.add_post("/meetings/{id}/cancel", cancel_meeting_submit)
     app.router.add_post("/meetings/{id}/invitations/send", send_invitations_submit)
     app.router.add_post("/meetings/{id}/invitations/{unit}/{action:resend|regenerate}", unit_invitation_submit)
+    app.router.add_post("/meetings/{id}/check-reminders", check_reminders_submit)
     app.router.add_get("/meetings/{id}/attendance", attendance_page)

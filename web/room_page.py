@@ -12,9 +12,10 @@ from aiohttp import web
 from conference.layout import slot_names
 from scheduler.directory.units import fold_diacritics
 from scheduler.errors import N_
-from scheduler.invitations.tokens import check_window
+from scheduler.invitations.tokens import check_window, role_of
 from scheduler.meetings.model import VIETNAM
 from signaling.messages import client_protocol
+from web.check_page import check_context
 from web.keys import CLOCK, I18N, INVITATIONS, MEETINGS, UNITS
 from web.mail import meeting_time_text
 from web.responses import render
@@ -122,8 +123,12 @@ async def join_page(request: web.Request) -> web.StreamResponse:
     grant = await app[INVITATIONS].links.grant_of(request.match_info["token"])
     meeting = await app[MEETINGS].get(grant.meeting_id)
     now = app[CLOCK].now()
-    check_window(meeting, grant, now)
     units = await app[UNITS].all()
+    if meeting.state(now) == "scheduled" and role_of(meeting, grant.unit) == grant.role:
+        # the room is not open yet: the link opens the technical check meanwhile
+        name = units[grant.unit].name if grant.unit in units else grant.unit
+        return render(request, "check.html", check_context(request, meeting, name, early=True))
+    check_window(meeting, grant, now)
     i18n = app[I18N]
     language = i18n.language_of(request)
     names = {code: units[code].name if code in units else code for code in (meeting.chair_unit, *meeting.invited_units)}

@@ -34,6 +34,7 @@ from conference.layout import (
     slots,
     video_limits_kbps,
 )
+from conference.line_test import LineTest
 from conference.link import START_KBPS, LinkEstimator, LinkView
 from conference.members import LINK_GOOD, LINK_POOR, LINK_WEAK
 from conference.relay.outlet import Budget, SenderOutlet, SilentTrack, ice_connection
@@ -92,14 +93,17 @@ def media_configuration(ice_servers: list[RTCIceServer]) -> RTCConfiguration:
 
 class MediaPeer:
     def __init__(self, relay: Relay, *, connection: str, role: str, ice_servers: list[RTCIceServer],
-                 told: Callable[[str], None] = _nobody, start_kbps: float = START_KBPS) -> None:  # fmt: skip
+                 told: Callable[[str], None] = _nobody, start_kbps: float = START_KBPS,
+                 line_test: LineTest | None = None) -> None:  # fmt: skip
         """``told`` hears when the line's level changes: good (the full picture), weak (a smaller one), poor (audio
-        only because of the line); ``start_kbps``: what a new line is taken to carry until it shows more."""
+        only because of the line); ``start_kbps``: what a new line is taken to carry until it shows more;
+        ``line_test``: a technical check's, which then sets what padding goes (instead of the estimator's probes)."""
         self.connection = connection
         self.role = role
         self.pc = RTCPeerConnection(media_configuration(ice_servers))
         self.slots: dict[str, Slot] = {}
         self.estimator = LinkEstimator(time.monotonic(), start_kbps)
+        self.line_test = line_test
         self.view: LinkView | None = None
         self.level = LINK_GOOD
         self._told = told
@@ -149,14 +153,16 @@ class MediaPeer:
 
     @property
     def probing(self) -> bool:
-        return self.estimator.probing
+        return self.estimator.probing or (self.line_test is not None and not self.line_test.done)
 
     def adapt(self, now: float, may_probe: bool) -> None:
         wants, audio = self._wants(now), self._audio_kbps()
         step = next_step(self.estimator.estimate_kbps, audio, wants) if self.role != "chair" else None
         padding = sum(outlet.padding_bytes for outlet in self._outlets.values())
         judged = self.estimator.estimate_kbps, self.estimator.probing
-        self.view = view = self.estimator.tick(now, self._sent_bytes(), step, may_probe, padding)
+        self.view = view = self.estimator.tick(now, self.sent_bytes(), step, may_probe, padding)
+        if self.line_test is not None:
+            self.line_test.sent(now, self.sent_bytes())
         if (view.estimate_kbps, self.estimator.probing) != judged and log.isEnabledFor(logging.DEBUG):
             log.debug("connection %s: estimate %.0f → %.0f kbit/s, probing %s → %s (loss %s, baseline %.3f, remb %s, "
                       "sent %.0f, media %.0f, next step %s) %s", self.connection, judged[0], view.estimate_kbps,
@@ -170,7 +176,7 @@ class MediaPeer:
                 slot.request_keyframe()  # again, every 2 s at most, until the key frame comes
         self._keep_key_frames_coming(now)
         then, before = self._received
-        received = sum(self._relay.bytes_received(key) for key in self._published)
+        received = self.received_bytes()
         self._received_kbps = (received - before) * 8 / 1000 / (now - then) if now > then else 0.0
         self._received = (now, received)
 
@@ -178,8 +184,11 @@ class MediaPeer:
         """A probe's padding, on the first picture's retransmission stream that has one: enough to bring what the
         line got over the last half second up to the probe's rate. Media bursts (a key frame) count, so padding
         fills the gaps between them instead of adding to them."""
-        target = self.view.probe_kbps if self.view is not None else None
-        sent = self._sent_bytes()
+        if self.line_test is not None:
+            target = self.line_test.target_kbps(now)
+        else:
+            target = self.view.probe_kbps if self.view is not None else None
+        sent = self.sent_bytes()
         if self._recent and now - self._recent[-1][0] > 0.1:
             self._recent.clear()  # a probe starts: only what is sent from now on counts
         self._recent.append((now, sent))
@@ -253,7 +262,12 @@ class MediaPeer:
             self._last_keyframe_asked = now
             self._relay.request_keyframe(slot)
 
-    def _sent_bytes(self) -> int:
+    def received_bytes(self) -> int:
+        """Everything the relay received of what the browser publishes."""
+        return sum(self._relay.bytes_received(key) for key in self._published)
+
+    def sent_bytes(self) -> int:
+        """Everything sent to the browser so far: media, retransmissions, padding."""
         return sum(outlet.wire_bytes for outlet in self._outlets.values())
 
     def _video_outlets(self) -> list[SenderOutlet]:
@@ -267,6 +281,8 @@ class MediaPeer:
     def _reported(self, ssrc: int, highest: int, lost: int, rtt_ms: float | None) -> None:
         if ssrc in self._ssrcs:
             self.estimator.report_block(time.monotonic(), ssrc, highest, lost, rtt_ms)
+            if self.line_test is not None:
+                self.line_test.report_block(time.monotonic(), ssrc, highest, lost, rtt_ms)
 
     async def close(self) -> None:
         self._relay.links.remove(self)

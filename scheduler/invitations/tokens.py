@@ -70,6 +70,16 @@ def check_window(meeting: Meeting, grant: JoinGrant, now: datetime) -> None:
         raise NotAuthorised("This meeting has ended; the link no longer works")
 
 
+def check_window_for_check(meeting: Meeting, grant: JoinGrant, now: datetime) -> None:
+    """A technical check is open to a unit's link from when it is sent until the meeting ends."""
+    if role_of(meeting, grant.unit) != grant.role:
+        raise NotAuthorised("This link is no longer valid: the unit is not invited any more")
+    if meeting.cancelled:
+        raise NotAuthorised("This meeting was cancelled")
+    if meeting.state(now) == "ended":
+        raise NotAuthorised("This meeting has ended; the link no longer works")
+
+
 class JoinLinks:
     def __init__(self, redis: Redis, base_url: str) -> None:
         self._redis = redis

@@ -19,12 +19,13 @@ from tests.live import Server
 CHAIR, NA_HOI, TA_VAN = "laocai", "bac-ha.na-hoi", "sa-pa.ta-van"
 
 
-async def plan_meeting_now(context: BrowserContext, server: Server) -> tuple[str, dict[str, str]]:
+async def plan_meeting_now(context: BrowserContext, server: Server,
+                           starts_in: timedelta = timedelta(minutes=5)) -> tuple[str, dict[str, str]]:  # fmt: skip
     """As the host, over the API: a meeting starting in a few minutes (its room is open), and its links."""
     base = f"{server.scheme}://127.0.0.1:{server.port}"
     session = await (await context.request.post(f"{base}/api/session",
                                                 data={"username": "host", "password": "demo-host"})).json()  # fmt: skip
-    start = datetime.now(VIETNAM) + timedelta(minutes=5)
+    start = datetime.now(VIETNAM) + starts_in
     body = {"title": "Giao ban trực tuyến – Ứng phó rét đậm, rét hại", "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
             "ends_at": (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"), "chair_unit": CHAIR,
             "invited_units": [NA_HOI, TA_VAN]}  # fmt: skip

@@ -16,9 +16,10 @@ from icalendar import Calendar
 
 from scheduler.directory.units import parse_units_csv
 from scheduler.meetings.model import VIETNAM
+from scheduler.readiness import Devices, judge
 from tests.conftest import Client, signed_in
 from tests.live import free_port
-from web.keys import CLOCK, INVITATIONS, UNITS
+from web.keys import CLOCK, INVITATIONS, READINESS, UNITS
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 DIRECTORY = """code,name,kind,parent_code,lat,lon,emails
@@ -226,10 +227,39 @@ async def test_links_work_only_from_lobby_opening_until_two_hours_after_the_end(
     rows = (await (await client.get(f"/api/meetings/{meeting['id']}/invitations")).json())["invitations"]
     path = rows[1]["join_url"].removeprefix("http://giaoban.laocai.example")
     start, end = datetime.fromisoformat(meeting["starts_at"]), datetime.fromisoformat(meeting["ends_at"])
-    expectations = [(start - timedelta(minutes=31), 403), (start - timedelta(minutes=29), 200),
-                    (end + timedelta(minutes=119), 200), (end + timedelta(minutes=121), 403)]  # fmt: skip
-    for moment, status in expectations:
+    # before the room opens the link leads to the technical check (any day before); then to the join form
+    early = "check-early"
+    expectations = [(start - timedelta(days=6), 200, early), (start - timedelta(minutes=31), 200, early),
+                    (start - timedelta(minutes=29), 200, "join-card"), (end + timedelta(minutes=119), 200, "join-card"),
+                    (end + timedelta(minutes=121), 403, "")]  # fmt: skip
+    for moment, status, page in expectations:
         client.app[CLOCK].set(moment)
-        assert (await client.get(path)).status == status, moment
+        response = await client.get(path)
+        assert response.status == status, moment
+        assert not page or f'data-testid="{page}"' in await response.text(), moment
     assert (await client.get("/j/forged.token")).status == 403
     assert (await client.get(path[:-3] + "abc")).status == 403
+
+
+async def test_the_host_reminds_the_units_that_have_not_checked(client_with, smtp_port, inbox) -> None:  # type: ignore[no-untyped-def]
+    client, _, meeting = await mailing_client(client_with, smtp_port)
+    checked = judge("bh", NOW, Devices(camera_fps=25, mic_level=0.3, sound_heard=True), {"level": "full"})
+    await client.app[READINESS].save(meeting["id"], checked)
+    page = await client.get(f"/meetings/{meeting['id']}")
+    html = await page.text()
+    assert 'data-testid="readiness-bh" data-verdict="ready"' in html
+    assert 'data-testid="readiness-bh.nh" data-verdict="none"' in html
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html)[1]  # type: ignore[index]
+    sent = await client.post(f"/meetings/{meeting['id']}/check-reminders", data={"csrf_token": csrf},
+                             allow_redirects=False)  # fmt: skip
+    assert sent.status == 303
+    await inbox.wait_for(2)  # lc and bh.nh have addresses and no check; bh checked; bh.tc has no address
+    received = inbox.by_recipient()
+    assert set(received) == {"vanphong@laocai.example", "nahoi@bacha.example"}
+    message = received["nahoi@bacha.example"][0]
+    assert message["Subject"] == f"Kiểm tra kỹ thuật trước cuộc họp: {MEETING['title']}"
+    assert not any(part.get_content_type() == "text/calendar" for part in message.walk())
+    assert "kiểm tra kỹ thuật" in message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert len(links_in(message)) == 1
+    forged = await client.post(f"/meetings/{meeting['id']}/check-reminders", data={"csrf_token": "forged"})
+    assert forged.status == 403

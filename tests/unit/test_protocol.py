@@ -10,8 +10,8 @@ from signaling import messages
 DOC = (Path(__file__).parents[2] / "docs" / "signaling-protocol.md").read_text()
 
 
-def documented(section: str) -> set[str]:
-    part = DOC.split(section, 1)[1].split("\n## ", 1)[0]
+def documented(section: str, until: str = "\n## ") -> set[str]:
+    part = DOC.split(section, 1)[1].split(until, 1)[0]
     found: set[str] = set()
     for line in part.splitlines():
         if line.startswith("| `"):
@@ -27,6 +27,11 @@ def test_every_server_message_has_a_builder_and_is_documented() -> None:
     assert documented("## Server → client") == set(messages.SERVER_MESSAGES)
     built = {name.replace("_", "-") for name in dir(messages) if callable(getattr(messages, name))}
     assert set(messages.SERVER_MESSAGES) - {"error"} <= built | {"roll-call", "chat-history"}
+
+
+def test_the_technical_checks_messages_are_documented() -> None:
+    assert documented("Client → server:\n\n| type", until="Server → client:") == set(messages.CHECK_MESSAGES)
+    assert documented("Server → client:\n\n| type") == set(messages.CHECK_SERVER_MESSAGES)
 
 
 def test_the_page_is_told_which_closes_are_final_and_the_end_screen_of_each() -> None:
