@@ -66,6 +66,7 @@ class LiveMeetings:
         self.recordings = Recordings(self.relay, recording, catalogue=catalogue, jobs=jobs, clock=clock,
                                      background=background)  # fmt: skip
         self.rooms: dict[str, Room] = {}
+        self.test_sessions: set[str] = set()  # meetings whose room here is a test session: nothing is recorded
         self.connections: dict[str, SignalingConnection] = {}  # sockets here, and browsers relayed from edges
         self.cluster: Cluster | None = None  # set when the service starts (web/live.py)
         self.joins = JoinLimits()
@@ -86,7 +87,11 @@ class LiveMeetings:
         return grant, meeting
 
     async def room_for(self, meeting: Meeting) -> Room:
+        testing = meeting.rehearsing(self.clock.now())
         room = self.rooms.get(meeting.id)
+        if room is not None and (meeting.id in self.test_sessions) != testing:
+            self.close_test_session(meeting.id)  # the room opened (or the test closed) under a test session
+            room = None
         if room is None or room.ended:
             directory = await self.units.all()  # the room names units by their names, in what it says
             names = {code: directory[code].name for code in (meeting.chair_unit, *meeting.invited_units)
@@ -95,9 +100,45 @@ class LiveMeetings:
             if room is not None and not room.ended:
                 return room
             facts = MeetingFacts(meeting.id, meeting.title, meeting.chair_unit, meeting.invited_units, names)
-            room = self.rooms[meeting.id] = Room(facts, now=self.clock.now, record=self._recorder(meeting.id),
+            record = _not_recorded if testing else self._recorder(meeting.id)
+            room = self.rooms[meeting.id] = Room(facts, now=self.clock.now, record=record,
                                                  later=self._announce_soon)  # fmt: skip
+            if testing:
+                self.test_sessions.add(meeting.id)
+            else:
+                self.test_sessions.discard(meeting.id)
         return room
+
+    def is_test_session(self, meeting_id: str) -> bool:
+        return meeting_id in self.test_sessions
+
+    def close_test_session(self, meeting_id: str) -> None:
+        """A test session's room goes: every page is told to come back (1012), and finds what is open then: the
+        meeting's lobby, or the refusal that says when the room opens."""
+        room = self.rooms.pop(meeting_id, None)
+        self.test_sessions.discard(meeting_id)
+        if room is not None:
+            room.ended = True
+            for member in list(room.members.values()):
+                member.peer.close("restarting")
+            log.info("meeting %s: test session closed", meeting_id)
+
+    async def end_test_session(self, meeting_id: str) -> None:
+        """The chair ends the test session from the console: it is closed for the host too."""
+        await self.meetings.update(meeting_id, lambda meeting: replace(meeting, test_session=False))
+        self.close_test_session(meeting_id)
+
+    async def _watch_test_sessions(self) -> None:
+        """A test session closes when the host closes it (any node's page) or when the real room opens."""
+        now = self.clock.now()
+        for meeting_id in list(self.test_sessions):
+            try:
+                meeting = await self.meetings.get(meeting_id)
+            except Exception:  # the store restarting: look again next time
+                log.debug("test session %s: meeting not read", meeting_id, exc_info=True)
+                continue
+            if not meeting.rehearsing(now):
+                self.close_test_session(meeting_id)
 
     def _tell_publisher(self, key: Source, watched: bool) -> None:
         """Nobody receives this track any more (or someone does again): its browser stops (or starts) sending it.
@@ -254,6 +295,7 @@ class LiveMeetings:
                 await asyncio.wait_for(self._stop.wait(), SAMPLE_SECONDS)
             for room in list(self.rooms.values()):
                 self._show_links(room)
+            await self._watch_test_sessions()
 
     def _show_links(self, room: Room) -> None:
         figures: dict[str, dict[str, Any]] = {}
@@ -267,3 +309,7 @@ class LiveMeetings:
         chair = room.chair
         if chair is not None:
             chair.peer.send(say.quality(figures))
+
+
+def _not_recorded(event: AttendanceEvent) -> None:
+    """A test session's events: nothing goes into attendance."""

@@ -194,6 +194,8 @@ async def join(session: Session, message: dict[str, Any]) -> None:
         ice_servers=session.hub.ice.for_browser(time.time(), member.unit),  # a TURN server checks real time
     ))  # fmt: skip
     tell(room, member)
+    if session.hub.is_test_session(meeting.id):
+        return  # the chair's arrival does not open the meeting, and nothing is recorded
     if member.is_chair and meeting.live_state != "live":
         await session.hub.mark_live(meeting.id, "live")
     if member.is_chair and meeting.auto_record and not room.recording:
@@ -266,6 +268,8 @@ def _participant_action(act: Callable[[Room, str, dict[str, Any]], object]) -> H
 
 async def record(session: Session, message: dict[str, Any]) -> None:
     room, member = session.joined()
+    if message["on"] and session.hub.is_test_session(room.facts.meeting_id):
+        raise Conflict("Nothing is recorded in a test session")
     if message["on"]:
         session.hub.recordings.start(room, member.connection)
     else:
@@ -276,6 +280,9 @@ async def end(session: Session, _: dict[str, Any]) -> None:
     room, member = session.joined()
     if not member.is_chair:
         raise NotAuthorised("Only the chair can do this")
+    if session.hub.is_test_session(room.facts.meeting_id):
+        await session.hub.end_test_session(room.facts.meeting_id)  # the meeting itself is still to come
+        return
     await session.hub.mark_live(room.facts.meeting_id, "ended")  # first: the links are dead before anyone hears
     room.end(member.connection)
 

@@ -6,6 +6,7 @@ whole district). Each handler calls the same domain functions as the JSON API.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from multidict import MultiDictProxy
 
 from scheduler.attendance.report import attendance_report
 from scheduler.directory.units import Unit, children_by_parent, fold_diacritics
-from scheduler.errors import N_, InvalidInput, NotAuthorised
+from scheduler.errors import N_, Conflict, InvalidInput, NotAuthorised
 from scheduler.meetings.model import DEFAULT_LOBBY_MINUTES, VIETNAM, Meeting, apply_changes, cancel, plan_meetings
 from scheduler.meetings.store import MeetingStore
 from scheduler.readiness import FIXES, LABELS, LINE_LABELS
@@ -247,6 +248,8 @@ NOTICES = {
     "resend": N_("The invitation will be sent again."),
     "regenerate": N_("A new link was made; the old one no longer works."),
     "check_reminders": N_("The units are asked by e-mail to run the technical check."),
+    "test_session_open": N_("The test session is open. Enter the room as the chair to lead it."),
+    "test_session_closed": N_("The test session is closed; everyone in it is out within seconds."),
 }
 
 
@@ -276,6 +279,22 @@ async def unit_invitation_submit(request: web.Request) -> web.StreamResponse:
         await request.app[INVITATIONS].send(meeting, unit_codes=[unit], again=True)
         wake_mail_sender(request.app)
     raise web.HTTPSeeOther(f"/meetings/{meeting.id}?notice={action}")
+
+
+async def test_session_submit(request: web.Request) -> web.StreamResponse:
+    """Open (``on=1``) or close a supervised test session before the meeting room opens."""
+    await authorise(request, PLANNERS)
+    app = request.app
+    on = str((await request.post()).get("on", "")) == "1"
+    now = app[CLOCK].now()
+
+    def change(meeting: Meeting) -> Meeting:
+        if on and meeting.state(now) != "scheduled":
+            raise Conflict("A test session can be opened only before the meeting room opens")
+        return replace(meeting, test_session=on)
+
+    meeting = await app[MEETINGS].update(request.match_info["id"], change)
+    raise web.HTTPSeeOther(f"/meetings/{meeting.id}?notice={'test_session_open' if on else 'test_session_closed'}")
 
 
 async def check_reminders_submit(request: web.Request) -> web.StreamResponse:
@@ -336,4 +355,5 @@ def add_meeting_page_routes(app: web.Application) -> None:
     app.router.add_post("/meetings/{id}/invitations/send", send_invitations_submit)
     app.router.add_post("/meetings/{id}/invitations/{unit}/{action:resend|regenerate}", unit_invitation_submit)
     app.router.add_post("/meetings/{id}/check-reminders", check_reminders_submit)
+    app.router.add_post("/meetings/{id}/test-session", test_session_submit)
     app.router.add_get("/meetings/{id}/attendance", attendance_page)

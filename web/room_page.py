@@ -124,7 +124,8 @@ async def join_page(request: web.Request) -> web.StreamResponse:
     meeting = await app[MEETINGS].get(grant.meeting_id)
     now = app[CLOCK].now()
     units = await app[UNITS].all()
-    if meeting.state(now) == "scheduled" and role_of(meeting, grant.unit) == grant.role:
+    testing = meeting.rehearsing(now)
+    if meeting.state(now) == "scheduled" and not testing and role_of(meeting, grant.unit) == grant.role:
         # the room is not open yet: the link opens the technical check meanwhile
         name = units[grant.unit].name if grant.unit in units else grant.unit
         return render(request, "check.html", check_context(request, meeting, name, early=True))
@@ -146,6 +147,7 @@ async def join_page(request: web.Request) -> web.StreamResponse:
         "chair_unit": meeting.chair_unit, "fold": fold_diacritics,
         "limits": protocol["limits"],  # the form's maxlength: what the server accepts
         "state_text": i18n.gettext(language, STATE_TEXT[meeting.state(now)]), "client_config": client_config,
+        "test_session": testing,
     })  # fmt: skip
 
 

@@ -63,7 +63,7 @@ def check_window(meeting: Meeting, grant: JoinGrant, now: datetime) -> None:
         raise NotAuthorised("This link is no longer valid: the unit is not invited any more")
     if meeting.cancelled:
         raise NotAuthorised("This meeting was cancelled")
-    if now < meeting.lobby_opens_at:
+    if now < meeting.lobby_opens_at and not meeting.rehearsing(now):
         raise NotAuthorised("The meeting room opens at {time}",
                             time=meeting.lobby_opens_at.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y"))  # fmt: skip
     if now > meeting.ends_at + VALID_AFTER_END or meeting.live_state == "ended":

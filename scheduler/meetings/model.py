@@ -49,6 +49,7 @@ class Meeting:
     held_from: datetime | None = None  # when the chair opened it (the first time)
     held_until: datetime | None = None  # when the chair ended it
     auto_record: bool = False  # recording starts when the chair joins
+    test_session: bool = False  # the host opened a supervised test session (phiên thử) before the room opens
     created_by: str = ""
 
     @property
@@ -63,6 +64,11 @@ class Meeting:
         if self.live_state == "live":
             return "live"
         return "lobby_open" if now >= self.lobby_opens_at else "scheduled"
+
+    def rehearsing(self, now: datetime) -> bool:
+        """Whether a test session is open: before the room opens, units join to try everything; nothing is recorded
+        in attendance, and the meeting is not opened by the chair's arrival."""
+        return self.test_session and self.state(now) == "scheduled"
 
     @property
     def held_start(self) -> datetime:

@@ -71,6 +71,7 @@ MEETING_SCHEMA = {
         "cancelled": {"type": "boolean"},
         "held_from": {"type": ["string", "null"], "description": "when the chair opened it (Vietnam time)"},
         "held_until": {"type": ["string", "null"], "description": "when the chair ended it (Vietnam time)"},
+        "test_session": {"type": "boolean", "description": "a supervised test session is open (before the room)"},
         "occurrences": {"type": "array", "items": {"type": "object"}},
     },
 }
