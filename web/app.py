@@ -16,6 +16,7 @@ from scheduler.invitations.tokens import JoinLinks
 from scheduler.mail.outbox import Outbox
 from scheduler.mail.sender import MailSender, SmtpSettings
 from scheduler.meetings.store import RedisMeetingStore
+from scheduler.minutes import MinutesStore
 from scheduler.readiness import ReadinessStore
 from scheduler.recordings.catalogue import RecordingCatalogue
 from scheduler.recordings.jobs import ProgramJobs
@@ -27,6 +28,7 @@ from web.admin_pages import add_admin_routes
 from web.api import attendance as attendance_api
 from web.api import invitations as invitations_api
 from web.api import meetings as meetings_api
+from web.api import minutes as minutes_api
 from web.api import recordings as recordings_api
 from web.api import reports as reports_api
 from web.api import session as session_api
@@ -45,6 +47,7 @@ from web.lifecycle import Shutdown, mail_lifecycle, store_lifecycle
 from web.live import add_live_routes, live_lifecycle
 from web.meeting_pages import add_meeting_page_routes
 from web.metrics import BackgroundCollector, HttpMetrics, metrics_middleware
+from web.minutes_page import add_minutes_routes
 from web.pages import add_page_routes
 from web.recording_pages import add_recording_page_routes
 from web.recordings import recordings_lifecycle
@@ -62,6 +65,7 @@ API_ENDPOINTS: tuple[Endpoint, ...] = (
     *meetings_api.ENDPOINTS,
     *invitations_api.ENDPOINTS,
     *attendance_api.ENDPOINTS,
+    *minutes_api.ENDPOINTS,
     *reports_api.ENDPOINTS,
     *recordings_api.ENDPOINTS,
     *META_ENDPOINTS,
@@ -100,6 +104,7 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     app[keys.CLOCK] = Clock()
     app[keys.ATTENDANCE] = RedisAttendanceLog(store.redis)
     app[keys.READINESS] = ReadinessStore(store.redis)
+    app[keys.MINUTES] = MinutesStore(store.redis)
     app[keys.SIGNER] = Signer(store.redis)
     app[keys.RECORDINGS] = RecordingCatalogue(store.redis)
     app[keys.PROGRAM_JOBS] = ProgramJobs(store.redis)
@@ -132,6 +137,7 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     add_room_page_routes(app)
     add_check_routes(app)
     add_meeting_page_routes(app)
+    add_minutes_routes(app)
     add_recording_page_routes(app)
     add_live_routes(app)
     add_static_routes(app, STATIC_DIR)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from scheduler.mail.outbox import Outbox
     from scheduler.mail.sender import MailSender
     from scheduler.meetings.store import MeetingStore
+    from scheduler.minutes import MinutesStore
     from scheduler.readiness import ReadinessStore
     from scheduler.recordings.catalogue import RecordingCatalogue
     from scheduler.recordings.jobs import ProgramJobs
@@ -52,6 +53,7 @@ SHUTDOWN: web.AppKey[Shutdown] = web.AppKey("shutdown")
 LIVE: web.AppKey[LiveMeetings] = web.AppKey("live")
 CHECKS: web.AppKey[Checks] = web.AppKey("checks")
 READINESS: web.AppKey[ReadinessStore] = web.AppKey("readiness")
+MINUTES: web.AppKey[MinutesStore] = web.AppKey("minutes")
 RECORDINGS: web.AppKey[RecordingCatalogue] = web.AppKey("recordings")
 PROGRAM_JOBS: web.AppKey[ProgramJobs] = web.AppKey("program_jobs")
 OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")

@@ -171,10 +171,10 @@ def to_xlsx(ctx: ExportContext) -> bytes:
     # Not workbook.save(): it stamps "modified" with the clock, and the same data must give the same bytes.
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(workbook, archive).save()
-    return _stable_zip(buffer.getvalue(), ctx.generated_at)
+    return stable_zip(buffer.getvalue(), ctx.generated_at)
 
 
-def _stable_zip(data: bytes, when: datetime) -> bytes:
+def stable_zip(data: bytes, when: datetime) -> bytes:
     """The same workbook with fixed entry times: openpyxl stamps each entry with the clock."""
     stamp = when.astimezone(VIETNAM).timetuple()[:6]
     output = io.BytesIO()

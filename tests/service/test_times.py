@@ -11,6 +11,7 @@ import io
 import re
 from datetime import timedelta
 
+import docx
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -51,7 +52,7 @@ async def test_no_page_or_export_of_a_recorded_meeting_shows_a_utc_time(client: 
 
     shown: dict[str, str] = {}
     for page in ("/dashboard", "/meetings?week=2026-11-30", f"/meetings/{live.id}", f"/meetings/{live.id}/attendance",
-                 f"/meetings/{live.id}/recordings"):  # fmt: skip
+                 f"/meetings/{live.id}/recordings", f"/meetings/{live.id}/minutes"):  # fmt: skip
         response = await client.get(page)
         assert response.status == 200, page
         shown[page] = re.sub(r"<[^>]+>", " ", await response.text())  # what is read, not the markup
@@ -62,11 +63,16 @@ async def test_no_page_or_export_of_a_recorded_meeting_shows_a_utc_time(client: 
                              if cell.value is not None)  # fmt: skip
     pdf = PdfReader(io.BytesIO(await (await client.get(f"{base}.pdf")).read()))
     shown["pdf"] = " ".join(page.extract_text() for page in pdf.pages)
+    minutes = PdfReader(io.BytesIO(await (await client.get(f"/api/meetings/{live.id}/minutes.pdf")).read()))
+    shown["minutes pdf"] = " ".join(page.extract_text() for page in minutes.pages)
+    document = docx.Document(io.BytesIO(await (await client.get(f"/api/meetings/{live.id}/minutes.docx")).read()))
+    shown["minutes docx"] = " ".join([*(p.text for p in document.paragraphs), *(
+        cell.text for table in document.tables for row in table.rows for cell in row.cells)])  # fmt: skip
 
     for where, text in shown.items():
         assert not UTC_TIMES.findall(text), (where, UTC_TIMES.findall(text))
     for where in (f"/meetings/{live.id}", f"/meetings/{live.id}/attendance", f"/meetings/{live.id}/recordings",
-                  "csv", "pdf"):  # fmt: skip
+                  "csv", "pdf", f"/meetings/{live.id}/minutes", "minutes pdf", "minutes docx"):  # fmt: skip
         assert "08:0" in shown[where] and (VIETNAM_DATE in shown[where] or "30/11" in shown[where]), where
     assert "08:01" in shown["csv"] and "08:02" in shown["csv"]  # joined; given the floor; the chat
     assert "Thực tế diễn ra,30/11/2026 08:01–08:03" in shown["csv"]  # as held: opened 08:01, ended 08:03

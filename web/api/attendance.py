@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -165,51 +165,45 @@ def attachment(filename: str) -> str:
     return f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"
 
 
-def export_endpoint(extension: str) -> Endpoint:
-    content_type = FORMATS[extension][0]
+Produce = Callable[[web.Request], Awaitable[tuple[str, bytes]]]  # a request → (file name, the file's bytes)
+
+
+def signed_file_endpoints(path: str, content_type: str, produce: Produce, summary: str, name: str,
+                          tag: str) -> tuple[Endpoint, Endpoint]:  # fmt: skip
+    """A signed export: ``path`` gives the file (its signature also in a header), ``path.sig`` the signature
+    alone, as a file to keep beside it (and to give ``giaoban verify``), not base64 on a page."""
 
     async def export(request: web.Request, _: None) -> web.StreamResponse:
-        meeting, data = await export_bytes(request, extension)
+        filename, data = await produce(request)
         signature = await request.app[SIGNER].sign(data)
-        headers = {
-            "Content-Type": content_type,
-            SIGNATURE_HEADER: signature.decode().strip(),
-            "Content-Disposition": attachment(f"{export_name(meeting)}.{extension}"),
-        }
+        headers = {"Content-Type": content_type, SIGNATURE_HEADER: signature.decode().strip(),
+                   "Content-Disposition": attachment(filename)}  # fmt: skip
         return web.Response(body=data, headers=headers)
 
-    export.__name__ = f"export_attendance_{extension}"
-    return Endpoint(
-        "GET",
-        f"/api/meetings/{{id}}/attendance.{extension}",
-        export,
-        f"Attendance as {extension.upper()} (its signature also in the {SIGNATURE_HEADER} header)",
-        roles=READERS,
-        tags=("attendance",),
-        replies={200: Reply("The file", {"type": "string", "format": "binary"}, content_type.split(";")[0])},
-    )
-
-
-def signature_endpoint(extension: str) -> Endpoint:
     async def signature(request: web.Request, _: None) -> web.StreamResponse:
-        meeting, data = await export_bytes(request, extension)
-        # a file to keep beside the export (and to give ``giaoban verify``), not base64 on a page
-        return web.Response(
-            body=await request.app[SIGNER].sign(data),
-            content_type="text/plain",
-            headers={"Content-Disposition": attachment(f"{export_name(meeting)}.{extension}.sig")},
-        )
+        filename, data = await produce(request)
+        return web.Response(body=await request.app[SIGNER].sign(data), content_type="text/plain",
+                            headers={"Content-Disposition": attachment(f"{filename}.sig")})  # fmt: skip
 
-    signature.__name__ = f"sign_attendance_{extension}"
-    return Endpoint(
-        "GET",
-        f"/api/meetings/{{id}}/attendance.{extension}.sig",
-        signature,
-        f"Detached Ed25519 signature of the {extension.upper()} export (base64)",
-        roles=READERS,
-        tags=("attendance",),
-        replies={200: Reply("base64 signature", {"type": "string"}, "text/plain")},
-    )
+    export.__name__, signature.__name__ = f"export_{name}", f"sign_{name}"
+    binary = {200: Reply("The file", {"type": "string", "format": "binary"}, content_type.split(";")[0])}
+    base64 = {200: Reply("base64 signature", {"type": "string"}, "text/plain")}
+    return (
+        Endpoint("GET", path, export, f"{summary} (its signature also in the {SIGNATURE_HEADER} header)",
+                 roles=READERS, tags=(tag,), replies=binary),
+        Endpoint("GET", f"{path}.sig", signature, f"Detached Ed25519 signature of: {summary} (base64)",
+                 roles=READERS, tags=(tag,), replies=base64),
+    )  # fmt: skip
+
+
+def attendance_export(extension: str) -> tuple[Endpoint, Endpoint]:
+    async def produce(request: web.Request) -> tuple[str, bytes]:
+        meeting, data = await export_bytes(request, extension)
+        return f"{export_name(meeting)}.{extension}", data
+
+    path, summary = f"/api/meetings/{{id}}/attendance.{extension}", f"Attendance as {extension.upper()}"
+    return signed_file_endpoints(path, FORMATS[extension][0], produce, summary, f"attendance_{extension}",
+                                 "attendance")  # fmt: skip
 
 
 async def signing_key(request: web.Request, _: None) -> web.StreamResponse:
@@ -227,8 +221,7 @@ ENDPOINTS = (
         replies={200: Reply("One row per invited unit", REPORT_SCHEMA)},
         tags=("attendance",),
     ),
-    *(export_endpoint(extension) for extension in FORMATS),
-    *(signature_endpoint(extension) for extension in FORMATS),
+    *(endpoint for extension in FORMATS for endpoint in attendance_export(extension)),
     Endpoint(
         "GET",
         "/api/signing-key",
