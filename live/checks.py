@@ -20,7 +20,7 @@ from conference.line_test import LineResult, LineTest
 from conference.relay.peer import MediaPeer
 from live.meetings import LiveMeetings
 from scheduler.errors import RateLimited
-from scheduler.invitations.tokens import JoinGrant, check_window_for_check
+from scheduler.invitations.tokens import JoinGrant, check_window_for_check, meeting_for
 from scheduler.meetings.model import Meeting
 from scheduler.readiness import Check, Devices, ReadinessStore, judge
 
@@ -38,8 +38,9 @@ class Checks:
 
     async def admit(self, token: str) -> tuple[JoinGrant, Meeting]:
         grant = await self._hub.links.grant_of(token)
-        meeting = await self._hub.meetings.get(grant.meeting_id)
-        check_window_for_check(meeting, grant, self._hub.clock.now())
+        now = self._hub.clock.now()
+        meeting = await meeting_for(grant, self._hub.meetings, now)
+        check_window_for_check(meeting, grant, now)
         return grant, meeting
 
     async def start(self, token: str, offer_sdp: str) -> tuple[CheckRun, str]:

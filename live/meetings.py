@@ -30,7 +30,7 @@ from scheduler.attendance.events import AttendanceEvent, AttendanceLog
 from scheduler.background import Background
 from scheduler.clock import Clock
 from scheduler.directory.store import UnitStore
-from scheduler.invitations.tokens import JoinGrant, JoinLinks, check_window
+from scheduler.invitations.tokens import JoinGrant, JoinLinks, check_window, meeting_for
 from scheduler.meetings.model import Meeting
 from scheduler.meetings.store import MeetingStore
 from scheduler.recordings.catalogue import RecordingCatalogue
@@ -82,8 +82,9 @@ class LiveMeetings:
     async def admit(self, token: str) -> tuple[JoinGrant, Meeting]:
         """Check a join token as the join page does: signature, generation, role, time window."""
         grant = await self.links.grant_of(token)
-        meeting = await self.meetings.get(grant.meeting_id)
-        check_window(meeting, grant, self.clock.now())
+        now = self.clock.now()
+        meeting = await meeting_for(grant, self.meetings, now)
+        check_window(meeting, grant, now)
         return grant, meeting
 
     async def room_for(self, meeting: Meeting) -> Room:

@@ -11,7 +11,7 @@ from typing import Any
 from scheduler.directory.store import UnitStore
 from scheduler.directory.units import Unit
 from scheduler.errors import NotFound
-from scheduler.invitations.tokens import JoinLinks, role_of
+from scheduler.invitations.tokens import SERIES_SCOPE, JoinLinks, link_scope, role_of
 from scheduler.mail.outbox import MailJob, Outbox
 from scheduler.meetings.model import Meeting
 from scheduler.meetings.store import MeetingStore
@@ -36,14 +36,11 @@ class Invitations:
     async def rows(self, meeting: Meeting) -> list[dict[str, Any]]:
         """One row per invited unit (the chair first): role, link, and how its e-mails stand."""
         units = await self.units.all()
-        jobs_by_unit: dict[str, list[MailJob]] = {}
-        for job in await self.outbox.jobs_of(meeting.id):
-            if job.kind not in ("reminder", "check_reminder"):
-                jobs_by_unit.setdefault(job.unit, []).append(job)
+        own, series = await self._jobs_by_unit(meeting.id), await self._jobs_by_unit(link_scope(meeting))
         rows = []
         for code in (meeting.chair_unit, *meeting.invited_units):
             unit = units.get(code)
-            jobs = jobs_by_unit.get(code, [])
+            jobs = series.get(code) or own.get(code, [])  # the series' invitation, once it went, is what counts
             join_url = await self.links.url_for(meeting, code)
             rows.append({
                 "unit": code,
@@ -57,6 +54,47 @@ class Invitations:
             })  # fmt: skip
         return rows
 
+    async def _jobs_by_unit(self, key: str) -> dict[str, list[MailJob]]:
+        found: dict[str, list[MailJob]] = {}
+        for job in await self.outbox.jobs_of(key):
+            if job.kind not in ("reminder", "check_reminder"):
+                found.setdefault(job.unit, []).append(job)
+        return found
+
+    async def send_series(self, series_id: str) -> int:
+        """One e-mail per contact for the whole weekly series, with one recurring calendar entry (cancelled
+        occurrences as EXDATE) and the unit's one link for all of them. Asked again after a change, it sends the
+        update; asked again with nothing changed, nothing."""
+        occurrences = await self.meetings.series(series_id)
+        if not occurrences:
+            raise NotFound("No meeting {id}", id=series_id)
+        scope = f"{SERIES_SCOPE}{series_id}"
+        if all(m.cancelled for m in occurrences):
+            kind = "cancellation"
+        else:
+            kind = "series_update" if await self.outbox.has_jobs(scope) else "series_invitation"
+        version = sum(m.sequence for m in occurrences)
+        first = next((m for m in occurrences if not m.cancelled), occurrences[0])
+        units = await self.units.all()
+        chair = units.get(first.chair_unit) or Unit(first.chair_unit, first.chair_unit, "province")
+        invited = dict.fromkeys(code for m in occurrences for code in (m.chair_unit, *m.invited_units))
+        queued = 0
+        for code in invited:
+            unit, meeting = units.get(code), next((m for m in occurrences if role_of(m, code)), first)
+            if unit is None:
+                continue
+            join_url = await self.links.url_for(meeting, code)
+            short_code = await self.links.code_for(occurrences[-1], join_url)  # kept until the last one ends
+            for address in unit.emails:
+                identity = f"series:{series_id}:{code}:{address.lower()}:{version}"
+                message = compose(self.i18n, self.language, kind=kind, meeting=first, unit=unit, chair=chair,
+                                  join_url=join_url, to=address, sender=self.sender, message_id=identity,
+                                  now=datetime.now().astimezone(), code=short_code,
+                                  occurrences=occurrences)  # fmt: skip
+                queued += await self.outbox.enqueue(identity, to=address, kind=kind, meeting=scope, unit=code,
+                                                    message=message, version=version)  # fmt: skip
+        return queued
+
     async def send(self, meeting: Meeting, *, unit_codes: Iterable[str] | None = None, again: bool = False) -> int:
         """Queue the invitation (or update, or cancellation) for each contact; returns how many were queued.
 
@@ -69,7 +107,10 @@ class Invitations:
         return await self._queue(meeting, "check_reminder", unit_codes, again=True, due=None)
 
     async def after_change(self, meeting: Meeting) -> int:
-        """A meeting changed: tell the units that were already invited (update or cancellation)."""
+        """A meeting changed: tell the units that were already invited (update or cancellation); a series whose
+        invitation went gets its recurring entry again."""
+        if meeting.series_id and await self.outbox.has_jobs(link_scope(meeting)):
+            return await self.send_series(meeting.series_id)
         if not await self.outbox.has_jobs(meeting.id):
             return 0  # nobody was told about it yet; the host sends the invitations when ready
         return await self.send(meeting)

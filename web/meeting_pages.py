@@ -17,18 +17,18 @@ from multidict import MultiDictProxy
 
 from scheduler.attendance.report import attendance_report
 from scheduler.directory.units import Unit, children_by_parent, fold_diacritics
-from scheduler.errors import N_, Conflict, InvalidInput, NotAuthorised
-from scheduler.meetings.model import DEFAULT_LOBBY_MINUTES, VIETNAM, Meeting, apply_changes, cancel, plan_meetings
+from scheduler.errors import N_, Conflict, InvalidInput, NotAuthorised, NotFound
+from scheduler.meetings.model import DEFAULT_LOBBY_MINUTES, VIETNAM, Meeting, plan_meetings
 from scheduler.meetings.store import MeetingStore
 from scheduler.readiness import FIXES, LABELS, LINE_LABELS
 from scheduler.reports.savings import Savings, meeting_savings
 from web.api.attendance import FORMATS, attendance_rows, travel_costs
-from web.api.meetings import PLANNERS, READERS, tell_invited_units
+from web.api.meetings import PLANNERS, READERS, cancel_meetings, change_meetings, scope_of
 from web.api.reports import monthly_savings
 from web.auth import authorise
 from web.keys import ATTENDANCE, CLOCK, CONFIG, I18N, INVITATIONS, MEETINGS, READINESS, UNITS
 from web.lifecycle import wake_mail_sender
-from web.mail import meeting_time_text
+from web.mail import meeting_time_text, series_text
 from web.pages import require_session
 from web.responses import render
 
@@ -191,22 +191,45 @@ async def edit_meeting_submit(request: web.Request) -> web.StreamResponse:
     await authorise(request, PLANNERS)
     app = request.app
     meeting = await app[MEETINGS].get(request.match_info["id"])
-    body = meeting_body(await request.post(), with_recurrence=False)
-    units, now = await app[UNITS].all(), app[CLOCK].now()
+    form = await request.post()
+    body = meeting_body(form, with_recurrence=False)
     try:
-        updated = await app[MEETINGS].update(meeting.id, lambda current: apply_changes(current, body, units, now=now))
+        await change_meetings(request, meeting.id, body, scope_of(str(form.get("scope", ""))))
     except InvalidInput as error:
         return await _form_page(request, meeting, body, error)
-    await tell_invited_units(request, updated)
     raise web.HTTPSeeOther(f"/meetings/{meeting.id}")
 
 
 async def cancel_meeting_submit(request: web.Request) -> web.StreamResponse:
     await authorise(request, PLANNERS)
-    now = request.app[CLOCK].now()
-    meeting = await request.app[MEETINGS].update(request.match_info["id"], lambda m: cancel(m, now=now))
-    await tell_invited_units(request, meeting)
+    scope = scope_of(str((await request.post()).get("scope", "")))
+    meeting = await cancel_meetings(request, request.match_info["id"], scope)
     raise web.HTTPSeeOther(f"/meetings/{meeting.id}")
+
+
+async def series_page(request: web.Request) -> web.StreamResponse:
+    """A weekly series: its occurrences with their state, and its invitations in one go."""
+    await require_role(request, READERS)
+    app = request.app
+    occurrences = await app[MEETINGS].series(request.match_info["id"])
+    if not occurrences:
+        raise NotFound("No meeting {id}", id=request.match_info["id"])
+    now = app[CLOCK].now()
+    language = app[I18N].language_of(request)
+    return render(request, "series.html", {
+        "series_id": request.match_info["id"], "occurrences": occurrences, "now": now, "local": local,
+        "rule": series_text(app[I18N], language, occurrences), "first": occurrences[0],
+        "notice": app[I18N].gettext(language, NOTICES[request.query["notice"]])
+        if request.query.get("notice") in NOTICES else "",
+    })  # fmt: skip
+
+
+async def send_series_submit(request: web.Request) -> web.StreamResponse:
+    await authorise(request, PLANNERS)
+    queued = await request.app[INVITATIONS].send_series(request.match_info["id"])
+    wake_mail_sender(request.app)
+    notice = "kept" if not request.app[CONFIG].smtp_host else "sent" if queued else "nothing_new"
+    raise web.HTTPSeeOther(f"/series/{request.match_info['id']}?notice={notice}")
 
 
 # --- one meeting: invitations and attendance ----------------------------------------------------------------------
@@ -226,6 +249,11 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
         row["sent_text"] = local(datetime.fromisoformat(row["sent_at"])) if row["sent_at"] else ""
     notice = NOTICES.get(request.query.get("notice", ""))
     checks = await app[READINESS].all(meeting.id)
+    series = None
+    if meeting.series_id:
+        ids = [m.id for m in await app[MEETINGS].series(meeting.series_id)]
+        series = {"id": meeting.series_id, "number": ids.index(meeting.id) + 1 if meeting.id in ids else 0,
+                  "count": len(ids)}  # fmt: skip
     readiness = [{"unit": row["unit"], "unit_name": row["unit_name"], "check": checks.get(row["unit"]),
                   "at": local(checks[row["unit"]].at) if row["unit"] in checks else ""}
                  for row in invitations]  # fmt: skip
@@ -236,7 +264,7 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
         "notice": app[I18N].gettext(language, notice) if notice else "",
         "no_mail_server": not app[CONFIG].smtp_host, "readiness": readiness, "fixes": FIXES,
         "labels": LABELS, "line_labels": LINE_LABELS,
-        "unchecked": sum(1 for row in readiness if row["check"] is None),
+        "unchecked": sum(1 for row in readiness if row["check"] is None), "series": series,
     })  # fmt: skip
 
 
@@ -248,6 +276,7 @@ NOTICES = {
     "resend": N_("The invitation will be sent again."),
     "regenerate": N_("A new link was made; the old one no longer works."),
     "check_reminders": N_("The units are asked by e-mail to run the technical check."),
+    "nothing_new": N_("Every unit already has the series as it stands; nothing new was sent."),
     "test_session_open": N_("The test session is open. Enter the room as the chair to lead it."),
     "test_session_closed": N_("The test session is closed; everyone in it is out within seconds."),
 }
@@ -356,4 +385,6 @@ def add_meeting_page_routes(app: web.Application) -> None:
     app.router.add_post("/meetings/{id}/invitations/{unit}/{action:resend|regenerate}", unit_invitation_submit)
     app.router.add_post("/meetings/{id}/check-reminders", check_reminders_submit)
     app.router.add_post("/meetings/{id}/test-session", test_session_submit)
+    app.router.add_get("/series/{id}", series_page)
+    app.router.add_post("/series/{id}/invitations/send", send_series_submit)
     app.router.add_get("/meetings/{id}/attendance", attendance_page)

@@ -12,7 +12,7 @@ from aiohttp import web
 from conference.layout import slot_names
 from scheduler.directory.units import fold_diacritics
 from scheduler.errors import N_
-from scheduler.invitations.tokens import check_window, role_of
+from scheduler.invitations.tokens import check_window, meeting_for, role_of
 from scheduler.meetings.model import VIETNAM
 from signaling.messages import client_protocol
 from web.check_page import check_context
@@ -121,8 +121,8 @@ async def join_page(request: web.Request) -> web.StreamResponse:
     """Where an invitation's link leads: the link is checked, then the meeting is shown to its unit."""
     app = request.app
     grant = await app[INVITATIONS].links.grant_of(request.match_info["token"])
-    meeting = await app[MEETINGS].get(grant.meeting_id)
     now = app[CLOCK].now()
+    meeting = await meeting_for(grant, app[MEETINGS], now)
     units = await app[UNITS].all()
     testing = meeting.rehearsing(now)
     if meeting.state(now) == "scheduled" and not testing and role_of(meeting, grant.unit) == grant.role:

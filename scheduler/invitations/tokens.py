@@ -1,13 +1,15 @@
 """Join links: one signed token per (meeting, unit, role), valid from lobby opening until two hours after the end.
 
-A token is ``base64url(JSON [meeting, unit, role, generation]) "." base64url(HMAC-SHA256[:16])``. It carries no
-time: validity follows the meeting as it is now, so a rescheduled meeting needs no new links. Regenerating a
+A token is ``base64url(JSON [scope, unit, role, generation]) "." base64url(HMAC-SHA256[:16])``; the scope is the
+meeting's id, or ``series:<id>`` for every occurrence of a weekly series (a unit keeps one link for the whole
+series, and it opens the occurrence of the moment: ``meeting_for``). It carries no time: validity follows the
+meeting as it is now, so a rescheduled meeting needs no new links. Regenerating a
 unit's link bumps its generation; older tokens then fail. The secret lives in Redis so that every server process
 of a deployment accepts the links of the others.
 
 Key layout:
 - ``SECRET_KEY`` (string): the HMAC secret, created once with SET NX.
-- ``GENERATIONS_KEY.format(meeting_id)`` (hash): unit code → generation of its current link.
+- ``GENERATIONS_KEY.format(scope)`` (hash): unit code → generation of its current link.
 - ``CODES_KEY.format(digits)`` (string, expiring two hours after the meeting's end): a short code → the token it
   stands for.
 
@@ -30,8 +32,9 @@ from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
-from scheduler.errors import NotAuthorised
+from scheduler.errors import NotAuthorised, NotFound
 from scheduler.meetings.model import VIETNAM, Meeting
+from scheduler.meetings.store import MeetingStore
 
 SECRET_KEY = "giaoban:secret:join-tokens"
 GENERATIONS_KEY = "giaoban:meeting:{}:link-generations"
@@ -41,11 +44,12 @@ CODE_MIN_LIFE = 86_400  # seconds
 VALID_AFTER_END = timedelta(hours=2)
 MAX_TOKEN_LENGTH = 512
 ROLES = ("chair", "participant")
+SERIES_SCOPE = "series:"
 
 
 @dataclass(frozen=True)
 class JoinGrant:
-    meeting_id: str
+    meeting_id: str  # the link's scope: a meeting's id, or "series:<id>"
     unit: str
     role: str
     generation: int
@@ -55,6 +59,31 @@ def role_of(meeting: Meeting, unit: str) -> str | None:
     if unit == meeting.chair_unit:
         return "chair"
     return "participant" if unit in meeting.invited_units else None
+
+
+def link_scope(meeting: Meeting) -> str:
+    return f"{SERIES_SCOPE}{meeting.series_id}" if meeting.series_id else meeting.id
+
+
+def current_occurrence(occurrences: list[Meeting], now: datetime) -> Meeting:
+    """The occurrence a series link opens now: one whose room is open (live first), else the next to come (its
+    technical check, and when its room opens), else the last."""
+    kept = [m for m in occurrences if not m.cancelled] or occurrences
+    open_now = [m for m in kept if m.live_state != "ended" and (m.rehearsing(now) or
+                m.lobby_opens_at <= now <= m.ends_at + VALID_AFTER_END)]  # fmt: skip
+    if open_now:
+        return next((m for m in open_now if m.live_state == "live"), open_now[0])
+    return next((m for m in kept if m.starts_at > now), kept[-1])
+
+
+async def meeting_for(grant: JoinGrant, meetings: MeetingStore, now: datetime) -> Meeting:
+    """The meeting a link opens now: its own, or its series' occurrence of the moment."""
+    if not grant.meeting_id.startswith(SERIES_SCOPE):
+        return await meetings.get(grant.meeting_id)
+    occurrences = await meetings.series(grant.meeting_id.removeprefix(SERIES_SCOPE))
+    if not occurrences:
+        raise NotFound("No meeting {id}", id=grant.meeting_id)
+    return current_occurrence(occurrences, now)
 
 
 def check_window(meeting: Meeting, grant: JoinGrant, now: datetime) -> None:
@@ -90,14 +119,15 @@ class JoinLinks:
         role = role_of(meeting, unit)
         if role is None:
             raise NotAuthorised("Unit {unit} is not invited to this meeting", unit=unit)
-        generation = int(await self._redis.hget(GENERATIONS_KEY.format(meeting.id), unit) or 0)
-        token = _sign(JoinGrant(meeting.id, unit, role, generation), await self._secret())
+        scope = link_scope(meeting)
+        generation = int(await self._redis.hget(GENERATIONS_KEY.format(scope), unit) or 0)
+        token = _sign(JoinGrant(scope, unit, role, generation), await self._secret())
         return f"{self._base_url}/j/{token}"
 
     async def regenerate(self, meeting: Meeting, unit: str) -> str:
         if role_of(meeting, unit) is None:
             raise NotAuthorised("Unit {unit} is not invited to this meeting", unit=unit)
-        await self._redis.hincrby(GENERATIONS_KEY.format(meeting.id), unit, 1)
+        await self._redis.hincrby(GENERATIONS_KEY.format(link_scope(meeting)), unit, 1)
         return await self.url_for(meeting, unit)
 
     async def code_for(self, meeting: Meeting, join_url: str) -> str:
@@ -113,7 +143,7 @@ class JoinLinks:
             if await self._redis.set(key, token, exat=expires, nx=True):
                 return _readable(digits)
             if await self._redis.get(key) == token:
-                await self._redis.expireat(key, expires)  # the meeting may have moved
+                await self._redis.expireat(key, expires, gt=True)  # it may have moved; a series' lasts longest
                 return _readable(digits)
         raise RuntimeError("no free short code")  # 8 collisions in a row: 10^-40
 

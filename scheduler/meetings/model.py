@@ -2,7 +2,8 @@
 
 Times are stored as aware datetimes; a time given without an offset means Vietnam time (Asia/Ho_Chi_Minh, which
 has no daylight saving). A weekly series is expanded into one meeting per occurrence, each with its own
-attendance, linked by ``series_id``, so one occurrence can be moved or cancelled alone.
+attendance, linked by ``series_id`` and keeping its place in the weekly rule (``series_slot``), so one occurrence
+can be moved or cancelled alone, or it and all that follow (``change_following``, ``cancel_following``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Meeting:
     invited_units: tuple[str, ...]
     lobby_opens_minutes: int = DEFAULT_LOBBY_MINUTES
     series_id: str | None = None
+    series_slot: datetime | None = None  # its place in the weekly rule (its first planned start): RECURRENCE-ID
     sequence: int = 0  # bumped by every change that calendars must show (RFC 5545 SEQUENCE)
     cancelled: bool = False
     live_state: str | None = None  # "live" or "ended", set by the live meeting
@@ -103,7 +105,7 @@ class Meeting:
         return data
 
 
-TIMES = ("starts_at", "ends_at", "held_from", "held_until")
+TIMES = ("starts_at", "ends_at", "held_from", "held_until", "series_slot")
 
 
 def new_meeting_id() -> str:
@@ -134,7 +136,7 @@ def plan_meetings(
         Meeting(id=new_meeting_id(), title=fields["title"], agenda=fields["agenda"], starts_at=start,
                 ends_at=start + duration, chair_unit=fields["chair_unit"], invited_units=fields["invited_units"],
                 lobby_opens_minutes=fields["lobby_opens_minutes"], auto_record=fields["auto_record"],
-                series_id=series_id, created_by=created_by)
+                series_id=series_id, series_slot=start if series_id else None, created_by=created_by)
         for start in occurrences
     ]  # fmt: skip
 
@@ -158,6 +160,31 @@ def cancel(meeting: Meeting, *, now: datetime) -> Meeting:
     if state in UNCANCELLABLE:
         raise Conflict(UNCANCELLABLE[state])
     return dataclasses.replace(meeting, cancelled=True, sequence=meeting.sequence + 1)
+
+
+def change_following(occurrences: list[Meeting], first: Meeting, changes: Mapping[str, Any],
+                     units: Mapping[str, Unit], *, now: datetime) -> list[Meeting]:  # fmt: skip
+    """ "This and all following": ``first`` changed as asked, and every later occurrence still to come the same way;
+    a new time moves each of them by the same shift (and gives each the new length). Returns the changed ones."""
+    changed = [apply_changes(first, changes, units, now=now)]
+    shift = changed[0].starts_at - first.starts_at
+    length = changed[0].ends_at - changed[0].starts_at
+    for meeting in occurrences:
+        if meeting.starts_at <= first.starts_at or meeting.id == first.id or meeting.state(now) in UNCHANGEABLE:
+            continue
+        own = dict(changes)
+        if "starts_at" in changes or "ends_at" in changes:
+            start = meeting.starts_at + shift
+            own["starts_at"], own["ends_at"] = start.isoformat(), (start + length).isoformat()
+        changed.append(apply_changes(meeting, own, units, now=now))
+    return changed
+
+
+def cancel_following(occurrences: list[Meeting], first: Meeting, *, now: datetime) -> list[Meeting]:
+    """ "This and all following" cancelled: ``first`` (which must be cancellable) and every later one to come."""
+    later = [m for m in occurrences if m.starts_at > first.starts_at and m.id != first.id
+             and m.state(now) not in UNCANCELLABLE]  # fmt: skip
+    return [cancel(first, now=now), *(cancel(m, now=now) for m in later)]
 
 
 # --- checks --------------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 Key layout:
 - ``MEETING_KEY.format(id)`` (string): the meeting as JSON.
 - ``BY_START_KEY`` (sorted set): meeting id scored by its start (Unix seconds), for calendar ranges.
+- ``SERIES_KEY.format(series_id)`` (sorted set): the occurrences of a weekly series, scored by their place in it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from scheduler.meetings.model import Meeting
 
 MEETING_KEY = "giaoban:meeting:{}"
 BY_START_KEY = "giaoban:meetings:by-start"
+SERIES_KEY = "giaoban:series:{}"
 
 
 class MeetingStore(Protocol):
@@ -28,6 +30,8 @@ class MeetingStore(Protocol):
     async def get(self, meeting_id: str) -> Meeting: ...
 
     async def between(self, start: datetime, end: datetime) -> list[Meeting]: ...
+
+    async def series(self, series_id: str) -> list[Meeting]: ...
 
     async def update(self, meeting_id: str, change: Callable[[Meeting], Meeting]) -> Meeting: ...
 
@@ -41,7 +45,18 @@ class RedisMeetingStore:
             for meeting in meetings:
                 pipe.set(MEETING_KEY.format(meeting.id), _encode(meeting))
                 pipe.zadd(BY_START_KEY, {meeting.id: meeting.starts_at.timestamp()})
+                if meeting.series_id:
+                    slot = meeting.series_slot or meeting.starts_at
+                    pipe.zadd(SERIES_KEY.format(meeting.series_id), {meeting.id: slot.timestamp()})
             await pipe.execute()
+
+    async def series(self, series_id: str) -> list[Meeting]:
+        """Every occurrence of a weekly series, in the rule's order (an empty list for an unknown series)."""
+        if not _plausible_id(series_id):
+            return []
+        ids = await self._redis.zrange(SERIES_KEY.format(series_id), 0, -1)
+        raws = await self._redis.mget([MEETING_KEY.format(i) for i in ids]) if ids else []
+        return [Meeting.from_json(json.loads(raw)) for raw in raws if raw is not None]
 
     async def get(self, meeting_id: str) -> Meeting:
         raw = await self._redis.get(MEETING_KEY.format(meeting_id)) if _plausible_id(meeting_id) else None

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import json
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp import ClientWebSocketResponse, WSMsgType
+from aiosmtpd.controller import Controller
 
 from scheduler.attendance.events import AttendanceEvent
 from scheduler.directory.demo import demo_units
 from tests.conftest import Client, signed_in
+from tests.live import free_port
 from web.bench.clips import Clip
 from web.bench.endpoint import SyntheticEndpoint
 from web.keys import ATTENDANCE, CLOCK, INVITATIONS, MEETINGS, UNITS
@@ -128,3 +133,45 @@ async def media_joined(client: Client, live: LiveMeeting, unit: str, clips: dict
     await endpoint.connect(answer)
     await endpoint.wait_connected()
     return ws, endpoint
+
+
+# --- a real SMTP server (aiosmtpd on loopback) ------------------------------------------------------------------
+
+
+@dataclass
+class Inbox:
+    messages: list[tuple[str, email.message.EmailMessage]] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def] # aiosmtpd's hook
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        for recipient in envelope.rcpt_tos:
+            self.messages.append((recipient, parsed))  # type: ignore[arg-type]
+        return "250 OK"
+
+    async def wait_for(self, count: int, seconds: float = 15.0) -> None:
+        for _ in range(int(seconds / 0.05)):
+            if len(self.messages) >= count:
+                await asyncio.sleep(0.5)  # and nothing more arrives
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
+
+    def by_recipient(self) -> dict[str, list[email.message.EmailMessage]]:
+        found: dict[str, list[email.message.EmailMessage]] = {}
+        for recipient, message in self.messages:
+            found.setdefault(recipient, []).append(message)
+        return found
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def inbox(smtp_port: int) -> Iterator[Inbox]:
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    yield handler
+    controller.stop()

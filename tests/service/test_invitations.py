@@ -6,11 +6,8 @@ import asyncio
 import email
 import email.policy
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
 
@@ -18,7 +15,7 @@ from scheduler.directory.units import parse_units_csv
 from scheduler.meetings.model import VIETNAM
 from scheduler.readiness import Devices, judge
 from tests.conftest import Client, signed_in
-from tests.live import free_port
+from tests.service.conftest import Inbox
 from web.keys import CLOCK, INVITATIONS, READINESS, UNITS
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -37,45 +34,6 @@ MEETING = {
     "invited_units": ["bh", "bh.nh", "bh.tc"],
 }
 ADDRESSES = {"vanphong@laocai.example", "ubnd@bacha.example", "chanh.vanphong@bacha.example", "nahoi@bacha.example"}
-
-
-@dataclass
-class Inbox:
-    messages: list[tuple[str, email.message.EmailMessage]] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def] # aiosmtpd's hook
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        for recipient in envelope.rcpt_tos:
-            self.messages.append((recipient, parsed))  # type: ignore[arg-type]
-        return "250 OK"
-
-    async def wait_for(self, count: int, seconds: float = 15.0) -> None:
-        for _ in range(int(seconds / 0.05)):
-            if len(self.messages) >= count:
-                await asyncio.sleep(0.5)  # and nothing more arrives
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
-
-    def by_recipient(self) -> dict[str, list[email.message.EmailMessage]]:
-        found: dict[str, list[email.message.EmailMessage]] = {}
-        for recipient, message in self.messages:
-            found.setdefault(recipient, []).append(message)
-        return found
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def inbox(smtp_port: int) -> Iterator[Inbox]:
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    yield handler
-    controller.stop()
 
 
 async def mailing_client(client_with, smtp_port: int) -> tuple[Client, str, dict]:  # type: ignore[no-untyped-def]

@@ -17,6 +17,8 @@ from scheduler.meetings.model import (
     Meeting,
     apply_changes,
     cancel,
+    cancel_following,
+    change_following,
     parse_time,
     plan_meetings,
 )
@@ -107,21 +109,56 @@ async def get_meeting(request: web.Request, _: None) -> web.StreamResponse:
     return json_reply(meeting.public_json(request.app[CLOCK].now()))
 
 
+SCOPES = ("this", "following")  # one occurrence of a weekly series, or it and every one that follows
+
+
+def scope_of(raw: str | None) -> str:
+    if raw in (None, ""):
+        return "this"
+    if raw not in SCOPES:
+        raise MalformedInput("The request could not be understood",
+                             problems=[Problem("scope", "One of {scopes}", {"scopes": ", ".join(SCOPES)})])  # fmt: skip
+    return raw
+
+
+async def change_meetings(request: web.Request, meeting_id: str, body: dict[str, Any], scope: str) -> Meeting:
+    """Edit one meeting, or (``following``) it and the rest of its series; the units are told. The one asked for."""
+    app, now = request.app, request.app[CLOCK].now()
+    units = await app[UNITS].all()
+    meeting = await app[MEETINGS].get(meeting_id)
+    if scope == "following" and meeting.series_id:
+        changed = change_following(await app[MEETINGS].series(meeting.series_id), meeting, body, units, now=now)
+    else:
+        changed = [await app[MEETINGS].update(meeting_id, lambda current: apply_changes(current, body, units, now=now))]
+    return await _store_and_tell(request, changed)
+
+
+async def cancel_meetings(request: web.Request, meeting_id: str, scope: str) -> Meeting:
+    app, now = request.app, request.app[CLOCK].now()
+    meeting = await app[MEETINGS].get(meeting_id)
+    if scope == "following" and meeting.series_id:
+        changed = cancel_following(await app[MEETINGS].series(meeting.series_id), meeting, now=now)
+    else:
+        changed = [await app[MEETINGS].update(meeting_id, lambda current: cancel(current, now=now))]
+    return await _store_and_tell(request, changed)
+
+
+async def _store_and_tell(request: web.Request, changed: list[Meeting]) -> Meeting:
+    for meeting in changed:
+        await request.app[MEETINGS].update(meeting.id, lambda _, meeting=meeting: meeting)  # type: ignore[misc]
+    for meeting in changed:  # once all are stored: a series' invitation then goes once, with every change
+        await tell_invited_units(request, meeting)
+    return changed[0]
+
+
 async def patch_meeting(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
-    now = request.app[CLOCK].now()
-    units = await request.app[UNITS].all()
-    meeting = await request.app[MEETINGS].update(
-        request.match_info["id"], lambda current: apply_changes(current, body, units, now=now)
-    )
-    await tell_invited_units(request, meeting)
-    return json_reply(meeting.public_json(now))
+    meeting = await change_meetings(request, request.match_info["id"], body, scope_of(request.query.get("scope")))
+    return json_reply(meeting.public_json(request.app[CLOCK].now()))
 
 
 async def cancel_meeting(request: web.Request, _: None) -> web.StreamResponse:
-    now = request.app[CLOCK].now()
-    meeting = await request.app[MEETINGS].update(request.match_info["id"], lambda current: cancel(current, now=now))
-    await tell_invited_units(request, meeting)
-    return json_reply(meeting.public_json(now))
+    meeting = await cancel_meetings(request, request.match_info["id"], scope_of(request.query.get("scope")))
+    return json_reply(meeting.public_json(request.app[CLOCK].now()))
 
 
 async def tell_invited_units(request: web.Request, meeting: Meeting) -> None:
@@ -142,6 +179,7 @@ def query_time(request: web.Request, name: str, default: datetime) -> datetime:
 
 
 TIME_QUERY = {"type": "string", "description": "ISO 8601; without an offset it means Vietnam time"}
+SCOPE_QUERY = {"type": "string", "enum": list(SCOPES), "description": "this meeting (default), or it and all following"}
 MEETING_REPLY = {200: Reply("The meeting", MEETING_SCHEMA)}
 ENDPOINTS = (
     Endpoint("POST", "/api/meetings", create_meeting, "Plan a meeting, or a weekly series", roles=PLANNERS,
@@ -152,9 +190,12 @@ ENDPOINTS = (
              query={"from": TIME_QUERY, "to": TIME_QUERY}, tags=("meetings",)),
     Endpoint("GET", "/api/meetings/{id}", get_meeting, "One meeting", roles=READERS, replies=MEETING_REPLY,
              tags=("meetings",)),
-    Endpoint("PATCH", "/api/meetings/{id}", patch_meeting, "Edit or reschedule one meeting", roles=PLANNERS,
-             body_schema=PATCH_SCHEMA, replies=MEETING_REPLY, errors=(409, 422), tags=("meetings",)),
-    Endpoint("DELETE", "/api/meetings/{id}", cancel_meeting, "Cancel one meeting (it stays on record)",
-             roles=PLANNERS, replies={200: Reply("The cancelled meeting", MEETING_SCHEMA)}, errors=(409,),
-             tags=("meetings",)),
+    Endpoint("PATCH", "/api/meetings/{id}", patch_meeting, "Edit or reschedule one meeting (or it and the rest of "
+             "its series: scope=following; a new time moves each by the same shift)", roles=PLANNERS,
+             body_schema=PATCH_SCHEMA, replies=MEETING_REPLY, errors=(400, 409, 422), tags=("meetings",),
+             query={"scope": SCOPE_QUERY}),
+    Endpoint("DELETE", "/api/meetings/{id}", cancel_meeting, "Cancel one meeting, or it and the rest of its series "
+             "(scope=following); it stays on record", roles=PLANNERS,
+             replies={200: Reply("The cancelled meeting", MEETING_SCHEMA)}, errors=(400, 409), tags=("meetings",),
+             query={"scope": SCOPE_QUERY}),
 )  # fmt: skip
