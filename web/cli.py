@@ -25,7 +25,7 @@ from scheduler.directory.store import RedisUnitStore
 from scheduler.directory.units import parse_units_csv
 from scheduler.errors import GiaobanError
 from scheduler.meetings.model import VIETNAM
-from scheduler.reports.signing import Signer, fingerprint, verify
+from scheduler.reports.signing import Signer, fingerprint, verify_file
 from scheduler.store import open_store
 from scheduler.store.backup import backup, restore
 from web import logs
@@ -90,7 +90,13 @@ def _parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify", help="check that an exported file matches its signature")
     verify.add_argument("file", type=Path)
-    verify.add_argument("signature", type=Path, metavar="SIGFILE")
+    verify.add_argument(
+        "signature",
+        type=Path,
+        metavar="SIGFILE",
+        nargs="?",
+        help="the detached .sig (left out: the signature the PDF, XLSX or DOCX carries inside)",
+    )
     verify.add_argument("--key", type=Path, metavar="PUBKEY",
                         help="PEM public key (from GET /api/signing-key); default: this server's own key")  # fmt: skip
     _add_settings(verify, STORE_SETTINGS)
@@ -287,7 +293,8 @@ async def _units_import(config: Config, args: argparse.Namespace) -> int:
 
 async def _verify(config: Config, args: argparse.Namespace) -> int:
     try:
-        data, signature = args.file.read_bytes(), args.signature.read_bytes()
+        data = args.file.read_bytes()
+        signature = args.signature.read_bytes() if args.signature else None
         key = args.key.read_text() if args.key else None
     except OSError as exc:
         print(f"giaoban: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
@@ -295,7 +302,7 @@ async def _verify(config: Config, args: argparse.Namespace) -> int:
     if key is None:
         async with _store(config) as store:
             key = await Signer(store.redis).public_key_pem()
-    if not verify(data, signature, key):
+    if not verify_file(data, signature, key):
         print(f"giaoban: SIGNATURE DOES NOT MATCH: {args.file} was changed after it was signed, "
               "or the signature is for another file or key", file=sys.stderr)  # fmt: skip
         return EXIT_FAILED

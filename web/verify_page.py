@@ -1,4 +1,5 @@
-"""``/verify``: anyone drops an exported file and its signature and reads whether this server signed it unchanged.
+"""``/verify``: anyone drops an exported file (and its signature, unless the file carries it inside) and reads
+whether this server signed it unchanged.
 
 The same check as ``giaoban verify``, for a secretary or an inspector without the command line. Nothing is kept.
 """
@@ -13,7 +14,7 @@ from aiohttp.web_request import FileField
 
 from scheduler.errors import N_, InvalidInput
 from scheduler.meetings.model import VIETNAM
-from scheduler.reports.signing import fingerprint, verify
+from scheduler.reports.signing import fingerprint, unembed, verify_file
 from web.auth import check_same_origin
 from web.keys import I18N, SIGNER
 from web.responses import render
@@ -32,13 +33,16 @@ async def verify_submit(request: web.Request) -> web.StreamResponse:
     check_same_origin(request)
     form = await request.post()
     exported, signature = form.get("file"), form.get("signature")
-    if not isinstance(exported, FileField) or not isinstance(signature, FileField):
+    if not isinstance(exported, FileField):
         raise InvalidInput("Choose the exported file and its signature file (.sig)")
     data = exported.file.read()
+    detached = signature.file.read() if isinstance(signature, FileField) else None
+    if not detached and unembed(data)[1] is None:
+        raise InvalidInput("This file carries no signature inside: choose its signature file (.sig) too")
     i18n = request.app[I18N]
     language = i18n.language_of(request)
     key = await request.app[SIGNER].public_key_pem()
-    valid = verify(data, signature.file.read(), key)
+    valid = verify_file(data, detached, key)
     result = {"valid": valid, "name": exported.filename, "key": fingerprint(key), "exported_at": ""}
     created = _pdf_created(data) if valid else None
     if created is not None:

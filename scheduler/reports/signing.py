@@ -4,6 +4,11 @@ The key pair is created once (SET NX) and kept in the store, so every server pro
 the public key can be published (``GET /api/signing-key``). A signature file holds one line: the base64 of the
 64-byte signature.
 
+PDF, XLSX and DOCX files also carry their signature inside (``embed``), where their readers ignore it: after a PDF's
+last ``%%EOF`` as a comment line, and as a ZIP archive's comment. The signature is over the file without it
+(``unembed`` takes it out again), so the same detached ``.sig`` checks the file either way, and the file alone
+checks itself (``giaoban verify FILE``, the ``/verify`` page).
+
 Key layout:
 - ``PRIVATE_KEY`` (string): the private key, PKCS#8 PEM.
 """
@@ -74,3 +79,44 @@ def verify(data: bytes, signature_file: bytes, public_key_pem: str) -> bool:
     except InvalidSignature:
         return False
     return True
+
+
+PDF_MARK = b"\n%giaoban-signature "
+ZIP_MARK = b"giaoban-signature "
+ZIP_END = b"PK\x05\x06"  # the end-of-central-directory record; its last 2 bytes count the archive comment
+ZIP_END_SIZE = 22
+
+
+def embed(data: bytes, signature_file: bytes) -> bytes:
+    """The file with its signature inside, where a format allows one (PDF, ZIP-based); else the file as it is."""
+    signature = signature_file.strip()
+    if data.startswith(b"%PDF-"):
+        return data + PDF_MARK + signature + b"\n"
+    if data.startswith(b"PK") and data[-ZIP_END_SIZE : -ZIP_END_SIZE + 4] == ZIP_END and data[-2:] == b"\0\0":
+        comment = ZIP_MARK + signature
+        return data[:-2] + len(comment).to_bytes(2, "little") + comment
+    return data
+
+
+def unembed(data: bytes) -> tuple[bytes, bytes | None]:
+    """The file as it was signed, and the signature it carried (None: it carries none)."""
+    if data.startswith(b"%PDF-") and data.endswith(b"\n"):
+        at = data.rfind(PDF_MARK)
+        if at >= 0 and b"\n" not in data[at + len(PDF_MARK) : -1]:
+            return data[:at], data[at + len(PDF_MARK) : -1]
+    if data.startswith(b"PK"):
+        end = data.rfind(ZIP_END)
+        if end >= 0 and end + ZIP_END_SIZE <= len(data):
+            length = int.from_bytes(data[end + 20 : end + 22], "little")
+            comment = data[end + ZIP_END_SIZE :]
+            if len(comment) == length and comment.startswith(ZIP_MARK):
+                return data[: end + 20] + b"\0\0", comment[len(ZIP_MARK) :]
+    return data, None
+
+
+def verify_file(data: bytes, signature_file: bytes | None, public_key_pem: str) -> bool:
+    """Whether ``data`` (with its signature inside, or not) is what this key signed: against the detached
+    signature when one is given, else against the one it carries."""
+    signed, carried = unembed(data)
+    signature = signature_file if signature_file else carried
+    return signature is not None and verify(signed, signature, public_key_pem)

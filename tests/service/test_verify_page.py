@@ -38,4 +38,19 @@ async def test_anyone_checks_an_export_and_its_signature_on_the_web(client: Clie
 async def test_a_file_without_its_signature_is_asked_for_plainly(client: Client) -> None:
     response = await client.post("/verify", data=upload(b"STT,Don vi\r\n", None, "diem-danh.csv"))
     assert response.status == 422
-    assert "Hãy chọn tệp đã xuất và tệp chữ ký (.sig) của nó" in await response.text()
+    assert "Tệp này không mang chữ ký bên trong: hãy chọn cả tệp chữ ký (.sig)" in await response.text()
+
+
+@pytest.mark.parametrize("path", ["attendance.pdf", "attendance.xlsx", "minutes.pdf", "minutes.docx"])
+async def test_a_pdf_xlsx_or_docx_checks_itself_without_its_sig(client: Client, held_meeting: dict,
+                                                                 path: str) -> None:  # fmt: skip
+    """The file carries its signature inside (after a PDF's end, as a ZIP's comment): the file alone is enough."""
+    await signed_in(client, "secretary")
+    data = await (await client.get(f"/api/meetings/{held_meeting['id']}/{path}")).read()
+    client.session.cookie_jar.clear()
+    page = await (await client.post("/verify", data=upload(data, None, path))).text()
+    assert 'data-valid="1"' in page, path
+    changed = bytearray(data)
+    changed[len(changed) // 3] ^= 0x01
+    page = await (await client.post("/verify", data=upload(bytes(changed), None, path))).text()
+    assert 'data-valid="0"' in page, path

@@ -16,7 +16,7 @@ from scheduler.directory.units import Unit
 from scheduler.meetings.model import Meeting
 from scheduler.reports.exports import ExportContext, to_csv, to_pdf, to_xlsx
 from scheduler.reports.savings import TravelCosts, meeting_savings
-from scheduler.reports.signing import fingerprint
+from scheduler.reports.signing import embed, fingerprint
 from web.api.meetings import READERS
 from web.config import Config
 from web.endpoints import Endpoint, Reply
@@ -178,7 +178,7 @@ def signed_file_endpoints(path: str, content_type: str, produce: Produce, summar
         signature = await request.app[SIGNER].sign(data)
         headers = {"Content-Type": content_type, SIGNATURE_HEADER: signature.decode().strip(),
                    "Content-Disposition": attachment(filename)}  # fmt: skip
-        return web.Response(body=data, headers=headers)
+        return web.Response(body=embed(data, signature), headers=headers)  # the file checks itself, too
 
     async def signature(request: web.Request, _: None) -> web.StreamResponse:
         filename, data = await produce(request)
