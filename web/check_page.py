@@ -101,6 +101,8 @@ async def _run(socket: web.WebSocketResponse, checks: Checks, i18n: I18n, langua
             await socket.send_str(encode(say.line_progress(share)))
 
         line = await run.test_line(progress)
+        await run.close()  # the line is known: its connection and its place among the checks go now, not when
+        # the person answers (a page left open holds nothing but its socket)
         await socket.send_str(encode(say.line_result(line.to_json())))
         check = await run.finish(await asyncio.wait_for(reader, DEVICES_SECONDS))
         await socket.send_str(encode(say.check_verdict(
