@@ -78,11 +78,12 @@ async def check_socket(request: web.Request) -> web.StreamResponse:
                                  status=429, headers={"Retry-After": "10"})  # fmt: skip
     socket = web.WebSocketResponse(heartbeat=4.0, max_msg_size=MAX_MESSAGE_BYTES)
     try:
-        await socket.prepare(request)
+        await socket.prepare(request)  # a plain GET is answered 400 here, by aiohttp
         await _run(socket, checks, i18n, language)
     finally:
         hub.addresses.closed(address)
-        await socket.close()
+        if socket.prepared:
+            await socket.close()
     return socket
 
 

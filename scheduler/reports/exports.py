@@ -186,16 +186,23 @@ def stable_zip(data: bytes, when: datetime) -> bytes:
     return output.getvalue()
 
 
-def to_pdf(ctx: ExportContext) -> bytes:
-    t = ctx.translate
-    pdf = FPDF(orientation="landscape", format="A4")
-    pdf.set_creation_date(ctx.generated_at)
-    pdf.set_title(ctx.meeting.title)
+def new_pdf(title: str, created: datetime, *, orientation: str = "portrait", margin: float = 15) -> FPDF:
+    """An A4 document with the Vietnamese font (DejaVu, shipped with us) and a fixed creation date: the same data
+    gives the same bytes."""
+    pdf = FPDF(orientation=orientation, format="A4")
+    pdf.set_creation_date(created)
+    pdf.set_title(title)
     pdf.set_creator("giaoban")
     fonts = resources.files("scheduler.reports").joinpath("fonts")
     pdf.add_font("DejaVu", "", str(fonts.joinpath("DejaVuSans.ttf")))
     pdf.add_font("DejaVu", "B", str(fonts.joinpath("DejaVuSans-Bold.ttf")))
-    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.set_auto_page_break(auto=True, margin=margin)
+    return pdf
+
+
+def to_pdf(ctx: ExportContext) -> bytes:
+    t = ctx.translate
+    pdf = new_pdf(ctx.meeting.title, ctx.generated_at, orientation="landscape")
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 11)
     pdf.cell(0, 6, ctx.chair_name.upper(), align="L", new_x="LMARGIN", new_y="NEXT")

@@ -12,20 +12,18 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
 from typing import ClassVar
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
-from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from scheduler.errors import N_
 from scheduler.meetings.model import VIETNAM
 from scheduler.minutes import Minutes
-from scheduler.reports.exports import RECIPIENTS, TIMELINE_LABELS, stable_zip
+from scheduler.reports.exports import RECIPIENTS, TIMELINE_LABELS, new_pdf, stable_zip
 
 Translate = Callable[[str], str]
 MOTTO = (N_("SOCIALIST REPUBLIC OF VIETNAM"), N_("Independence – Freedom – Happiness"))
@@ -124,14 +122,7 @@ def _signatures(minutes: Minutes, t: Translate) -> tuple[tuple[str, str], tuple[
 
 
 def minutes_pdf(minutes: Minutes, t: Translate) -> bytes:
-    pdf = FPDF(format="A4")
-    pdf.set_creation_date(minutes.as_of)
-    pdf.set_title(minutes.meeting.title)
-    pdf.set_creator("giaoban")
-    fonts = resources.files("scheduler.reports").joinpath("fonts")
-    pdf.add_font("DejaVu", "", str(fonts.joinpath("DejaVuSans.ttf")))
-    pdf.add_font("DejaVu", "B", str(fonts.joinpath("DejaVuSans-Bold.ttf")))
-    pdf.set_auto_page_break(auto=True, margin=18)
+    pdf = new_pdf(minutes.meeting.title, minutes.as_of, margin=18)
     pdf.set_margins(20, 15, 15)
     pdf.add_page()
     half = (pdf.w - pdf.l_margin - pdf.r_margin) / 2

@@ -6,7 +6,9 @@ Playwright cannot download its own browser here; it drives ``/usr/bin/chromium``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
+import stat
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 
 from tests.live import Server, serving
+from web.bench.netns import CommuneLine
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,6 +44,22 @@ async def browser() -> AsyncIterator[Browser]:
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with serving(Path(tmp_path_factory.mktemp("browser")), "--demo", "--log-level", "WARNING") as server:
         yield server
+
+
+@contextlib.asynccontextmanager
+async def chromium_on_line(line: CommuneLine, port: int, folder: Path, *args: str) -> AsyncIterator[Browser]:
+    """Chromium inside a commune line's network namespace (through an ``ip netns exec`` wrapper), driven by Playwright
+    over its pipe as usual. The service is reached at the near end of the veth pair, which is not a secure context:
+    the flag makes it one, so the page gets the fake camera and microphone all the same."""
+    wrapper = folder / "chromium-in-namespace"
+    wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {line.namespace} {CHROMIUM} "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    origin = f"http://{line.near_address}:{port}"
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(wrapper), args=[
+            *CHROMIUM_ARGS, f"--unsafely-treat-insecure-origin-as-secure={origin}", *args])  # fmt: skip
+        yield browser
+        await browser.close()
 
 
 async def until_true(page: Page, expression: str, timeout: float = 10.0) -> None:

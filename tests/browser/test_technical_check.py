@@ -7,7 +7,6 @@ A blocked microphone (a browser that was not given it) must name the microphone 
 
 from __future__ import annotations
 
-import stat
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, chromium_on_line
 from tests.browser.test_live_meeting import NA_HOI, TA_VAN, plan_meeting_now
 from tests.live import Server, serving
 from web.bench.netns import CommuneLine, commune_line
@@ -91,19 +90,12 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 async def test_a_line_held_to_150_kbits_is_audio_only(tmp_path: Path, line: CommuneLine, server: Server) -> None:
-    wrapper = tmp_path / "chromium-in-namespace"
-    wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {line.namespace} {CHROMIUM} "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-    origin = f"http://{line.near_address}:{server.port}"
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(wrapper), args=[
-            *CHROMIUM_ARGS, f"--unsafely-treat-insecure-origin-as-secure={origin}"])  # fmt: skip
+    async with chromium_on_line(line, server.port, tmp_path) as browser:
         context = await browser.new_context()
         _, links = await plan_meeting_now(context, server, starts_in=TWO_DAYS)
         page = await context.new_page()
         verdict = await run_check(page, links[NA_HOI].replace("0.0.0.0", line.near_address))
         fixes = await page.get_by_test_id("check-fixes").inner_text()
         figures = await page.get_by_test_id("line-figures").inner_text()
-        await browser.close()
     assert verdict == "audio-only", (fixes, figures)
     assert "âm thanh" in fixes.lower()

@@ -112,19 +112,9 @@
   }
 
   function playSound() {
-    var Context = window.AudioContext || window.webkitAudioContext;
     show("sound-question", text.sound_question);
     $("sound-answers").hidden = false;
-    if (!Context) return;
-    audio = audio || new Context();
-    if (audio.resume) audio.resume();
-    var tone = audio.createOscillator(), gain = audio.createGain();
-    tone.frequency.value = 440;
-    gain.gain.value = 0.2;
-    tone.connect(gain);
-    gain.connect(audio.destination);
-    tone.start();
-    tone.stop(audio.currentTime + 2);
+    window.giaobanTone();  // page.js
   }
 
   function heard(yes) {

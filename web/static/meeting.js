@@ -143,20 +143,8 @@
     if (label && words) label.textContent = words;
   }
 
-  var soundContext = null;
   function playTestSound() {
-    var Context = window.AudioContext || window.webkitAudioContext;
-    if (!Context) return;
-    soundContext = soundContext || new Context();
-    if (soundContext.resume) soundContext.resume();
-    var tone = soundContext.createOscillator(), gain = soundContext.createGain();
-    tone.frequency.value = 440;
-    gain.gain.value = 0.2;
-    tone.connect(gain);
-    gain.connect(soundContext.destination);
-    tone.start();
-    tone.stop(soundContext.currentTime + 2);
-    showDeviceMessage(text.test_sound);
+    if (window.giaobanTone()) showDeviceMessage(text.test_sound);  // page.js
   }
 
   // Everything the page opened ends at once: the camera's light goes off.

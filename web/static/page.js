@@ -29,6 +29,24 @@
     }
   });
 
+  // A two-second 440 Hz tone, for "do you hear it?" (the join page, the technical check): one audio context a page,
+  // made at the person's click (browsers start audio only after a gesture). False where the browser has no audio.
+  var toneContext = null;
+  window.giaobanTone = function () {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return false;
+    toneContext = toneContext || new Context();
+    if (toneContext.resume) toneContext.resume();
+    var tone = toneContext.createOscillator(), gain = toneContext.createGain();
+    tone.frequency.value = 440;
+    gain.gain.value = 0.2;
+    tone.connect(gain);
+    gain.connect(toneContext.destination);
+    tone.start();
+    tone.stop(toneContext.currentTime + 2);
+    return true;
+  };
+
   // Timelines and charts: positions and sizes, in per cent, from data attributes.
   var sized = document.querySelectorAll("[data-left], [data-width], [data-height]");
   for (var i = 0; i < sized.length; i++) {
