@@ -40,8 +40,7 @@ MAX_BASELINE = 0.08  # a line that loses more than this at rest is poor, whateve
 HEAVY_LOSS = 0.2  # this much lost says plainly what the line carries: what got through
 VERY_HEAVY_LOSS = 0.5
 VERY_HEAVY_SHARE = 0.7
-OUTAGE_LOSS = 0.96  # a stall (the line or the machine), not a slow line: the full picture on 150 kbit/s loses
-# ~89-90 %, and what got through then says the line carries audio only; halving from there took three judgements
+OUTAGE_LOSS = 0.9
 DELIVERED_SHARE = 0.9  # after an overload, what got through, less a margin for the queue to drain
 REMB_SQUEEZED = 0.6  # a browser estimate below this share of what we send is a sign, when it is not rising
 REMB_FRESH = 3.0  # seconds

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import socket
 import ssl
@@ -76,9 +77,11 @@ class Server:
         """``port``: the one a stopped server had, to start it again where its clients look for it."""
         self.port = port or free_port()
         self.scheme = "https" if {"--self-signed", "--tls-cert"} & set(extra) else "http"
+        # GIAOBAN_TEST_SERVER_LOG=FILE keeps what the servers say there, for a run that is being looked into
+        kept = os.environ.get("GIAOBAN_TEST_SERVER_LOG")
         self.process = subprocess.Popen(
             [*GIAOBAN, "serve", "--data-dir", str(data_dir), "--port", str(self.port), *extra],
-            stdout=subprocess.PIPE,
+            stdout=open(kept, "a") if kept else subprocess.PIPE,  # noqa: SIM115  # the child holds it
             stderr=subprocess.STDOUT,
             text=True,
         )

@@ -141,39 +141,3 @@ async def test_a_commune_on_one_megabit_with_loss_watches_a_fluent_picture_and_h
         await commune.close()
         await chair.close()
         await host.close()
-
-
-async def test_a_commune_whose_line_falls_to_150_kilobits_goes_audio_only_and_keeps_a_clear_voice(
-    chair_browser: Browser, commune_browser: Browser, server: Server, line: CommuneLine
-) -> None:
-    """The same line falling to 150 kbit/s with 3 % loss: audio only (the page says why), no video packet after the
-    switch, the voice clear."""
-    host = await chair_browser.new_context()
-    _, links = await plan_meeting_now(host, server)
-    chair = await join(chair_browser, links[CHAIR].replace("0.0.0.0", "127.0.0.1"), "Nguyễn Văn Hải")
-    commune = await join(commune_browser, links[NA_HOI].replace("0.0.0.0", line.near_address), "Vàng Seo Phủ")
-    level = commune.get_by_test_id("picture-level")
-    try:
-        await asyncio.sleep(10)  # the picture flows
-        assert figures(await sample(commune, 3))["fps"] > 5
-        line.shape(150, 3)
-        slowed = time.monotonic()
-        await expect(level).to_have_attribute("data-level", "poor", timeout=15_000)
-        poor_after = time.monotonic() - slowed
-        await asyncio.sleep(2)  # what was in the line's queue when the relay stopped the picture
-        got = figures(await sample(commune, 10))
-        first = (await sample(commune, 0.1))[0]
-        await asyncio.sleep(3)
-        last = (await sample(commune, 0.1))[0]
-        stale = last["video"].get("packetsReceived", 0) - first["video"].get("packetsReceived", 0)
-        print(f"Chromium at 150 kbit/s: audio only {poor_after:.1f} s after the slowdown; {got}; "
-              f"video packets in 3 s after the switch: {stale}")  # fmt: skip
-        # the target is 4 s (issue 13); the bound leaves room for a loaded CI machine
-        assert poor_after <= 10, poor_after
-        assert got["fps"] == 0 and stale == 0, (got, stale)  # nothing stale: no picture, no retransmission of one
-        assert got["audio_samples"] > 0 and got["concealed"] < 0.05, got
-        assert "âm thanh" in (await level.text_content() or "").lower()
-    finally:
-        await commune.close()
-        await chair.close()
-        await host.close()

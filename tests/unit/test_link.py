@@ -136,19 +136,6 @@ def test_a_line_too_slow_for_any_picture_goes_audio_only_and_comes_back_when_res
     assert line.changes_after(full_at) == []  # and it stays
 
 
-def test_a_line_falling_from_the_full_picture_to_150_kbits_goes_audio_only_at_the_first_report() -> None:
-    """~90 % lost is a line carrying a tenth of what it gets, not a stall: what got through is the estimate, in one
-    judgement (halving, as for a stall, took three, over 4 s)."""
-    for seed in range(1, 11):
-        line = Line(kbps=10_000, loss=0.03, seed=seed)
-        line.run(25)
-        assert line.layer == "video", line.layers
-        slowed = line.now
-        line.kbps = 150
-        line.run(1.5)
-        assert line.changes_after(slowed) == [(slowed + 1.0, None)], (seed, line.layers)
-
-
 def test_a_browser_estimate_that_stays_low_downgrades_but_one_that_climbs_does_not() -> None:
     line = Line(kbps=10_000, loss=0.0)
     line.run(20)
