@@ -16,6 +16,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, chromium_on_line
 from tests.browser.test_live_meeting import NA_HOI, TA_VAN, plan_meeting_now
+from tests.browser.test_meeting_pages import shot
 from tests.live import Server, serving
 from web.bench.netns import CommuneLine, commune_line
 
@@ -40,6 +41,7 @@ async def test_a_unit_checks_two_days_early_and_the_host_sees_it_ready(browser: 
     meeting_id, links = await plan_meeting_now(context, demo_server, starts_in=TWO_DAYS)
     page = await context.new_page()
     assert await run_check(page, links[NA_HOI]) == "ready"
+    await shot(page, "check-ready")
     assert await page.get_by_test_id("camera-result").get_attribute("class") == "good"
     assert await page.get_by_test_id("mic-result").get_attribute("class") == "good"
     figures = await page.get_by_test_id("line-figures").inner_text()
@@ -47,6 +49,8 @@ async def test_a_unit_checks_two_days_early_and_the_host_sees_it_ready(browser: 
     # the host's meeting page: the unit's row with its verdict and figures; the other unit has not checked
     await page.goto(f"{demo_server.scheme}://127.0.0.1:{demo_server.port}/meetings/{meeting_id}")
     checked = page.get_by_test_id(f"readiness-{NA_HOI}")
+    await checked.scroll_into_view_if_needed()
+    await shot(page, "readiness", full_page=False)
     assert await checked.get_attribute("data-verdict") == "ready"
     assert "ms" in await checked.inner_text()
     assert await page.get_by_test_id(f"readiness-{TA_VAN}").get_attribute("data-verdict") == "none"
@@ -69,6 +73,7 @@ async def test_a_blocked_microphone_is_what_to_fix(browser_without_microphone: B
     _, links = await plan_meeting_now(context, demo_server, starts_in=TWO_DAYS)
     page = await context.new_page()
     assert await run_check(page, links[NA_HOI]) == "problem"
+    await shot(page, "check-problem")
     fixes = page.get_by_test_id("check-fixes")
     assert "micrô" in (await fixes.inner_text()).lower()
     assert await fixes.locator("li[data-fix=microphone]").count() == 1
