@@ -172,13 +172,7 @@
   }
 
   function gathered() {
-    return new Promise(function (resolve) {
-      if (pc.iceGatheringState === "complete") return resolve();
-      var timer = setTimeout(resolve, 3000);
-      pc.onicegatheringstatechange = function () {
-        if (pc.iceGatheringState === "complete") { clearTimeout(timer); resolve(); }
-      };
-    });
+    return window.giaobanGathered(pc);  // page.js
   }
 
   var HANDLERS = {

@@ -357,14 +357,7 @@
   }
 
   function gathered() {
-    // The relay does not trickle: send one offer with every candidate, or give up waiting after 3 s.
-    return new Promise(function (resolve) {
-      if (pc.iceGatheringState === "complete") return resolve();
-      var timer = setTimeout(resolve, 3000);
-      pc.onicegatheringstatechange = function () {
-        if (pc.iceGatheringState === "complete") { clearTimeout(timer); resolve(); }
-      };
-    });
+    return window.giaobanGathered(pc);  // page.js
   }
 
   function play(element, tracks) {

@@ -47,6 +47,17 @@
     return true;
   };
 
+  // The relay does not trickle: an offer goes with every candidate, or after 3 s of waiting for them.
+  window.giaobanGathered = function (pc) {
+    return new Promise(function (resolve) {
+      if (pc.iceGatheringState === "complete") return resolve();
+      var timer = setTimeout(resolve, 3000);
+      pc.onicegatheringstatechange = function () {
+        if (pc.iceGatheringState === "complete") { clearTimeout(timer); resolve(); }
+      };
+    });
+  };
+
   // Timelines and charts: positions and sizes, in per cent, from data attributes.
   var sized = document.querySelectorAll("[data-left], [data-width], [data-height]");
   for (var i = 0; i < sized.length; i++) {
