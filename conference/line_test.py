@@ -32,7 +32,6 @@ NEEDS_KBPS = {
     "small": VOICES * AUDIO_KBPS + CHAIR_LAYERS[0].kbps,
     "full": VOICES * AUDIO_KBPS + CHAIR_LAYERS[-1].kbps,
 }
-LEVELS = ("none", "audio", "small", "full")  # what a line carries, worst first
 
 
 @dataclass
@@ -54,7 +53,7 @@ class StageResult:
 
 @dataclass(frozen=True)
 class LineResult:
-    level: str  # of LEVELS: the most the line carried
+    level: str  # the most the line carried: "none", or a key of NEEDS_KBPS
     rtt_ms: float | None
     loss: float | None  # the first stage's: the line's own loss when it is not full
     carried_kbps: float  # what got through of the highest stage passed

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -92,8 +93,7 @@ class CheckRun:
             await asyncio.sleep(POLL_SECONDS * 5)
         result = test.result()
         uplink = (self._received() - received_before) * 8 / 1000 / max(1e-3, time.monotonic() - since)
-        self._line = LineResult(result.level, result.rtt_ms, result.loss, result.carried_kbps, result.stages,
-                                uplink_kbps=uplink)  # fmt: skip
+        self._line = dataclasses.replace(result, uplink_kbps=uplink)
         return self._line
 
     async def finish(self, devices: Devices) -> Check:

@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from redis.asyncio import Redis
 
 from scheduler.errors import N_
 
 READINESS_KEY = "giaoban:meeting:{}:readiness"
-VERDICTS = ("ready", "audio-only", "problem")
+Verdict = Literal["ready", "audio-only", "problem"]  # LABELS and SUMMARIES say each
 MIN_CAMERA_FPS = 3.0  # frames a second the camera must give (an old webcam in a dim room gives ~10)
 MIN_MIC_LEVEL = 0.02  # peak level, 0 to 1, above the hiss of an open microphone nobody speaks into
 
@@ -37,6 +37,8 @@ FIXES = {
     ),
     "line_small": N_("The line carries a reduced picture only: the meeting will work, with a smaller picture"),
 }
+LINE_FIXES = {"none": "line_none", "audio": "line_audio", "small": "line_small"}  # a full line needs no fix
+BLOCKING = ("camera", "microphone", "speakers", "line_none")  # the meeting cannot be followed until fixed
 LABELS = {"ready": N_("Ready"), "audio-only": N_("Audio only"), "problem": N_("Not ready")}
 LINE_LABELS = {"full": N_("full picture"), "small": N_("reduced picture (small)"), "audio": N_("audio only"),
                "none": N_("nothing gets through")}  # fmt: skip
@@ -60,7 +62,7 @@ class Devices:
 class Check:
     unit: str
     at: datetime
-    verdict: str
+    verdict: Verdict
     fixes: tuple[str, ...]  # keys of FIXES
     devices: Devices
     line: dict[str, Any] = field(default_factory=dict)  # LineResult.to_json()
@@ -85,12 +87,11 @@ def judge(unit: str, at: datetime, devices: Devices, line: dict[str, Any]) -> Ch
     if not devices.sound_heard:
         fixes.append("speakers")
     level = line.get("level", "none")
-    fixes.append({"none": "line_none", "audio": "line_audio", "small": "line_small"}.get(level, ""))
-    fixes = [fix for fix in fixes if fix]
-    if any(fix in ("camera", "microphone", "speakers", "line_none") for fix in fixes):
-        verdict = "problem"
-    else:
-        verdict = "audio-only" if level == "audio" else "ready"
+    line_fix = LINE_FIXES.get(level)
+    if line_fix:
+        fixes.append(line_fix)
+    blocked = any(fix in BLOCKING for fix in fixes)
+    verdict: Verdict = "problem" if blocked else "audio-only" if level == "audio" else "ready"
     return Check(unit, at, verdict, tuple(fixes), devices, line)
 
 

@@ -17,12 +17,13 @@ from aiohttp import WSMsgType, web
 
 from live.checks import CheckRun, Checks
 from scheduler.errors import N_, GiaobanError, ProtocolError
+from scheduler.invitations.tokens import JoinGrant
 from scheduler.meetings.model import VIETNAM, Meeting
-from scheduler.readiness import FIXES, SUMMARIES, Devices
+from scheduler.readiness import FIXES, MIN_CAMERA_FPS, MIN_MIC_LEVEL, SUMMARIES, Devices
 from signaling import messages as say
 from signaling.messages import CHECK_MESSAGES, MAX_MESSAGE_BYTES, decode, encode, error_message
 from web.i18n import I18n
-from web.keys import CHECKS, I18N, LIVE, UNITS
+from web.keys import CHECKS, CLOCK, I18N, LIVE, UNITS
 from web.mail import meeting_time_text
 from web.responses import render
 
@@ -50,23 +51,24 @@ CHECK_TEXT = {
 }
 
 
-def check_context(request: web.Request, meeting: Meeting, unit_name: str, *, early: bool) -> dict[str, Any]:
+async def render_check(request: web.Request, grant: JoinGrant, meeting: Meeting) -> web.StreamResponse:
+    """The check's page for the link's unit; it says when the room opens while it is not open yet."""
     i18n = request.app[I18N]
     language = i18n.language_of(request)
-    config = {"token": request.match_info["token"],
+    units = await request.app[UNITS].all()
+    config = {"token": request.match_info["token"], "min_camera_fps": MIN_CAMERA_FPS, "min_mic_level": MIN_MIC_LEVEL,
               "text": {key: i18n.gettext(language, text) for key, text in CHECK_TEXT.items()}}  # fmt: skip
-    return {"meeting": meeting, "unit_name": unit_name, "when": meeting_time_text(meeting, language), "early": early,
-            "opens_at": f"{meeting.lobby_opens_at.astimezone(VIETNAM):%H:%M %d/%m/%Y}", "client_config": config,
-            "join_url": f"/j/{request.match_info['token']}"}  # fmt: skip
+    return render(request, "check.html", {
+        "meeting": meeting, "unit_name": units[grant.unit].name if grant.unit in units else grant.unit,
+        "when": meeting_time_text(meeting, language), "early": meeting.state(request.app[CLOCK].now()) == "scheduled",
+        "opens_at": f"{meeting.lobby_opens_at.astimezone(VIETNAM):%H:%M %d/%m/%Y}", "client_config": config,
+        "join_url": f"/j/{request.match_info['token']}",
+    })  # fmt: skip
 
 
 async def check_page(request: web.Request) -> web.StreamResponse:
-    checks = request.app[CHECKS]
-    grant, meeting = await checks.admit(request.match_info["token"])
-    units = await request.app[UNITS].all()
-    name = units[grant.unit].name if grant.unit in units else grant.unit
-    early = meeting.state(request.app[LIVE].clock.now()) == "scheduled"
-    return render(request, "check.html", check_context(request, meeting, name, early=early))
+    grant, meeting = await request.app[CHECKS].admit(request.match_info["token"])
+    return await render_check(request, grant, meeting)
 
 
 async def check_socket(request: web.Request) -> web.StreamResponse:

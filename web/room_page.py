@@ -12,10 +12,10 @@ from aiohttp import web
 from conference.layout import slot_names
 from scheduler.directory.units import fold_diacritics
 from scheduler.errors import N_
-from scheduler.invitations.tokens import check_window, meeting_for, role_of
+from scheduler.invitations.tokens import check_window, check_window_for_check, meeting_for
 from scheduler.meetings.model import VIETNAM
 from signaling.messages import client_protocol
-from web.check_page import check_context
+from web.check_page import render_check
 from web.keys import CLOCK, I18N, INVITATIONS, MEETINGS, UNITS
 from web.mail import meeting_time_text
 from web.responses import render
@@ -123,13 +123,12 @@ async def join_page(request: web.Request) -> web.StreamResponse:
     grant = await app[INVITATIONS].links.grant_of(request.match_info["token"])
     now = app[CLOCK].now()
     meeting = await meeting_for(grant, app[MEETINGS], now)
-    units = await app[UNITS].all()
     testing = meeting.rehearsing(now)
-    if meeting.state(now) == "scheduled" and not testing and role_of(meeting, grant.unit) == grant.role:
-        # the room is not open yet: the link opens the technical check meanwhile
-        name = units[grant.unit].name if grant.unit in units else grant.unit
-        return render(request, "check.html", check_context(request, meeting, name, early=True))
+    if meeting.state(now) == "scheduled" and not testing:  # the room is not open yet: the check meanwhile
+        check_window_for_check(meeting, grant, now)
+        return await render_check(request, grant, meeting)
     check_window(meeting, grant, now)
+    units = await app[UNITS].all()
     i18n = app[I18N]
     language = i18n.language_of(request)
     names = {code: units[code].name if code in units else code for code in (meeting.chair_unit, *meeting.invited_units)}

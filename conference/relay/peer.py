@@ -93,17 +93,17 @@ def media_configuration(ice_servers: list[RTCIceServer]) -> RTCConfiguration:
 
 class MediaPeer:
     def __init__(self, relay: Relay, *, connection: str, role: str, ice_servers: list[RTCIceServer],
-                 told: Callable[[str], None] = _nobody, start_kbps: float = START_KBPS,
-                 line_test: LineTest | None = None) -> None:  # fmt: skip
+                 told: Callable[[str], None] = _nobody, start_kbps: float = START_KBPS) -> None:  # fmt: skip
         """``told`` hears when the line's level changes: good (the full picture), weak (a smaller one), poor (audio
-        only because of the line); ``start_kbps``: what a new line is taken to carry until it shows more;
-        ``line_test``: a technical check's, which then sets what padding goes (instead of the estimator's probes)."""
+        only because of the line); ``start_kbps``: what a new line is taken to carry until it shows more."""
         self.connection = connection
         self.role = role
         self.pc = RTCPeerConnection(media_configuration(ice_servers))
         self.slots: dict[str, Slot] = {}
         self.estimator = LinkEstimator(time.monotonic(), start_kbps)
-        self.line_test = line_test
+        # a technical check's (live/checks.py), once its picture flows: it then sets what padding goes, not the
+        # estimator's probes
+        self.line_test: LineTest | None = None
         self.view: LinkView | None = None
         self.level = LINK_GOOD
         self._told = told
@@ -160,9 +160,10 @@ class MediaPeer:
         step = next_step(self.estimator.estimate_kbps, audio, wants) if self.role != "chair" else None
         padding = sum(outlet.padding_bytes for outlet in self._outlets.values())
         judged = self.estimator.estimate_kbps, self.estimator.probing
-        self.view = view = self.estimator.tick(now, self.sent_bytes(), step, may_probe, padding)
+        sent = self.sent_bytes()
+        self.view = view = self.estimator.tick(now, sent, step, may_probe, padding)
         if self.line_test is not None:
-            self.line_test.sent(now, self.sent_bytes())
+            self.line_test.sent(now, sent)
         if (view.estimate_kbps, self.estimator.probing) != judged and log.isEnabledFor(logging.DEBUG):
             log.debug("connection %s: estimate %.0f → %.0f kbit/s, probing %s → %s (loss %s, baseline %.3f, remb %s, "
                       "sent %.0f, media %.0f, next step %s) %s", self.connection, judged[0], view.estimate_kbps,
@@ -280,9 +281,10 @@ class MediaPeer:
 
     def _reported(self, ssrc: int, highest: int, lost: int, rtt_ms: float | None) -> None:
         if ssrc in self._ssrcs:
-            self.estimator.report_block(time.monotonic(), ssrc, highest, lost, rtt_ms)
+            now = time.monotonic()
+            self.estimator.report_block(now, ssrc, highest, lost, rtt_ms)
             if self.line_test is not None:
-                self.line_test.report_block(time.monotonic(), ssrc, highest, lost, rtt_ms)
+                self.line_test.report_block(now, ssrc, highest, lost, rtt_ms)
 
     async def close(self) -> None:
         self._relay.links.remove(self)

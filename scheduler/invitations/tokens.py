@@ -86,12 +86,16 @@ async def meeting_for(grant: JoinGrant, meetings: MeetingStore, now: datetime) -
     return current_occurrence(occurrences, now)
 
 
-def check_window(meeting: Meeting, grant: JoinGrant, now: datetime) -> None:
-    """Refuse, with the reason a person can act on, a link that does not open this meeting now."""
+def _check_invited(meeting: Meeting, grant: JoinGrant) -> None:
     if role_of(meeting, grant.unit) != grant.role:
         raise NotAuthorised("This link is no longer valid: the unit is not invited any more")
     if meeting.cancelled:
         raise NotAuthorised("This meeting was cancelled")
+
+
+def check_window(meeting: Meeting, grant: JoinGrant, now: datetime) -> None:
+    """Refuse, with the reason a person can act on, a link that does not open this meeting now."""
+    _check_invited(meeting, grant)
     if now < meeting.lobby_opens_at and not meeting.rehearsing(now):
         raise NotAuthorised("The meeting room opens at {time}",
                             time=meeting.lobby_opens_at.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y"))  # fmt: skip
@@ -101,10 +105,7 @@ def check_window(meeting: Meeting, grant: JoinGrant, now: datetime) -> None:
 
 def check_window_for_check(meeting: Meeting, grant: JoinGrant, now: datetime) -> None:
     """A technical check is open to a unit's link from when it is sent until the meeting ends."""
-    if role_of(meeting, grant.unit) != grant.role:
-        raise NotAuthorised("This link is no longer valid: the unit is not invited any more")
-    if meeting.cancelled:
-        raise NotAuthorised("This meeting was cancelled")
+    _check_invited(meeting, grant)
     if meeting.state(now) == "ended":
         raise NotAuthorised("This meeting has ended; the link no longer works")
 
