@@ -49,16 +49,16 @@ def series_entry(occurrences: Sequence[Meeting], *, join_url: str, organiser: st
     calendar = _calendar("CANCEL" if everything_cancelled else "REQUEST")
     event = functools.partial(_event, uid, join_url=join_url, organiser=organiser, attendee=attendee, now=now,
                               description=description, sequence=sequence)  # fmt: skip
-    slot = _slot(first)
+    slot = first.series_place
     length = first.ends_at - first.starts_at
     rule = event(first, starts=slot, ends=slot + length, cancelled=everything_cancelled)
     rule.add("rrule", {"freq": "weekly", "count": len(occurrences)})
-    cancelled = [_slot(m).astimezone(VIETNAM) for m in occurrences if m.cancelled]
+    cancelled = [m.series_place.astimezone(VIETNAM) for m in occurrences if m.cancelled]
     if cancelled and not everything_cancelled:
         rule.add("exdate", cancelled)
     calendar.add_component(rule)
     for meeting in occurrences:
-        place = _slot(meeting)
+        place = meeting.series_place
         moved = (meeting.starts_at, meeting.ends_at, meeting.title) != (place, place + length, first.title)
         if moved and not meeting.cancelled and not everything_cancelled:
             override = event(meeting)
@@ -66,10 +66,6 @@ def series_entry(occurrences: Sequence[Meeting], *, join_url: str, organiser: st
             calendar.add_component(override)
     calendar.add_missing_timezones()
     return bytes(calendar.to_ical())
-
-
-def _slot(meeting: Meeting) -> datetime:
-    return meeting.series_slot or meeting.starts_at
 
 
 def _calendar(method: str) -> Calendar:

@@ -55,6 +55,11 @@ class Meeting:
     created_by: str = ""
 
     @property
+    def series_place(self) -> datetime:
+        """Its place in its series' weekly rule (RECURRENCE-ID), wherever it was moved; its start when alone."""
+        return self.series_slot or self.starts_at
+
+    @property
     def lobby_opens_at(self) -> datetime:
         return self.starts_at - timedelta(minutes=self.lobby_opens_minutes)
 
@@ -170,7 +175,7 @@ def change_following(occurrences: list[Meeting], first: Meeting, changes: Mappin
     shift = changed[0].starts_at - first.starts_at
     length = changed[0].ends_at - changed[0].starts_at
     for meeting in occurrences:
-        if meeting.starts_at <= first.starts_at or meeting.id == first.id or meeting.state(now) in UNCHANGEABLE:
+        if meeting.starts_at <= first.starts_at or meeting.state(now) in UNCHANGEABLE:  # itself, or before it
             continue
         own = dict(changes)
         if "starts_at" in changes or "ends_at" in changes:
@@ -182,8 +187,7 @@ def change_following(occurrences: list[Meeting], first: Meeting, changes: Mappin
 
 def cancel_following(occurrences: list[Meeting], first: Meeting, *, now: datetime) -> list[Meeting]:
     """ "This and all following" cancelled: ``first`` (which must be cancellable) and every later one to come."""
-    later = [m for m in occurrences if m.starts_at > first.starts_at and m.id != first.id
-             and m.state(now) not in UNCANCELLABLE]  # fmt: skip
+    later = [m for m in occurrences if m.starts_at > first.starts_at and m.state(now) not in UNCANCELLABLE]
     return [cancel(first, now=now), *(cancel(m, now=now) for m in later)]
 
 

@@ -46,8 +46,7 @@ class RedisMeetingStore:
                 pipe.set(MEETING_KEY.format(meeting.id), _encode(meeting))
                 pipe.zadd(BY_START_KEY, {meeting.id: meeting.starts_at.timestamp()})
                 if meeting.series_id:
-                    slot = meeting.series_slot or meeting.starts_at
-                    pipe.zadd(SERIES_KEY.format(meeting.series_id), {meeting.id: slot.timestamp()})
+                    pipe.zadd(SERIES_KEY.format(meeting.series_id), {meeting.id: meeting.series_place.timestamp()})
             await pipe.execute()
 
     async def series(self, series_id: str) -> list[Meeting]:

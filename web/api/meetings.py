@@ -127,26 +127,34 @@ async def change_meetings(request: web.Request, meeting_id: str, body: dict[str,
     units = await app[UNITS].all()
     meeting = await app[MEETINGS].get(meeting_id)
     if scope == "following" and meeting.series_id:
-        changed = change_following(await app[MEETINGS].series(meeting.series_id), meeting, body, units, now=now)
+        changed = await _store(request, change_following(await app[MEETINGS].series(meeting.series_id), meeting,
+                                                          body, units, now=now))  # fmt: skip
     else:
         changed = [await app[MEETINGS].update(meeting_id, lambda current: apply_changes(current, body, units, now=now))]
-    return await _store_and_tell(request, changed)
+    return await _tell(request, changed)
 
 
 async def cancel_meetings(request: web.Request, meeting_id: str, scope: str) -> Meeting:
     app, now = request.app, request.app[CLOCK].now()
     meeting = await app[MEETINGS].get(meeting_id)
     if scope == "following" and meeting.series_id:
-        changed = cancel_following(await app[MEETINGS].series(meeting.series_id), meeting, now=now)
+        changed = await _store(request, cancel_following(await app[MEETINGS].series(meeting.series_id), meeting,
+                                                          now=now))  # fmt: skip
     else:
         changed = [await app[MEETINGS].update(meeting_id, lambda current: cancel(current, now=now))]
-    return await _store_and_tell(request, changed)
+    return await _tell(request, changed)
 
 
-async def _store_and_tell(request: web.Request, changed: list[Meeting]) -> Meeting:
+async def _store(request: web.Request, changed: list[Meeting]) -> list[Meeting]:
     for meeting in changed:
         await request.app[MEETINGS].update(meeting.id, lambda _, meeting=meeting: meeting)  # type: ignore[misc]
-    for meeting in changed:  # once all are stored: a series' invitation then goes once, with every change
+    return changed
+
+
+async def _tell(request: web.Request, changed: list[Meeting]) -> Meeting:
+    """The units of each changed meeting are told, once all are stored: a series' invitation then goes once, with
+    every change. The meeting asked for."""
+    for meeting in changed:
         await tell_invited_units(request, meeting)
     return changed[0]
 
