@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,7 +76,7 @@ class Invitations:
         version = sum(m.sequence for m in occurrences)
         first = next((m for m in occurrences if not m.cancelled), occurrences[0])
         units = await self.units.all()
-        chair = units.get(first.chair_unit) or Unit(first.chair_unit, first.chair_unit, "province")
+        chair = _chair_of(first, units)
         invited = dict.fromkeys(code for m in occurrences for code in (m.chair_unit, *m.invited_units))
         queued = 0
         for code in invited:
@@ -85,14 +85,13 @@ class Invitations:
                 continue
             join_url = await self.links.url_for(meeting, code)
             short_code = await self.links.code_for(occurrences[-1], join_url)  # kept until the last one ends
-            for address in unit.emails:
-                identity = f"series:{series_id}:{code}:{address.lower()}:{version}"
-                message = compose(self.i18n, self.language, kind=kind, meeting=first, unit=unit, chair=chair,
-                                  join_url=join_url, to=address, sender=self.sender, message_id=identity,
-                                  now=datetime.now().astimezone(), code=short_code,
-                                  occurrences=occurrences)  # fmt: skip
-                queued += await self.outbox.enqueue(identity, to=address, kind=kind, meeting=scope, unit=code,
-                                                    message=message, version=version)  # fmt: skip
+
+            def identity(address: str, code: str = code) -> str:  # one per version of the whole series
+                return f"series:{series_id}:{code}:{address.lower()}:{version}"
+
+            queued += await self._mail(unit, kind=kind, meeting=first, chair=chair, join_url=join_url,
+                                       code=short_code, outbox_key=scope, version=version, identity=identity,
+                                       occurrences=occurrences)  # fmt: skip
         return queued
 
     async def send(self, meeting: Meeting, *, unit_codes: Iterable[str] | None = None, again: bool = False) -> int:
@@ -128,7 +127,7 @@ class Invitations:
     async def _queue(self, meeting: Meeting, kind: str, unit_codes: Iterable[str] | None, *, again: bool,
                      due: float | None) -> int:  # fmt: skip
         units = await self.units.all()
-        chair = units.get(meeting.chair_unit) or Unit(meeting.chair_unit, meeting.chair_unit, "province")
+        chair = _chair_of(meeting, units)
         codes = list(unit_codes) if unit_codes is not None else [meeting.chair_unit, *meeting.invited_units]
         queued = 0
         for code in codes:
@@ -136,14 +135,32 @@ class Invitations:
                 raise NotFound("Unit {unit} is not invited to this meeting", unit=code)
             join_url = await self.links.url_for(meeting, code)
             short_code = await self.links.code_for(meeting, join_url)
-            for address in units[code].emails:
-                identity = job_id(kind, meeting, code, address) + (f":again:{time.time_ns()}" if again else "")
-                message = compose(self.i18n, self.language, kind=kind, meeting=meeting, unit=units[code],
-                                  chair=chair, join_url=join_url, to=address, sender=self.sender,
-                                  message_id=identity, now=datetime.now().astimezone(), code=short_code)  # fmt: skip
-                queued += await self.outbox.enqueue(identity, to=address, kind=kind, meeting=meeting.id, unit=code,
-                                                    message=message, version=meeting.sequence, due=due)  # fmt: skip
+
+            def identity(address: str, code: str = code) -> str:
+                return job_id(kind, meeting, code, address) + (f":again:{time.time_ns()}" if again else "")
+
+            queued += await self._mail(units[code], kind=kind, meeting=meeting, chair=chair, join_url=join_url,
+                                       code=short_code, outbox_key=meeting.id, version=meeting.sequence,
+                                       identity=identity, due=due)  # fmt: skip
         return queued
+
+    async def _mail(self, unit: Unit, *, kind: str, meeting: Meeting, chair: Unit, join_url: str, code: str,
+                    outbox_key: str, version: int, identity: Callable[[str], str], due: float | None = None,
+                    occurrences: Sequence[Meeting] = ()) -> int:  # fmt: skip
+        """One e-mail to each of the unit's addresses, queued once per ``identity`` (of the address)."""
+        queued = 0
+        for address in unit.emails:
+            message_id = identity(address)
+            message = compose(self.i18n, self.language, kind=kind, meeting=meeting, unit=unit, chair=chair,
+                              join_url=join_url, to=address, sender=self.sender, message_id=message_id,
+                              now=datetime.now().astimezone(), code=code, occurrences=occurrences)  # fmt: skip
+            queued += await self.outbox.enqueue(message_id, to=address, kind=kind, meeting=outbox_key, unit=unit.code,
+                                                message=message, version=version, due=due)  # fmt: skip
+        return queued
+
+
+def _chair_of(meeting: Meeting, units: Mapping[str, Unit]) -> Unit:
+    return units.get(meeting.chair_unit) or Unit(meeting.chair_unit, meeting.chair_unit, "province")
 
 
 def _email_status(unit: Unit | None, jobs: list[MailJob], *, mail_server: bool) -> str:
