@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from aiohttp import ClientWebSocketResponse
+
 from tests.conftest import Client, signed_in
 from tests.service.conftest import LIVE_INVITED, START, LiveMeeting, closed, joined, next_of, plan_live_meeting
 from web.keys import ATTENDANCE, CLOCK, MEETINGS
@@ -60,11 +62,16 @@ async def test_a_test_session_lets_units_in_early_and_records_nothing(client: Cl
     await refused(client, live, COMMUNE)
 
 
-async def test_the_host_closes_the_test_session_from_the_meeting_page(client: Client) -> None:
+async def commune_in_a_test_session(client: Client) -> tuple[LiveMeeting, ClientWebSocketResponse]:
+    """Two hours before the start (the room opens 30 minutes before it), a test session open and a commune in it."""
     live = await plan_live_meeting(client)
     client.app[CLOCK].set(START - timedelta(hours=2))
     await set_test_session(client, live.id, True)
-    commune = await joined(client, live, COMMUNE)
+    return live, await joined(client, live, COMMUNE)
+
+
+async def test_the_host_closes_the_test_session_from_the_meeting_page(client: Client) -> None:
+    live, commune = await commune_in_a_test_session(client)
     await set_test_session(client, live.id, False)
     assert await closed(commune) == 1012  # within the origin's next look (every 2 s)
     await refused(client, live, COMMUNE)
@@ -72,10 +79,7 @@ async def test_the_host_closes_the_test_session_from_the_meeting_page(client: Cl
 
 async def test_the_real_room_is_not_a_test_session(client: Client) -> None:
     """A test session left open ends when the meeting's own room opens: from then on everything is recorded."""
-    live = await plan_live_meeting(client)
-    client.app[CLOCK].set(START - timedelta(hours=2))
-    await set_test_session(client, live.id, True)
-    commune = await joined(client, live, COMMUNE)
+    live, commune = await commune_in_a_test_session(client)
     client.app[CLOCK].set(START - timedelta(minutes=10))  # the lobby is open
     assert await closed(commune) == 1012
     again = await joined(client, live, COMMUNE)
