@@ -7,7 +7,7 @@ from aiohttp import web
 
 from scheduler.reports.minutes_exports import outline
 from web.api.meetings import READERS
-from web.api.minutes import FORMATS, minutes_of, save_text
+from web.api.minutes import FORMATS, MAX_MINUTES_BODY, minutes_of, save_text
 from web.auth import authorise
 from web.keys import I18N
 from web.mail import meeting_time_text
@@ -36,5 +36,6 @@ async def minutes_submit(request: web.Request) -> web.StreamResponse:
 
 
 def add_minutes_routes(app: web.Application) -> None:
+    minutes_submit.max_body = MAX_MINUTES_BODY  # type: ignore[attr-defined]  # read by web.hardening.body_limit
     app.router.add_get("/meetings/{id}/minutes", minutes_page)
     app.router.add_post("/meetings/{id}/minutes", minutes_submit)

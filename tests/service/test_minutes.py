@@ -4,6 +4,7 @@ read back (pypdf, python-docx) with them, the speakers in order and the question
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 import sys
@@ -124,6 +125,22 @@ async def test_the_minutes_api_checks_what_it_is_given(client: Client, held_meet
     assert (await (await client.get(url)).json())["conclusions"] == "Kết luận của chủ trì"
     assert (await client.put(url, json={"conclusions": "x"})).status == 403  # no CSRF token
     assert (await client.get("/api/meetings/nope/minutes.pdf")).status == 404
+
+
+async def test_the_longest_minutes_are_taken_from_the_form_and_the_api(client: Client, held_meeting: dict) -> None:
+    """20,000 Vietnamese letters each for the conclusions and the remarks: 360 KB as a form, 240 KB as JSON
+    escapes; they must not be refused as too large."""
+    page = await (await client.get(f"/meetings/{held_meeting['id']}/minutes")).text()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]  # type: ignore[index]
+    longest = "ễ" * 20_000
+    saved = await client.post(f"/meetings/{held_meeting['id']}/minutes", allow_redirects=False,
+                              data={"csrf_token": csrf, "conclusions": longest, "remarks": longest})  # fmt: skip
+    assert saved.status == 303
+    assert (await (await client.get(f"/api/meetings/{held_meeting['id']}/minutes")).json())["conclusions"] == longest
+    body = json.dumps({"conclusions": longest, "remarks": longest}, ensure_ascii=True)
+    put = await client.put(f"/api/meetings/{held_meeting['id']}/minutes", data=body,
+                           headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"})  # fmt: skip
+    assert put.status == 200, await put.text()
 
 
 @pytest.mark.parametrize("path", ["/meetings/{id}/minutes", "/api/meetings/{id}/minutes.docx"])

@@ -24,6 +24,9 @@ FORMATS: Mapping[str, MinutesFormat] = {
 TEXT_FIELDS = {"conclusions": {"type": "string", "maxLength": MAX_TEXT}, "remarks": {"type": "string",
                "maxLength": MAX_TEXT}, "secretary": {"type": "string", "maxLength": MAX_SECRETARY}}  # fmt: skip
 TEXT_SCHEMA = {"type": "object", "additionalProperties": False, "properties": TEXT_FIELDS}
+# Room for the longest minutes a secretary may write, however they travel: a Vietnamese letter is up to 9 bytes in a
+# form (%XX three times) and 6 in JSON (\uXXXX); under the default limit a long text would be refused as too large
+MAX_MINUTES_BODY = 10 * (2 * MAX_TEXT + MAX_SECRETARY)
 MINUTES_SCHEMA = {"type": "object", "properties": {**TEXT_FIELDS, "updated_by": {"type": "string"},
                   "updated_at": {"type": ["string", "null"]}}}  # fmt: skip
 
@@ -80,7 +83,7 @@ ENDPOINTS = (
     Endpoint("GET", "/api/meetings/{id}/minutes", get_minutes, "What the secretary wrote in the minutes",
              roles=READERS, tags=("minutes",), replies={200: Reply("The minutes' text", MINUTES_SCHEMA)}),
     Endpoint("PUT", "/api/meetings/{id}/minutes", put_minutes, "Write the minutes' conclusions and remarks",
-             roles=READERS, tags=("minutes",), body_schema=TEXT_SCHEMA, errors=(422,),
+             roles=READERS, tags=("minutes",), body_schema=TEXT_SCHEMA, errors=(422,), max_body=MAX_MINUTES_BODY,
              replies={200: Reply("The minutes' text as saved", MINUTES_SCHEMA)}),
     *(endpoint for extension in FORMATS for endpoint in minutes_export(extension)),
 )  # fmt: skip
