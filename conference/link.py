@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 TICK_SECONDS = 0.5  # how often the relay asks
@@ -30,6 +31,7 @@ START_KBPS = 700.0  # before anything is known: the chair's medium picture and a
 MIN_KBPS = 30.0
 MAX_KBPS = 5000.0
 REPORT_WINDOW = 1.6  # seconds of report blocks judged together: a browser reports each stream about once a second
+MIN_REPORT_SPAN = 0.9  # seconds of a stream's reports, at least, judged together (see _recent)
 MIN_EXPECTED = 20  # packets; fewer say too little about loss
 LOSS_MARGIN = 0.05  # over the baseline: overload
 MIN_OVERLOAD_LOSS = 0.08  # and at least this much (a clean line's odd bad second is not overload)
@@ -44,13 +46,14 @@ OUTAGE_LOSS = 0.9
 DELIVERED_SHARE = 0.9  # after an overload, what got through, less a margin for the queue to drain
 REMB_SQUEEZED = 0.6  # a browser estimate below this share of what we send is a sign, when it is not rising
 REMB_FRESH = 3.0  # seconds
+REMB_FALL = 0.25  # of what we send: a fall of the browser's estimate this deep is news
 REMB_SUSTAINED = 2.5  # seconds
 REMB_MEANINGFUL = 150.0  # kbit/s sent, at least, for a browser's estimate below it to say anything
 PADDED_SHARE = 0.7  # of a probe's padding, at least, in the receiver's report on it, for the report to judge it
 REMB_CATCH_UP = 4.0  # seconds after we send more (a picture resumed, a size up) before a low estimate counts: the
 # receiver's estimator follows the incoming rate only gradually (aiortc's stayed at an audio-only line's ~80 kbit/s
 # for seconds after the small picture resumed, and the line was dropped to audio only again, on a clean line)
-DECREASE_HOLD = 1.0  # seconds after a decrease before the next: its effect must show in a report first
+DECREASE_HOLD = 0.5  # seconds after a decrease before the next (and only on reports about the time after it)
 SWITCH_SECONDS = 0.5  # after a decrease, until the smaller size flows (it starts at its next key frame)
 PROBE_RAMP = 1.0  # seconds over which a probe's rate rises to its target: it crosses a line's rate gently, and the
 # first report that shows loss stops it before it has filled the line's queue
@@ -61,10 +64,12 @@ PROBE_HEADROOM = 1.1  # a probe goes a tenth above the step it tests
 PROBE_REACH = 2.75  # at most this many times the estimate: a step further away is probed for in stages, so that a
 # probe overshoots a line that cannot take it by little, and the voice hardly suffers
 PROBE_REACH_AFTER_FAILURE = 1.5
+PROBE_STRETCH = 1.2  # a stage this close to the step it is on the way to goes all the way
 PROBE_MIN_REACH = 150.0  # kbit/s: from a very low estimate (after a stall), the smallest picture in one probe
 PROBE_WAIT = 0.5  # seconds before the next probe, after one that succeeded
 PROBE_WAIT_AFTER_DECREASE = 3.0
-PROBE_WAIT_MAX = 8.0  # a line that recovers gets its picture back within ~20 s even after many failed probes
+PROBE_WAIT_MAX = 5.0  # a line that recovers gets its picture back within ~20 s even after many failed probes (the
+# first probe after the recovery, then one per size: ~3 s each)
 RELAPSE_SECONDS = 10.0  # a decrease this soon after a climb: the climb was wrong
 
 
@@ -109,8 +114,10 @@ class LinkEstimator:
         self._rtt_ms: float | None = None
         self._rembs: deque[tuple[float, float]] = deque()  # (when, kbit/s), the last few seconds
         self._squeezed_since: float | None = None
+        self._remb_low = False  # the browser's estimate, settled and not rising, is well below what we commit to
+        self._resumed: dict[int, int] = {}  # streams that send again after a pause → their first sequence number
         self._padding: dict[int, int] = {}  # the streams probes pad on → the size of their packets
-        self._committed = (now, 0.0)  # (since when, kbit/s) we commit to sending about this much
+        self._committed = (now, 0.0)  # (risen when, kbit/s) we commit to sending about this much
         self._hold_until = now  # no decrease before
         self._fresh_after = now  # a report about a time before this tells of a rate we no longer send
         self._probe: _Probe | None = None
@@ -136,10 +143,35 @@ class LinkEstimator:
         expected = highest - before[0]
         if expected <= 0 or expected > 0x8000:  # nothing new, or a stream that restarted its numbering
             return
-        block = (now, expected, max(0, min(expected, lost - before[1])), before[2], ssrc)
+        stale = self._stale(ssrc, before[0], highest)
+        expected, lost_now = expected - stale, lost - before[1] - stale
+        if expected <= 0:
+            return
+        block = (now, expected, max(0, min(expected, lost_now)), before[2], ssrc)
         self._seen.append(block)
         if before[2] >= self._fresh_after:  # else: it covers a time before the rate changed
             self._reports.append(block)
+
+    def resumed(self, ssrc: int, sequence_number: int) -> None:
+        """The stream sends again after a pause, from this (16-bit) sequence number on."""
+        self._resumed[ssrc] = sequence_number
+
+    def _stale(self, ssrc: int, before: int, highest: int) -> int:
+        """Of what a report counts since the one ``before``, the packets sent before the stream paused: the line lost
+        them at the time (the tail of what was queued when it filled), but the receiver counts them only now, once
+        a packet after them arrives, and they would be taken for loss of what we send now (a picture back on a
+        restored line dropped to audio only again, on 16 % "loss" of its first second)."""
+        first = self._resumed.get(ssrc)
+        if first is None:
+            return 0
+        gap = (first - 1 - before) & 0xFFFF  # sent before the pause, after what the receiver had then
+        if gap >= 0x8000:
+            del self._resumed[ssrc]  # the receiver already has them, or more: nothing stale
+            return 0
+        if highest < before + gap + 1:
+            return 0  # this report is still about the pause: the first packet after it has not arrived
+        del self._resumed[ssrc]
+        return gap
 
     def padding_on(self, ssrc: int, packet_bytes: int) -> None:
         """A probe's padding goes out on this stream, in packets of this size: its success waits for the
@@ -162,7 +194,7 @@ class LinkEstimator:
         for blocks in (self._reports, self._seen):
             while blocks and blocks[0][0] < now - REPORT_WINDOW:
                 blocks.popleft()
-        loss = _loss(_latest(self._reports))
+        loss = _loss(_recent(self._reports))
         while self._rembs and self._rembs[0][0] < now - REMB_FRESH:
             self._rembs.popleft()
         remb = self._rembs[-1][1] if self._rembs else None
@@ -173,7 +205,7 @@ class LinkEstimator:
             self._learn_baseline(now, loss)
         self._run_probe(now, loss, sent_kbps, overloaded, next_step_kbps, may_probe)
         probe = self._probe.kbps(now) if self._probe is not None else None
-        return LinkView(self.estimate_kbps, sent_kbps, media_kbps, _loss(_latest(self._seen)), self.baseline_loss,
+        return LinkView(self.estimate_kbps, sent_kbps, media_kbps, _loss(_recent(self._seen)), self.baseline_loss,
                         self._rtt_ms, remb, probe)  # fmt: skip
 
     @property
@@ -202,7 +234,7 @@ class LinkEstimator:
     def _noise(self) -> float:
         """How far the loss of the reports in hand strays from the line's own by chance (two standard deviations
         of a binomial count): a hundred packets on a line losing 3 % lose six or more one time in twenty."""
-        expected = max(1, sum(r[1] for r in _latest(self._reports)))
+        expected = max(1, sum(r[1] for r in _recent(self._reports)))
         rate = max(self.baseline_loss, 0.01)
         return 2 * math.sqrt(rate * (1 - rate) / expected)
 
@@ -211,11 +243,16 @@ class LinkEstimator:
         # below what we commit to sending (not a probe's extra, which the browser's estimate follows only slowly),
         # while that is enough to mean something: a browser that receives little estimates little
         committed = min(media_kbps, self.estimate_kbps)
-        if committed > self._committed[1] * 1.25 or committed < self._committed[1] * 0.5:
+        if committed > self._committed[1] * 1.25:
             self._committed = (now, committed)
+        elif committed < self._committed[1] * 0.5:  # less: the browser's estimate follows at once, no catching up
+            self._committed = (self._committed[0], committed)
         settled = now - self._committed[0] >= REMB_CATCH_UP
         squeezed = remb is not None and committed >= REMB_MEANINGFUL and remb < REMB_SQUEEZED * committed
-        squeezed = squeezed and settled and not self._remb_rising(now)
+        squeezed = squeezed and not self._remb_rising(now)
+        # beside loss, a low estimate that fell says how much less the line gives, however recent the last rise
+        self._remb_low = squeezed and (settled or self._remb_fell(committed))
+        squeezed = squeezed and settled
         if not squeezed:
             self._squeezed_since = None
         elif self._squeezed_since is None:
@@ -233,6 +270,13 @@ class LinkEstimator:
         older = [kbps for when, kbps in self._rembs if when <= now - 0.8]
         return bool(older) and self._rembs[-1][1] > older[-1] * 1.03
 
+    def _remb_fell(self, committed: float) -> bool:
+        """Whether the browser's estimate fell, within the last few seconds, by a good part of what we commit to: it
+        is not lagging behind what we send then, it says the line gives less (aiortc's fell from ~540 to ~50 kbit/s
+        within a second or two of its line dropping to 150 kbit/s). An estimate that wanders low after an
+        audio-only spell falls by little."""
+        return bool(self._rembs) and max(k for _, k in self._rembs) - self._rembs[-1][1] >= REMB_FALL * committed
+
     def _decrease(self, now: float, loss: float | None, remb: float | None, sent_kbps: float) -> None:
         if self._probe is not None:  # the probe's own extra overloads the line: that is its answer, no more
             self._probe.failed = True
@@ -246,6 +290,8 @@ class LinkEstimator:
             # leaves a wider margin, for the line's queue to drain
             share = DELIVERED_SHARE if loss < VERY_HEAVY_LOSS else VERY_HEAVY_SHARE
             delivered = min(sent_kbps, self.estimate_kbps) * (1 - loss) * share
+            if self._remb_low and remb is not None:  # loss, and the browser's settled word agrees: it takes that
+                candidates.append(remb)
             if loss >= OUTAGE_LOSS:  # nearly nothing came through: the line (or the machine) stalled, whatever the
                 candidates.append(self.estimate_kbps / 2)  # rate; halve, as libwebrtc does, and look again
             elif loss >= HEAVY_LOSS:
@@ -294,7 +340,7 @@ class LinkEstimator:
             # success: a report about a time when what we sent was at the target says no loss, and the receiver has
             # spoken of the padding itself: a first report about a stream only starts its count, so the first
             # verdict would otherwise be the voice's alone, and a line dropping a third of the padding passed
-            topped = probe.reached is not None and any(r[3] >= probe.reached for r in self._reports)
+            topped = probe.reached is not None and self._carried(probe.reached)
             topped = topped and all(self._padded(ssrc, probe) for ssrc in self._padding)
             if probe.failed or now - probe.started >= PROBE_MAX_SECONDS:
                 self._end_probe(now, success=False)
@@ -309,27 +355,37 @@ class LinkEstimator:
         if now >= self._next_probe and calm:
             reach = max(self.estimate_kbps * self._reach, self.estimate_kbps + PROBE_MIN_REACH)
             target = min(MAX_KBPS, next_step_kbps * PROBE_HEADROOM, reach)
+            if target * PROBE_STRETCH >= next_step_kbps * PROBE_HEADROOM:  # a stage just short of the step: the
+                target = next_step_kbps * PROBE_HEADROOM  # step itself, not a probe more for the last few kbit/s
             step = min(next_step_kbps, target)  # what the line gets if it carries the probe: the step, or a stage
             self._probe = _Probe(step, target, sent_kbps, now)
 
     def reports_text(self) -> str:
         """The latest fresh report block of each stream, for a debug log."""
-        return f"reports (when, expected, lost, since, ssrc): {_latest(self._reports)}"
+        return f"reports (when, expected, lost, since, ssrc): {_recent(self._reports)}"
+
+    def _carried(self, since: float) -> bool:
+        """Whether the reports about the time from ``since`` on say enough, and say no extra loss: a few packets'
+        worth is no word on a probe (a line that dropped half of it once passed on two packets' reports)."""
+        loss = _loss(block for block in self._reports if block[3] >= since)
+        return loss is not None and loss <= self.baseline_loss + PROBE_LOSS_MARGIN + self._noise()
 
     def _padded(self, ssrc: int, probe: _Probe) -> bool:
-        """Whether the receiver's report on the padding stream, about a time from the probe's top on, shows the
+        """Whether the receiver's reports on the padding stream, about the time from the probe's top on, show the
         padding came at (nearly) the probe's rate: a report about the ramp, or about a time the pacer fell short,
         is no word on the target (a third of the target's padding passed once on a line that could not carry it).
         True for a stream the receiver never reports on (some do not report retransmission streams)."""
         if ssrc not in self._streams:
             return True
         needed = max(0.0, probe.target_kbps - probe.from_kbps)
-        for when, expected, _, since, block_ssrc in self._reports:
-            if block_ssrc == ssrc and probe.reached is not None and since >= probe.reached and when > since:
-                padded_kbps = expected * self._padding[ssrc] * 8 / 1000 / (when - since)
-                if padded_kbps >= PADDED_SHARE * needed:
-                    return True
-        return False
+        if probe.reached is None:
+            return False
+        blocks = [b for b in self._reports if b[4] == ssrc and b[3] >= probe.reached]
+        if not blocks:
+            return False
+        seconds = max(b[0] for b in blocks) - min(b[3] for b in blocks)
+        padded_kbps = sum(b[1] for b in blocks) * self._padding[ssrc] * 8 / 1000 / seconds if seconds > 0 else 0.0
+        return padded_kbps >= PADDED_SHARE * needed
 
     def _end_probe(self, now: float, *, success: bool) -> None:
         """Either way the padding stops. A failed probe's loss is its answer, not a reason to go down: the reports
@@ -353,12 +409,22 @@ class LinkEstimator:
 Block = tuple[float, int, int, float, int]  # (when, expected, lost, since when, ssrc): one report block's news
 
 
-def _latest(blocks: deque[Block]) -> list[Block]:
-    """Each stream's latest block: it tells of the last second or so. Older ones in the window would water a
-    change down (a line that just filled up, reported beside a second before it did)."""
-    return list({block[4]: block for block in blocks}.values())
+def _recent(blocks: Iterable[Block]) -> list[Block]:
+    """Each stream's news of about the last second: its latest blocks, summed back until they cover
+    ``MIN_REPORT_SPAN``. Older ones would water a change down (a line that just filled up, reported beside a second
+    before it did); the latest alone may tell of a few milliseconds (Chromium sends a report block with each of its
+    retransmission requests: on a lossy line a dozen a second, each about one or two packets)."""
+    summed: dict[int, Block] = {}
+    for when, expected, lost, since, ssrc in reversed(list(blocks)):  # newest first
+        newer = summed.get(ssrc)
+        if newer is None:
+            summed[ssrc] = (when, expected, lost, since, ssrc)
+        elif newer[0] - newer[3] < MIN_REPORT_SPAN:
+            summed[ssrc] = (newer[0], newer[1] + expected, newer[2] + lost, since, ssrc)
+    return list(summed.values())
 
 
-def _loss(blocks: deque[Block] | list[Block]) -> float | None:
+def _loss(blocks: Iterable[Block]) -> float | None:
+    blocks = list(blocks)
     expected = sum(block[1] for block in blocks)
     return sum(block[2] for block in blocks) / expected if expected >= MIN_EXPECTED else None

@@ -84,24 +84,29 @@ class Budget:
 
 
 Reported = Callable[[int, int, int, float | None], None]  # (ssrc, highest extended sequence, cumulative lost, rtt ms)
+Resumed = Callable[[int, int], None]  # (ssrc, the first sequence number sent after a pause)
 
 
 class SenderOutlet:
     """Writes a slot's packets for one ``RTCRtpSender`` and answers that subscriber's NACKs from a short history."""
 
     def __init__(self, sender: RTCRtpSender, estimated: Callable[[int], None] | None = None, *,
-                 reported: Reported | None = None, rtx: HeaderWriter | None = None,
+                 reported: Reported | None = None, resumed: Resumed | None = None, rtx: HeaderWriter | None = None,
                  budget: Budget | None = None) -> None:  # fmt: skip
         """``estimated`` hears each receive estimate (REMB, bits per second) the subscriber sends about us,
-        ``reported`` each block of its receiver reports; ``rtx`` writes the headers of the slot's retransmission
-        stream (probes are padding on it), ``budget`` limits what retransmissions spend."""
+        ``reported`` each block of its receiver reports, ``resumed`` the first packet after a pause (the receiver
+        counts the packets the line lost just before the pause only once this one arrives); ``rtx`` writes the
+        headers of the slot's retransmission stream (probes are padding on it), ``budget`` limits what
+        retransmissions spend."""
         self._sender = sender
         self._estimated = estimated
         self._reported = reported
         self._rtx = rtx
         self._rtx_sequence_number = 0
         self._budget = budget
+        self._resumed = resumed
         self._paused = True
+        self._was_paused = False  # and nothing sent since
         self._history: list[tuple[int, bytes] | None] = [None] * HISTORY
         self.packets = 0
         self.octets = 0
@@ -131,6 +136,10 @@ class SenderOutlet:
         if protected is None or not self._write(protected):
             return False
         self._history[sequence_number % HISTORY] = (sequence_number, protected)
+        if self._was_paused:
+            self._was_paused = False
+            if self._resumed is not None:
+                self._resumed(self._sender._ssrc, sequence_number)
         self.packets += 1
         self.octets += len(payload)
         self._timestamp = timestamp
@@ -169,6 +178,8 @@ class SenderOutlet:
 
     def pause(self, paused: bool) -> None:
         """A paused slot sends nothing at all: no retransmission of what it sent before it paused."""
+        if paused and not self._paused and self.packets:
+            self._was_paused = True
         self._paused = paused
         if paused:
             self._history = [None] * HISTORY

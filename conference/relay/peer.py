@@ -356,7 +356,8 @@ class MediaPeer:
                          and c.parameters.get("apt") == codec.payloadType), None)  # fmt: skip
         rtx = writer(rtx_type, sender._rtx_ssrc) if rtx_type is not None else None
         self._ssrcs.update({sender._ssrc, sender._rtx_ssrc})
-        outlet = SenderOutlet(sender, self._estimated, reported=self._reported, rtx=rtx, budget=self._budget)
+        outlet = SenderOutlet(sender, self._estimated, reported=self._reported, resumed=self.estimator.resumed,
+                              rtx=rtx, budget=self._budget)  # fmt: skip
         self._relay.reports.add(outlet)
         self._outlets[name] = outlet
         slot = Slot(transceiver.kind, writer(codec.payloadType, sender._ssrc), outlet, mime_type=codec.mimeType,

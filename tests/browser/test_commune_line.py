@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -57,7 +58,9 @@ def line() -> Iterator[CommuneLine]:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    with serving(tmp_path / "data", "--demo", "--host", "0.0.0.0", "--log-level", "WARNING") as running:
+    # GIAOBAN_TEST_SERVER_LOG_LEVEL=DEBUG (with GIAOBAN_TEST_SERVER_LOG=FILE) keeps the relay's every judgement
+    level = os.environ.get("GIAOBAN_TEST_SERVER_LOG_LEVEL", "WARNING")
+    with serving(tmp_path / "data", "--demo", "--host", "0.0.0.0", "--log-level", level) as running:
         yield running
 
 
@@ -107,7 +110,13 @@ def figures(samples: list[dict[str, Any]]) -> dict[str, float]:
     return {"fps": (last["video"].get("framesDecoded", 0) - first["video"].get("framesDecoded", 0)) / seconds,
             "longest_freeze": freeze, "concealed": concealed / max(1, samples_received),
             "audio_samples": samples_received, "width": last["video"].get("frameWidth", 0),
-            "video_lost": lost / max(1, lost + received)}  # fmt: skip
+            "video_lost": lost / max(1, lost + received), "video_packets": received,
+            "video_frames": _grew(first, last, "framesReceived"),
+            "video_retransmitted": _grew(first, last, "retransmittedPacketsReceived")}  # fmt: skip
+
+
+def _grew(first: dict[str, Any], last: dict[str, Any], counter: str) -> int:
+    return int(last["video"].get(counter, 0) - first["video"].get(counter, 0))
 
 
 async def test_a_commune_on_one_megabit_with_loss_watches_a_fluent_picture_and_hears_a_clear_voice(
@@ -121,6 +130,7 @@ async def test_a_commune_on_one_megabit_with_loss_watches_a_fluent_picture_and_h
     try:
         await asyncio.sleep(15)  # joining, and finding the size that fits
         got = figures(await sample(commune, 20))
+        print(f"1 Mbit/s + 3 %: {got}")
         # The target is >= 15 fps and no freeze over 2 s (issue 13): met in two of three runs here; the third, the
         # first test of a CI run with three Chromiums encoding and decoding on two cores, gave 14.4 fps and 3.1 s,
         # and once 11.5 fps and 4.4 s (the bound is the machine's, not the target; the issue's runs froze for 16.5 s)
@@ -138,6 +148,81 @@ async def test_a_commune_on_one_megabit_with_loss_watches_a_fluent_picture_and_h
         shown = await layer.get_attribute("data-layer")
         assert (level, shown) in {("weak", "video-medium"), ("weak", "video-small"), ("good", "video")}, (level, shown)
         assert "kbit/s" in (await layer.text_content() or "")
+    finally:
+        await commune.close()
+        await chair.close()
+        await host.close()
+
+
+LEVEL = """() => document.getElementById("picture-level").dataset.level"""
+
+
+async def level_within(page: Page, wanted: str, seconds: float) -> float:
+    """Seconds until the page says ``wanted``; fails after ``seconds``."""
+    started = time.monotonic()
+    while await page.evaluate(LEVEL) != wanted:
+        if time.monotonic() - started > seconds:
+            raise AssertionError(f"the page did not say {wanted!r} within {seconds} s")
+        await asyncio.sleep(0.1)
+    return time.monotonic() - started
+
+
+async def test_a_commune_on_three_hundred_kilobits_gets_the_smallest_picture_and_a_clear_voice(
+    chair_browser: Browser, commune_browser: Browser, server: Server, line: CommuneLine
+) -> None:
+    host = await chair_browser.new_context()
+    _, links = await plan_meeting_now(host, server)
+    chair = await join(chair_browser, links[CHAIR].replace("0.0.0.0", "127.0.0.1"), "Nguyễn Văn Hải")
+    line.shape(300, 3)
+    commune = await join(commune_browser, links[NA_HOI].replace("0.0.0.0", line.near_address), "Vàng Seo Phủ")
+    try:
+        await asyncio.sleep(15)
+        got = figures(await sample(commune, 15))
+        print(f"300 kbit/s + 3 %: {got}")
+        assert got["fps"] >= 10 and got["longest_freeze"] <= 2, got
+        assert got["audio_samples"] > 0 and got["concealed"] < 0.05, got
+        assert await commune.evaluate(LEVEL) == "weak"
+        await expect(chair.get_by_test_id(f"layer-{NA_HOI}")).to_have_attribute("data-layer", "video-small")
+    finally:
+        await commune.close()
+        await chair.close()
+        await host.close()
+
+
+async def test_a_commune_whose_line_falls_to_150_kilobits_goes_audio_only_then_gets_the_full_picture_back(
+    chair_browser: Browser, commune_browser: Browser, server: Server, line: CommuneLine
+) -> None:
+    host = await chair_browser.new_context()
+    _, links = await plan_meeting_now(host, server)
+    chair = await join(chair_browser, links[CHAIR].replace("0.0.0.0", "127.0.0.1"), "Nguyễn Văn Hải")
+    commune = await join(commune_browser, links[NA_HOI].replace("0.0.0.0", line.near_address), "Vàng Seo Phủ")
+    try:
+        # a clean line: the full picture, after a probe (the page says "good" from the start)
+        await expect(chair.get_by_test_id(f"layer-{NA_HOI}")).to_have_attribute("data-layer", "video", timeout=20_000)
+        await asyncio.sleep(2)
+        line.shape(150, 3)
+        to_audio = await level_within(commune, "poor", 15)
+        await asyncio.sleep(1.5)  # what was in the line's queue when the relay switched
+        got = figures(await sample(commune, 8))
+        print(f"150 kbit/s + 3 %: audio only after {to_audio:.1f} s; then {got}")
+        # no picture and no retransmission of one: what Chromium still counts on the picture's stream is all on its
+        # retransmission stream (RTX), where the probes' padding travels while the relay looks for the line's return
+        # (a paused slot answers no NACK: the aiortc commune of tests/service/test_lines.py counts retransmitted media)
+        assert got["video_frames"] == 0, got
+        assert got["video_packets"] - got["video_retransmitted"] == 0, (got, await commune.evaluate(LEVEL))
+        assert got["audio_samples"] > 0 and got["concealed"] < 0.05, got
+        line.shape(None)
+        back = await level_within(commune, "good", 30)
+        print(f"restored: the full picture after {back:.1f} s")
+        downgrades = []
+        for _ in range(60):
+            if await commune.evaluate(LEVEL) != "good":
+                downgrades.append(await commune.evaluate(LEVEL))
+            await asyncio.sleep(0.5)
+        assert downgrades == []
+        # the targets are 4 s and 20 s (issue 13): 2.0-3.4 s and 10.9-18.4 s here alone; the bounds leave room for
+        # a loaded CI machine, where three Chromiums and the relay share two cores
+        assert to_audio <= 6 and back <= 25, (to_audio, back)
     finally:
         await commune.close()
         await chair.close()

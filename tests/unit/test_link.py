@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+import pytest
+
 from conference.allocation import Want, allocate, cost_kbps, next_step
 from conference.layout import CHAIR_LAYERS, MEDIUM, SMALL
 from conference.link import TICK_SECONDS, LinkEstimator
@@ -25,6 +27,7 @@ class Line:
     kbps: float
     loss: float
     seed: int = 1
+    chatty: bool = False  # the browser also reports with each retransmission request (Chromium): tiny blocks
     now: float = 0.0
     estimator: LinkEstimator = field(init=False)
     layers: list[tuple[float, str | None]] = field(default_factory=list)  # (when, size the chair's picture has)
@@ -56,6 +59,9 @@ class Line:
             self._lost += lost_now
             self._sent_bytes += int(rate * 1000 / 8 * TICK_SECONDS)
             self.now += TICK_SECONDS
+            if self.chatty and lost_now:  # a request for the last lost packet, with the news up to just before it
+                self.estimator.report_block(self.now - 0.03, 1, self._sequence - 1, self._lost - 1, 40.0)
+                self.estimator.report_block(self.now - 0.01, 1, self._sequence, self._lost, 40.0)
             if self.now - self._reported_at >= 1.0:
                 self.estimator.report_block(self.now, 1, self._sequence, self._lost, 40.0)
                 self._reported_at = self.now
@@ -107,8 +113,9 @@ def test_one_megabit_with_random_loss_holds_the_medium_picture() -> None:
         assert line.changes_after(5) == [], (seed, line.layers)  # probes for the full size fail; nothing flickers
 
 
-def test_overload_downgrades_within_two_seconds_to_what_fits() -> None:
-    line = Line(kbps=10_000, loss=0.0)
+@pytest.mark.parametrize("chatty", [False, True], ids=["reports-once-a-second", "reports-with-each-nack"])
+def test_overload_downgrades_within_two_seconds_to_what_fits(chatty: bool) -> None:
+    line = Line(kbps=10_000, loss=0.0, chatty=chatty)
     line.run(20)
     assert line.layer == "video"
     line.kbps = 300
@@ -148,3 +155,17 @@ def test_a_browser_estimate_that_stays_low_downgrades_but_one_that_climbs_does_n
     line.run(4, remb=400)  # a browser that says it takes 400 kbit/s, and keeps saying it
     assert line.estimator.estimate_kbps <= 400
     assert line.layer == SMALL
+
+
+@pytest.mark.parametrize("before", [1000, 3 * 65536 - 10], ids=["numbers", "numbers-wrapping"])
+def test_packets_lost_before_a_pause_are_not_counted_against_what_follows_it(before: int) -> None:
+    estimator = LinkEstimator(0.0, start_kbps=300)
+    estimator.report_block(0.0, 7, before, 0)
+    # the last 40 packets before the picture paused were lost in the line's queue; the receiver cannot know until
+    # a packet after them arrives, and keeps reporting the same highest number through the pause
+    estimator.report_block(1.0, 7, before, 0)
+    estimator.resumed(7, (before + 41) & 0xFFFF)
+    estimator.report_block(2.0, 7, before + 41 + 99, 40)  # a hundred sent since, none lost
+    assert estimator.tick(2.0, 100_000, None).loss == 0.0
+    estimator.report_block(3.0, 7, before + 240, 43)  # and later loss still counts
+    assert estimator.tick(3.0, 100_000, None).loss == pytest.approx(3 / 100)

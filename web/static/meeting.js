@@ -417,7 +417,9 @@
   window.giaobanStats = function () {
     if (!pc) return Promise.resolve({});
     return rtpStats(slotReceivers, "inbound-rtp", function (s) {
-      return { framesDecoded: s.framesDecoded || 0, packetsReceived: s.packetsReceived || 0,
+      return { framesDecoded: s.framesDecoded || 0, framesReceived: s.framesReceived || 0,
+               packetsReceived: s.packetsReceived || 0,
+               retransmittedPacketsReceived: s.retransmittedPacketsReceived || 0,
                packetsLost: s.packetsLost || 0, bytesReceived: s.bytesReceived || 0, frameWidth: s.frameWidth || 0,
                concealedSamples: s.concealedSamples || 0, totalSamplesReceived: s.totalSamplesReceived || 0 };
     });
