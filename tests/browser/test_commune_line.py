@@ -1,6 +1,8 @@
 """A commune's Chromium on a shaped line, in a network namespace of its own, watching a chair's Chromium that films
-a busy picture: 1 Mbit/s with 3 % random loss each way. The commune must get a fluent picture of the size that fits
-and a clear voice; its page and the chair's console must say which picture it gets.
+a busy picture, with 3 % random loss each way: on 1 Mbit/s the commune must get a fluent picture of the size that
+fits and a clear voice, and its page and the chair's console must say which picture it gets; on 300 kbit/s the
+smallest picture; on a line that falls to 150 kbit/s audio only and no picture, then the full picture back once the
+line is restored, and kept.
 
 Chromium runs inside the namespace through a wrapper (``ip netns exec``), driven by Playwright over its pipe as
 usual. The page is served from the namespace's side of the veth pair, which is not a secure context: the flag
@@ -10,6 +12,7 @@ usual. The page is served from the namespace's side of the veth pair, which is n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import time
@@ -119,15 +122,29 @@ def _grew(first: dict[str, Any], last: dict[str, Any], counter: str) -> int:
     return int(last["video"].get(counter, 0) - first["video"].get(counter, 0))
 
 
-async def test_a_commune_on_one_megabit_with_loss_watches_a_fluent_picture_and_hears_a_clear_voice(
-    chair_browser: Browser, commune_browser: Browser, server: Server, line: CommuneLine
-) -> None:
+@contextlib.asynccontextmanager
+async def meeting_on_line(chair_browser: Browser, commune_browser: Browser, server: Server, line: CommuneLine,
+                          kbps: int | None = None) -> AsyncIterator[tuple[Page, Page]]:  # fmt: skip
+    """A meeting held now: the chair's page on a clean line, the commune's on ``line`` (shaped to ``kbps`` with 3 %
+    loss before it joins, when given)."""
     host = await chair_browser.new_context()
     _, links = await plan_meeting_now(host, server)
     chair = await join(chair_browser, links[CHAIR].replace("0.0.0.0", "127.0.0.1"), "Nguyễn Văn Hải")
-    line.shape(1000, 3)
+    if kbps is not None:
+        line.shape(kbps, 3)
     commune = await join(commune_browser, links[NA_HOI].replace("0.0.0.0", line.near_address), "Vàng Seo Phủ")
     try:
+        yield chair, commune
+    finally:
+        await commune.close()
+        await chair.close()
+        await host.close()
+
+
+async def test_a_commune_on_one_megabit_with_loss_watches_a_fluent_picture_and_hears_a_clear_voice(
+    chair_browser: Browser, commune_browser: Browser, server: Server, line: CommuneLine
+) -> None:
+    async with meeting_on_line(chair_browser, commune_browser, server, line, 1000) as (chair, commune):
         await asyncio.sleep(15)  # joining, and finding the size that fits
         got = figures(await sample(commune, 20))
         print(f"1 Mbit/s + 3 %: {got}")
@@ -148,10 +165,6 @@ async def test_a_commune_on_one_megabit_with_loss_watches_a_fluent_picture_and_h
         shown = await layer.get_attribute("data-layer")
         assert (level, shown) in {("weak", "video-medium"), ("weak", "video-small"), ("good", "video")}, (level, shown)
         assert "kbit/s" in (await layer.text_content() or "")
-    finally:
-        await commune.close()
-        await chair.close()
-        await host.close()
 
 
 LEVEL = """() => document.getElementById("picture-level").dataset.level"""
@@ -170,12 +183,7 @@ async def level_within(page: Page, wanted: str, seconds: float) -> float:
 async def test_a_commune_on_three_hundred_kilobits_gets_the_smallest_picture_and_a_clear_voice(
     chair_browser: Browser, commune_browser: Browser, server: Server, line: CommuneLine
 ) -> None:
-    host = await chair_browser.new_context()
-    _, links = await plan_meeting_now(host, server)
-    chair = await join(chair_browser, links[CHAIR].replace("0.0.0.0", "127.0.0.1"), "Nguyễn Văn Hải")
-    line.shape(300, 3)
-    commune = await join(commune_browser, links[NA_HOI].replace("0.0.0.0", line.near_address), "Vàng Seo Phủ")
-    try:
+    async with meeting_on_line(chair_browser, commune_browser, server, line, 300) as (chair, commune):
         await asyncio.sleep(15)
         got = figures(await sample(commune, 15))
         print(f"300 kbit/s + 3 %: {got}")
@@ -183,20 +191,12 @@ async def test_a_commune_on_three_hundred_kilobits_gets_the_smallest_picture_and
         assert got["audio_samples"] > 0 and got["concealed"] < 0.05, got
         assert await commune.evaluate(LEVEL) == "weak"
         await expect(chair.get_by_test_id(f"layer-{NA_HOI}")).to_have_attribute("data-layer", "video-small")
-    finally:
-        await commune.close()
-        await chair.close()
-        await host.close()
 
 
 async def test_a_commune_whose_line_falls_to_150_kilobits_goes_audio_only_then_gets_the_full_picture_back(
     chair_browser: Browser, commune_browser: Browser, server: Server, line: CommuneLine
 ) -> None:
-    host = await chair_browser.new_context()
-    _, links = await plan_meeting_now(host, server)
-    chair = await join(chair_browser, links[CHAIR].replace("0.0.0.0", "127.0.0.1"), "Nguyễn Văn Hải")
-    commune = await join(commune_browser, links[NA_HOI].replace("0.0.0.0", line.near_address), "Vàng Seo Phủ")
-    try:
+    async with meeting_on_line(chair_browser, commune_browser, server, line) as (chair, commune):
         # a clean line: the full picture, after a probe (the page says "good" from the start)
         await expect(chair.get_by_test_id(f"layer-{NA_HOI}")).to_have_attribute("data-layer", "video", timeout=20_000)
         await asyncio.sleep(2)
@@ -223,7 +223,3 @@ async def test_a_commune_whose_line_falls_to_150_kilobits_goes_audio_only_then_g
         # the targets are 4 s and 20 s (issue 13): 2.0-3.4 s and 10.9-18.4 s here alone; the bounds leave room for
         # a loaded CI machine, where three Chromiums and the relay share two cores
         assert to_audio <= 6 and back <= 25, (to_audio, back)
-    finally:
-        await commune.close()
-        await chair.close()
-        await host.close()
