@@ -106,20 +106,21 @@ def figures(samples: list[dict[str, Any]]) -> dict[str, float]:
         if after["video"].get("framesDecoded", 0) > before["video"].get("framesDecoded", 0):
             since = after["at"]
         freeze = max(freeze, after["at"] - since)
-    samples_received = last["audio"].get("totalSamplesReceived", 0) - first["audio"].get("totalSamplesReceived", 0)
-    concealed = last["audio"].get("concealedSamples", 0) - first["audio"].get("concealedSamples", 0)
-    lost = last["video"].get("packetsLost", 0) - first["video"].get("packetsLost", 0)
-    received = last["video"].get("packetsReceived", 0) - first["video"].get("packetsReceived", 0)
-    return {"fps": (last["video"].get("framesDecoded", 0) - first["video"].get("framesDecoded", 0)) / seconds,
-            "longest_freeze": freeze, "concealed": concealed / max(1, samples_received),
+    samples_received = _grew(first, last, "audio", "totalSamplesReceived")
+    lost = _grew(first, last, "video", "packetsLost")
+    received = _grew(first, last, "video", "packetsReceived")
+    return {"fps": _grew(first, last, "video", "framesDecoded") / seconds,
+            "longest_freeze": freeze,
+            "concealed": _grew(first, last, "audio", "concealedSamples") / max(1, samples_received),
             "audio_samples": samples_received, "width": last["video"].get("frameWidth", 0),
             "video_lost": lost / max(1, lost + received), "video_packets": received,
-            "video_frames": _grew(first, last, "framesReceived"),
-            "video_retransmitted": _grew(first, last, "retransmittedPacketsReceived")}  # fmt: skip
+            "video_frames": _grew(first, last, "video", "framesReceived"),
+            "video_retransmitted": _grew(first, last, "video", "retransmittedPacketsReceived")}  # fmt: skip
 
 
-def _grew(first: dict[str, Any], last: dict[str, Any], counter: str) -> int:
-    return int(last["video"].get(counter, 0) - first["video"].get(counter, 0))
+def _grew(first: dict[str, Any], last: dict[str, Any], stream: str, counter: str) -> int:
+    """How much one of the page's counters grew between two samples."""
+    return int(last[stream].get(counter, 0) - first[stream].get(counter, 0))
 
 
 @contextlib.asynccontextmanager
