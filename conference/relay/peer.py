@@ -54,6 +54,9 @@ MAX_LINK_SDP_CHARS = 200_000  # a node link's 48 (it comes from a node of the cl
 # and shown, but it always gets what it plans: its console.
 ADAPTED_SLOTS = (PRESENTATION, "chair-video", "floor-video")
 RETRANSMIT_SHARE = 0.15  # of the line's estimate, at most, for answering NACKs
+# A node link is not judged as a line (its slots are not adapted): its retransmissions get a fixed allowance, about
+# what a meeting's pictures take between two servers, so a cut link's catching up cannot flood the uplink.
+LINK_RETRANSMIT_BYTES_PER_SECOND = 10_000_000 / 8
 MIN_PADDING = 300  # bytes owed before a probe packet goes
 PAD_WINDOW = 0.5  # seconds over which a probe's rate is kept
 
@@ -112,7 +115,7 @@ class MediaPeer:
         self._published: list[Source] = []
         self._outlets: dict[str, SenderOutlet] = {}  # by slot
         self._ssrcs: set[int] = set()  # every stream we send it (media and retransmission): its reports about them
-        self._budget = Budget()
+        self._budget = Budget(LINK_RETRANSMIT_BYTES_PER_SECOND) if role == LINK else Budget()
         self._recent: deque[tuple[float, int]] = deque()  # (when, bytes sent so far): what a probe pads up to
         self._received: tuple[float, int] = (time.monotonic(), 0)
         self._received_kbps = 0.0
@@ -170,7 +173,8 @@ class MediaPeer:
                       judged[1], self.estimator.probing, view.loss, view.baseline_loss, view.remb_kbps, view.sent_kbps,
                       view.media_kbps, step, self.estimator.reports_text())  # fmt: skip
         self._choose(now, wants)
-        self._budget.set_rate(view.estimate_kbps * 1000 / 8 * RETRANSMIT_SHARE)
+        if self.role != LINK:
+            self._budget.set_rate(view.estimate_kbps * 1000 / 8 * RETRANSMIT_SHARE)
         for slot in self.slots.values():
             slot.loss = view.loss or 0.0
             if slot.starving:

@@ -4,7 +4,9 @@ The slot forwards the publisher's RTP payloads as they arrive, under its own str
 timestamps continue across changes of source, so the subscriber sees one unbroken stream (a jump would count as
 loss in its browser, and the relay would then judge its line by loss it made itself). After a change of source (and
 at the start) a video slot stays silent until the new source's next key frame. A change of size of the same picture
-is seamless: the current size goes on until the new size's key frame arrives, then the slot switches at once.
+is seamless: the current size goes on until the new size's key frame arrives, then the slot switches at once. After
+an outage of the source (a long run of its numbers never arrived) the slot starts again as after a change of
+source: the subscriber sees no loss that its own line did not cause.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from conference.relay.rtp import ForwardedPacket, HeaderWriter, seq_after
 
 SUBSCRIBER_KEYFRAME_INTERVAL = 2.0  # seconds
 JOIN_HORIZON = 4096  # packets after a join; a packet that late is refused by SRTP's replay window anyway
+# A jump this far in the source's numbers is an outage before the relay (a node link cut, a publisher's line down),
+# not loss that retransmissions will fill: random loss never takes this many packets in a row (~0.6 s of a full
+# picture, 1.3 s of a voice), a lost key frame at most ~40.
+OUTAGE_PACKETS = 64
 
 
 class Outlet(Protocol):
@@ -51,6 +57,7 @@ class Slot:
         self._want_keyframe = want_keyframe
         self._switched = switched
         self._last_request = -SUBSCRIBER_KEYFRAME_INTERVAL
+        self._requested_key: Source | None = None  # what the last request was for
         self._waiting = True  # for the source's first packet we may start at
         self._seq_offset = 0
         self._ts_offset = 0
@@ -97,6 +104,15 @@ class Slot:
             return
         elif self._joining and self._before_join(packet.sequence_number):
             return  # a late packet from before we joined this source
+        elif self._after_outage(packet.sequence_number):
+            # What the source lost upstream will never come: the numbering closes over it (the subscriber's browser
+            # would count it as loss on its own line, and the relay would judge that line weak), and a picture
+            # starts again at a key frame, which we ask for now.
+            self._waiting = True
+            self.request_keyframe()
+            if not packet.picture_start:
+                return
+            self._join(packet)
         if self.keyframes_only and not self._in_keyframe(packet):
             self._skip(packet)
             return
@@ -115,10 +131,12 @@ class Slot:
     def request_keyframe(self) -> None:
         """The subscriber lost the picture (PLI/FIR): only the publisher can make a key frame. A lossy line asks
         often, and each key frame is several frames' worth for every subscriber of that size: at most one request
-        from a slot every ``SUBSCRIBER_KEYFRAME_INTERVAL`` seconds."""
-        now = time.monotonic()
-        if self.kind == "video" and now - self._last_request >= SUBSCRIBER_KEYFRAME_INTERVAL:
-            self._last_request = now
+        from a slot every ``SUBSCRIBER_KEYFRAME_INTERVAL`` seconds for one source (a switch to another size asks
+        at once: the picture waits for it)."""
+        now, key = time.monotonic(), self.pending_key or self.source_key
+        due = now - self._last_request >= SUBSCRIBER_KEYFRAME_INTERVAL
+        if self.kind == "video" and (due or key != self._requested_key):  # another size's first: not limited
+            self._last_request, self._requested_key = now, key
             self._want_keyframe(self)
 
     def _join(self, packet: ForwardedPacket) -> None:
@@ -137,6 +155,9 @@ class Slot:
             self._joining = False
             return False
         return sequence_number != self._first_in and not seq_after(sequence_number, self._first_in)
+
+    def _after_outage(self, sequence_number: int) -> bool:
+        return seq_after(sequence_number, self._last_in) and (sequence_number - self._last_in) & 0xFFFF > OUTAGE_PACKETS
 
     def _in_keyframe(self, packet: ForwardedPacket) -> bool:
         if packet.picture_start:

@@ -120,6 +120,33 @@ def test_late_and_padding_packets_leave_no_holes_and_refused_sends_are_counted()
     assert (forwarding.forwarded, forwarding.dropped) == (4, 1)
 
 
+def test_after_an_outage_upstream_the_slot_waits_for_a_key_frame_and_numbers_on_without_a_gap() -> None:
+    wire, requests = Wire(), []
+    forwarding = slot(wire, requests)
+    forwarding.restart(A)
+    stream = packets(1000, 0, 400, at=0.0, key_at=0)
+    for packet in stream[:10]:
+        forwarding.push(packet, A)
+    for packet in stream[13:20]:  # three lost on the way to the relay: a gap the subscriber sees and asks for
+        forwarding.push(packet, A)
+    assert wire.packets[10].sequence_number - wire.packets[9].sequence_number == 4
+    requests.clear()
+    # five seconds never arrived (a node link cut); what comes after is no key frame until the one asked for
+    resumed = packets(1000 + 170, 3000 * 170, 20, at=170 / 30, key_at=5)
+    for packet in resumed:
+        forwarding.push(packet, A)
+    assert requests == [forwarding]  # asked at once
+    after = wire.packets[17:]
+    assert [p.payload for p in after] == [b"frame%d" % i for i in range(5, 20)]  # from the key frame on
+    assert after[0].sequence_number == (wire.packets[16].sequence_number + 1) & 0xFFFF  # no gap: no loss counted
+    assert [b.sequence_number - a.sequence_number for a, b in itertools.pairwise(after)] == [1] * 14
+    assert 90_000 * 5 < (after[0].timestamp - wire.packets[16].timestamp) & 0xFFFFFFFF < 90_000 * 6  # time passed
+    forwarding.request_keyframe()  # the subscriber asks too, within 2 s: one request is enough
+    forwarding.pending_key = A_SMALL  # its line now takes another size: that size's first key frame is asked at once
+    forwarding.request_keyframe()
+    assert requests == [forwarding, forwarding]
+
+
 def test_a_long_stream_keeps_flowing_past_half_the_sequence_space() -> None:
     wire, requests = Wire(), []
     forwarding = slot(wire, requests)
