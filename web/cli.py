@@ -153,6 +153,9 @@ def _parser() -> argparse.ArgumentParser:
     line.add_argument("--rate", type=int, default=1000, metavar="KBPS", help="the line's rate; 0: not held")
     line.add_argument("--loss", type=float, default=3.0, metavar="PERCENT", help="random loss each way")
     line.add_argument("--seconds", type=float, default=30.0)
+    line.add_argument("--then", action="append", default=[], metavar="KBPS:SECONDS",
+                      help="then hold the line to KBPS (0: not held) for SECONDS; repeat for a line that falls and "
+                      "comes back, e.g. --then 150:20 --then 0:40")  # fmt: skip
     soak = _bench(bench, "soak", "people joining, leaving, dropping, reconnecting for minutes: any leak?", _bench_soak)
     soak.add_argument("--endpoints", type=int, default=50)
     soak.add_argument("--minutes", type=float, default=10.0)
@@ -346,15 +349,20 @@ async def _bench_province(_: Config, args: argparse.Namespace) -> int:
 
 
 async def _bench_line(_: Config, args: argparse.Namespace) -> int:
-    from web.bench.line import bench, markdown
+    from web.bench.line import Phase, bench, markdown
 
-    if not (0 <= args.rate <= 100_000 and 0 <= args.loss <= 50 and 5 <= args.seconds <= 600):
-        print("giaoban: --rate must be 0-100000, --loss 0-50, --seconds 5-600", file=sys.stderr)
+    try:
+        phases = [Phase(args.rate or None, args.seconds), *(Phase.parse(text) for text in args.then)]
+    except ValueError:
+        print("giaoban: --then takes KBPS:SECONDS, e.g. --then 150:20", file=sys.stderr)
+        return EXIT_USAGE
+    if not (0 <= args.loss <= 50 and all(0 <= (p.kbps or 0) <= 100_000 and 5 <= p.seconds <= 600 for p in phases)):
+        print("giaoban: --rate must be 0-100000, --loss 0-50, --seconds 5-600 (and each --then)", file=sys.stderr)
         return EXIT_USAGE
     if os.geteuid() != 0:
         print("giaoban: bench line makes a network namespace and shapes it: run it as root", file=sys.stderr)
         return EXIT_USAGE
-    result = await bench(args.rate or None, args.loss, args.seconds)
+    result = await bench(phases, args.loss)
     return _report(args, result, markdown(result, "giaoban bench line " + " ".join(sys.argv[3:])))
 
 

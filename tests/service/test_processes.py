@@ -171,3 +171,18 @@ def test_the_province_benchmark_on_two_workers_reports_each_worker_and_the_node_
     edge = next(node for node in nodes if node["origin_rooms"] == 0)
     if edge["endpoints"]:  # the kernel spread the sockets: the chair's voice and three sizes cross, once
         assert edge["publications_in"] == 4 and edge["packets_in"] > 100, nodes
+
+
+def test_the_line_benchmark_follows_a_line_that_falls_and_comes_back(tmp_path: Path) -> None:
+    # 150 kbit/s from the join: too slow for any picture; then the line is no longer held (3 % loss stays)
+    result = run(
+        "bench", "line", "--rate", "150", "--seconds", "8", "--then", "0:16", "--json", str(tmp_path / "b.json")
+    )
+    assert result.returncode == 0, result.stderr
+    slow, restored = json.loads((tmp_path / "b.json").read_text())["phases"]
+    assert slow["rate_kbps"] == 150 and slow["audio_only_after_seconds"] is not None, slow
+    assert slow["video_packets_after_audio_only"] == 0 and slow["after_settling"]["picture"] == "none", slow
+    assert restored["rate_kbps"] is None and restored["after_settling"]["fps"] > 10, restored  # a picture again
+    report = (tmp_path / "b.md").read_text()
+    assert "| 150 |" in report and "| not held |" in report
+    assert run("bench", "line", "--then", "fast").returncode == 2  # a usage error, not a traceback

@@ -5,7 +5,9 @@ pre-encoded VP8 at about their caps) and a voice; one commune joins from inside 
 held to ``--rate`` kbit/s with ``--loss`` % random loss (netns.py), its signaling over ``/ws`` as a page's would. The
 report says, for each second and for the whole window: the chair's frames the commune got, the longest freeze, the
 share of its voice, the size of the picture, what the relay said of the line, and whether any video packet reached
-a commune the relay had put on audio only. Needs root. Everything stops by itself.
+a commune the relay had put on audio only. With ``--then KBPS:SECONDS`` (repeatable) the line changes on the way (a
+line that falls to 150 kbit/s and is restored): each phase also says when the commune went audio only and when the
+full picture came back, and whether it stayed. Needs root. Everything stops by itself.
 """
 
 from __future__ import annotations
@@ -45,6 +47,22 @@ def chair_clips() -> dict[str, Clip]:
 
 
 SIZE_NAMES = {640: "video", 480: "video-medium", 320: "video-small"}  # the chair_clips() widths
+FULL_WIDTH = 640
+FLOWING_FRAMES = 10  # whole frames in the last second for a picture to count as shown
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A stretch of the run on one line: its rate (None: not held) for so many seconds."""
+
+    kbps: int | None
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str) -> Phase:
+        """``KBPS:SECONDS``, as ``--then`` takes it (0 kbit/s: the line not held)."""
+        rate, _, seconds = text.partition(":")
+        return cls(int(rate) or None, float(seconds))
 
 
 @dataclass
@@ -143,8 +161,31 @@ def window(reports: list[dict[str, Any]], start: float, end: float) -> dict[str,
         "audio_share": round(grew(last, "packets", "chair-audio") / seconds / AUDIO_FRAMES_PER_SECOND, 3),
         "audio_concealed": round(_concealed(first, last), 3),  # what Opus FEC could not recover
         "video_packets": grew(last, "packets", "chair-video"),
-        "picture": SIZE_NAMES.get(width, f"{width} wide") if width else "none",
+        # the size of the latest key frame, if any of the picture came in the window (audio only: none)
+        "picture": SIZE_NAMES.get(width, f"{width} wide") if width and grew(last, "packets", "chair-video") else "none",
     }
+
+
+def flowing_at(reports: list[dict[str, Any]], wanted_width: int, since: float) -> float | None:
+    """The first time from ``since`` at which the picture of that width had been arriving for a second."""
+    return next((float(report["at"]) for index, report in enumerate(reports)
+                 if report["at"] >= since and _flowing(reports, index, wanted_width)), None)  # fmt: skip
+
+
+def flowing_before(reports: list[dict[str, Any]], wanted_width: int, at: float) -> bool:
+    """Whether the picture of that width was arriving in the second before ``at``."""
+    index = next((i for i in range(len(reports) - 1, -1, -1) if reports[i]["at"] <= at), None)
+    return index is not None and _flowing(reports, index, wanted_width)
+
+
+def _flowing(reports: list[dict[str, Any]], index: int, wanted_width: int) -> bool:
+    report = reports[index]
+    if (report["sizes"].get("chair-video") or [0])[0] != wanted_width:
+        return False
+    before = next((r for r in reversed(reports[:index]) if r["at"] <= report["at"] - 1), None)
+    if before is None:
+        return False
+    return bool(report["whole"].get("chair-video", 0) - before["whole"].get("chair-video", 0) >= FLOWING_FRAMES)
 
 
 def _concealed(first: dict[str, Any], last: dict[str, Any]) -> float:
@@ -156,7 +197,7 @@ def _concealed(first: dict[str, Any], last: dict[str, Any]) -> float:
 # --- the bench ----------------------------------------------------------------------------------------------------
 
 
-async def bench(rate_kbps: int | None, loss_percent: float, seconds: float) -> dict[str, Any]:
+async def bench(phases: list[Phase], loss_percent: float) -> dict[str, Any]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     clips = chair_clips()
@@ -172,11 +213,15 @@ async def bench(rate_kbps: int | None, loss_percent: float, seconds: float) -> d
                 await chair.connect(lambda sdp: _negotiate(chair_ws, sdp))
                 chair_reader = asyncio.create_task(_answer_pings(chair_ws))
                 await chair.wait_connected(20)
-                line.shape(rate_kbps, loss_percent)
+                line.shape(phases[0].kbps, loss_percent)
                 commune_ws = await _join(http, base, links["bac-ha.na-hoi"], "Xã Nậm Hời")
-                started = time.time()
+                starts = [time.time()]
                 commune = await ShapedCommune.join(commune_ws, line)
-                await asyncio.sleep(seconds)
+                for index, phase in enumerate(phases):
+                    if index:
+                        line.shape(phase.kbps, loss_percent)
+                        starts.append(time.time())
+                    await asyncio.sleep(phase.seconds)
                 ended = time.time()
                 chair_reader.cancel()
         finally:
@@ -185,47 +230,91 @@ async def bench(rate_kbps: int | None, loss_percent: float, seconds: float) -> d
             await chair.close()
             server.terminate()
             await server.wait()
-    return _result(rate_kbps, loss_percent, commune, started, ended)
-
-
-def _result(rate_kbps: int | None, loss_percent: float, commune: ShapedCommune | None, started: float,
-            ended: float) -> dict[str, Any]:  # fmt: skip
     assert commune is not None
-    settled = started + min(8.0, (ended - started) / 3)  # joining and finding the size that fits
+    return _result(phases, loss_percent, commune, starts, ended)
+
+
+def _result(phases: list[Phase], loss_percent: float, commune: ShapedCommune, starts: list[float],
+            ended: float) -> dict[str, Any]:  # fmt: skip
+    started = starts[0]
     per_second = []
     for second in range(int(ended - started)):
         figures = window(commune.reports, started + second, started + second + 1)
         level = next((lvl for at, lvl in reversed(commune.links) if at <= started + second + 1), "good")
-        per_second.append({"second": second + 1, **figures, "link": level})
-    audio_only_at = next((at for at, level in commune.links if level == "poor"), None)
-    after_audio_only = window(commune.reports, audio_only_at, ended) if audio_only_at else None
+        rate = phases[sum(1 for start in starts if start <= started + second) - 1].kbps
+        per_second.append({"second": second + 1, "rate_kbps": rate, **figures, "link": level})
+    ends = [*starts[1:], ended]
+    stretches = [_phase(phase, commune, start, end, started, first=not index)
+                 for index, (phase, start, end) in enumerate(zip(phases, starts, ends, strict=True))]  # fmt: skip
+    first = stretches[0]
     return {
-        "rate_kbps": rate_kbps,
+        "rate_kbps": phases[0].kbps,
         "loss_percent": loss_percent,
-        "after_settling": window(commune.reports, settled, ended),
-        "audio_only_after_seconds": round(audio_only_at - started, 1) if audio_only_at else None,
-        "video_packets_after_audio_only": after_audio_only["video_packets"] if after_audio_only else None,
+        "after_settling": first["after_settling"],
+        "audio_only_after_seconds": first["audio_only_after_seconds"],
+        "video_packets_after_audio_only": first["video_packets_after_audio_only"],
+        "phases": stretches,
         "links": [{"second": round(at - started, 1), "level": level} for at, level in commune.links],
         "per_second": per_second,
     }
 
 
+def _phase(phase: Phase, commune: ShapedCommune, start: float, end: float, run_start: float,
+           first: bool) -> dict[str, Any]:  # fmt: skip
+    """One stretch on one line: how it settled, when it went audio only, when the full picture came back."""
+    settle = 8.0 if first else 4.0  # joining and finding the size that fits / the relay's answer to a change
+    settled = start + min(settle, (end - start) / 3)
+    audio_only_at = next((at for at, level in commune.links if level == "poor" and start <= at < end), None)
+    # a phase that starts on the full picture (a line about to fall) has nothing to come back to
+    full_at = (
+        None if flowing_before(commune.reports, FULL_WIDTH, start) else flowing_at(commune.reports, FULL_WIDTH, start)
+    )
+    if full_at is not None and full_at >= end:
+        full_at = None
+    # 1.5 s: what was on its way when the relay switched (the line's queue, the last frame) is not stale
+    after_audio_only = window(commune.reports, audio_only_at + 1.5, end) if audio_only_at else None
+    return {
+        "rate_kbps": phase.kbps,
+        "from_second": round(start - run_start, 1),
+        "seconds": round(end - start, 1),
+        "after_settling": window(commune.reports, settled, end),
+        "audio_only_after_seconds": round(audio_only_at - start, 1) if audio_only_at else None,
+        "video_packets_after_audio_only": after_audio_only["video_packets"] if after_audio_only else None,
+        "full_picture_after_seconds": round(full_at - start, 1) if full_at else None,
+        "downgrades_after_full_picture": (
+            sum(1 for at, level in commune.links if full_at < at < end and level != "good") if full_at else None
+        ),
+    }
+
+
 def markdown(result: dict[str, Any], command: str) -> str:
-    summary = result["after_settling"]
-    lines = [f"# {command}", "",
-             f"A commune on {result['rate_kbps'] or 'an unshaped'} kbit/s with {result['loss_percent']} % random loss.",
-             "", "| after settling | value |", "|---|---|"]  # fmt: skip
-    lines += [f"| {key} | {value} |" for key, value in summary.items()]
-    lines += ["", f"Audio only after: {result['audio_only_after_seconds']} s; video packets after that: "
-              f"{result['video_packets_after_audio_only']}", "",
-              "| second | fps | longest freeze s | audio share | picture | link |",
-              "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [f"# {command}", "", f"A commune with {result['loss_percent']} % random loss each way, on:", "",
+             "| from s | line kbit/s | fps | longest freeze s | voice concealed | picture | audio only after s | "
+             "video packets after | full picture after s | downgrades after it |",
+             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for phase in result["phases"]:
+        settled = phase["after_settling"]
+        lines.append(
+            f"| {phase['from_second']} | {phase['rate_kbps'] or 'not held'} | {settled.get('fps', '')} | "
+            f"{settled.get('longest_freeze_seconds', '')} | {settled.get('audio_concealed', '')} | "
+            f"{settled.get('picture', '')} | {_or_never(phase['audio_only_after_seconds'])} | "
+            f"{_or_never(phase['video_packets_after_audio_only'])} | "
+            f"{_or_never(phase['full_picture_after_seconds'])} | "
+            f"{_or_never(phase['downgrades_after_full_picture'])} |"
+        )
+    lines += ["", "Figures after settling: 8 s from the join, 4 s from a change of line.", "",
+              "| second | line kbit/s | fps | longest freeze s | audio share | picture | link |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
     lines += [
-        f"| {s['second']} | {s.get('fps', '')} | {s.get('longest_freeze_seconds', '')} | "
-        f"{s.get('audio_share', '')} | {s.get('picture', '')} | {s['link']} |"
+        f"| {s['second']} | {s['rate_kbps'] or 'not held'} | {s.get('fps', '')} | "
+        f"{s.get('longest_freeze_seconds', '')} | {s.get('audio_share', '')} | {s.get('picture', '')} | {s['link']} |"
         for s in result["per_second"]
     ]
     return "\n".join(lines) + "\n"
+
+
+def _or_never(value: object) -> object:
+    return "–" if value is None else value
 
 
 async def _join(http: ClientSession, base: str, url: str, name: str) -> ClientWebSocketResponse:
