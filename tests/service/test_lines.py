@@ -74,6 +74,15 @@ async def until_showing(commune: ShapedCommune, wanted_width: int, timeout: floa
     return time.monotonic() - started
 
 
+async def settled(commune: ShapedCommune) -> None:
+    """Until the line has had 10 s to find its size, counted from the first picture: joining takes 2 s alone and
+    more on a loaded machine (5 s here beside two busy cores), and a line judged before its first picture has not
+    been tried yet (a full CI run once found no picture for 9 s of a 300 kbit/s line's measurement, 10 s after the
+    join)."""
+    await commune.wait_for(lambda report: report["whole"].get("chair-video", 0) > 0, 30, "a first picture")
+    await asyncio.sleep(10)
+
+
 async def measured(commune: ShapedCommune, seconds: float) -> dict[str, object]:
     start = time.time()
     await asyncio.sleep(seconds)
@@ -84,11 +93,11 @@ async def test_one_megabit_with_three_percent_loss_keeps_a_fluent_picture_of_the
     line: CommuneLine, commune: ShapedCommune
 ) -> None:
     line.shape(1000, 3)
-    await asyncio.sleep(10)  # joining, finding the size that fits (the full one's probe fails)
+    await settled(commune)  # finding the size that fits (the full one's probe fails)
     got = await measured(commune, 15)
-    assert got["fps"] >= 15 and got["longest_freeze_seconds"] <= 2, got  # type: ignore[operator]
-    assert got["audio_concealed"] < 0.05, got  # type: ignore[operator]
-    assert showing(commune, MEDIUM_WIDTH), got
+    assert got["fps"] >= 15 and got["longest_freeze_seconds"] <= 2, (got, commune.links)  # type: ignore[operator]
+    assert got["audio_concealed"] < 0.05, (got, commune.links)  # type: ignore[operator]
+    assert showing(commune, MEDIUM_WIDTH), (got, commune.links)
     assert "poor" not in [level for _, level in commune.links], commune.links
 
 
@@ -96,11 +105,11 @@ async def test_three_hundred_kilobits_with_loss_get_the_smallest_picture_and_a_c
     line: CommuneLine, commune: ShapedCommune
 ) -> None:
     line.shape(300, 3)
-    await asyncio.sleep(10)
+    await settled(commune)  # the medium size every line starts with is too much: down to the small one
     got = await measured(commune, 12)
-    assert showing(commune, SMALL_WIDTH), got
-    assert got["fps"] >= 10 and got["longest_freeze_seconds"] <= 2, got  # type: ignore[operator]
-    assert got["audio_concealed"] < 0.05, got  # type: ignore[operator]
+    assert showing(commune, SMALL_WIDTH), (got, commune.links)
+    assert got["fps"] >= 10 and got["longest_freeze_seconds"] <= 2, (got, commune.links)  # type: ignore[operator]
+    assert got["audio_concealed"] < 0.05, (got, commune.links)  # type: ignore[operator]
 
 
 async def test_a_line_too_slow_for_pictures_goes_audio_only_then_gets_the_full_picture_back_and_keeps_it(
@@ -130,7 +139,7 @@ async def test_a_line_too_slow_for_pictures_goes_audio_only_then_gets_the_full_p
     print(f"audio only {poor_at - slowed:.1f} s after the slowdown; the full picture {back:.1f} s after the recovery")
     steps = [level for at, level in commune.links if at >= restored]
     assert steps == ["weak", "good"], commune.links  # up a size at a time (small, medium: weak; full: good)
-    settled = len(commune.links)
+    steps_then = len(commune.links)
     kept = await measured(commune, 30)
-    assert commune.links[settled:] == [], commune.links  # and it stays: no downgrade on a clean line
+    assert commune.links[steps_then:] == [], commune.links  # and it stays: no downgrade on a clean line
     assert kept["fps"] >= 25 and kept["longest_freeze_seconds"] <= 1, kept  # type: ignore[operator]
