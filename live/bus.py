@@ -7,6 +7,9 @@ goes out through one writer task on one connection: what one browser said arrive
 A node that dies loses what was on its way to it; its browsers reconnect and start afresh anyway.
 
 Channel: ``giaoban:node:<id>:inbox``; each message is one JSON list of envelopes (a burst costs one publish).
+
+A district server (``GIAOBAN_UPSTREAM_URL``) has its own store: what it sends to its province's nodes goes up its
+uplink (``live/uplink.py``), a WebSocket to one of them, which publishes it here for them (``live/downlinks.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
@@ -28,6 +31,14 @@ READ_TIMEOUT = 1.0  # the reader looks up from the socket this often to see whet
 BATCH_LIMIT = 200  # envelopes in one published message
 
 Envelope = dict[str, Any]
+
+
+class Elsewhere(Protocol):
+    """Nodes of another store: the province's, reached by a district server's uplink."""
+
+    def reaches(self, node_id: str) -> bool: ...
+
+    def send(self, node_id: str, envelope: Envelope) -> None: ...
 
 
 class NodeBus:
@@ -43,12 +54,29 @@ class NodeBus:
         self.received = 0
         self.lost = 0  # envelopes a store outage kept from going
         self.listening = asyncio.Event()  # set once subscribed: only then may other nodes be told we exist
+        self.elsewhere: Elsewhere | None = None
 
     def send(self, node_id: str, envelope: Envelope) -> None:
         """Queue for another node (returns at once; the writer publishes in order). Each envelope says who sent
         it (``n``)."""
-        self._outbound[node_id].append({**envelope, "n": self.node_id})
+        if self.elsewhere is not None and self.elsewhere.reaches(node_id):
+            self.sent += 1
+            self.elsewhere.send(node_id, {**envelope, "n": self.node_id})
+            return
+        self.pass_on(node_id, {**envelope, "n": self.node_id})
+
+    def pass_on(self, node_id: str, envelope: Envelope) -> None:
+        """Queue an envelope another node sent (a district server's, come up its link), its sender kept."""
+        self._outbound[node_id].append(envelope)
         self._wake.set()
+
+    def delivered(self, envelope: Envelope) -> None:
+        """An envelope for this node that came another way (down the uplink)."""
+        self.received += 1
+        try:
+            self._deliver(envelope)
+        except Exception:
+            log.exception("node bus: a message from another node could not be handled: %.200s", envelope)
 
     def stop_reading(self) -> None:
         self._stop_reading.set()
@@ -92,11 +120,7 @@ class NodeBus:
                 if message is None or message.get("type") != "message":
                     continue
                 for envelope in json.loads(message["data"]):
-                    self.received += 1
-                    try:
-                        self._deliver(envelope)
-                    except Exception:
-                        log.exception("node bus: a message from another node could not be handled: %.200s", envelope)
+                    self.delivered(envelope)
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()

@@ -39,9 +39,11 @@ from redis.exceptions import RedisError
 from conference.layout import Source
 from conference.relay.peer import MediaPeer
 from live.bus import Envelope, NodeBus
+from live.downlinks import Downlinks
 from live.links import NodeLinks
 from live.nodes import HEARTBEAT_SECONDS, NodeLoad, NodeRegistry
 from live.placement import Placement
+from live.uplink import Uplink
 from scheduler.background import Background
 from signaling.messages import encode
 
@@ -108,6 +110,8 @@ class Cluster:
         self.placement = Placement(redis, node_id)
         self.bus = NodeBus(redis, node_id, self._delivered)
         self.links = NodeLinks(hub.relay, self.bus, self._home_of)
+        self.downlinks = Downlinks(redis, node_id, self.bus, hub)  # district servers linked in here
+        self.uplink: Uplink | None = None  # a district server's, to its province
         self._hub = hub
         self._background = background
         self._serve_relayed = serve_relayed
@@ -118,6 +122,13 @@ class Cluster:
         self._stop = asyncio.Event()
         self._closing = False
         self._cpu = (time.monotonic(), time.process_time(), 0)
+
+    def link_upstream(self, upstream_url: str, secret: str) -> None:
+        """A district server: its communes' joins, signaling and media go to its province through one link."""
+        facts = {"url": self.registry.url, "started": self.registry.started}
+        self.uplink = Uplink(upstream_url, secret, self.node_id, facts, lambda: self.load(update=False),
+                             self.bus.delivered)  # fmt: skip
+        self.bus.elsewhere = self.uplink
 
     async def start(self) -> None:
         """Listen, then say we exist: nobody is sent to a node before it can hear."""
@@ -130,12 +141,16 @@ class Cluster:
         except (RedisError, OSError):  # the service starts all the same; the heartbeat keeps trying
             log.warning("node %s: the store is unreachable; joining the cluster when it is back", self.node_id)
         self._heartbeat = self._background.start("node-heartbeat", self._heartbeats, stop=self._stop.set)
+        if self.uplink is not None:
+            self._uplink = self._background.start("uplink", self.uplink.run, stop=self.uplink.stop)
 
     async def close(self) -> None:
         """After the hub has closed its connections (their goodbyes are queued on the bus): the relayed sessions
         end, the node leaves the cluster and gives its leases back, and the bus stops, the writer last."""
         self._closing = True
         await self._heartbeat.stop()
+        if self.uplink is not None:
+            await self._uplink.stop()
         for frames in self._frames.values():
             frames.put_nowait(None)
         await asyncio.gather(*list(self._sessions), return_exceptions=True)
@@ -266,7 +281,7 @@ class Cluster:
         origins = {upstream.origin for upstream in self.upstreams.values()}
         edges = {c.edge for c in self._hub.connections.values() if isinstance(c, RemoteConnection)}
         for node_id in origins | edges | set(self.links.ins) | set(self.links.outs):
-            if await self.registry.alive(node_id):
+            if await self._alive(node_id):
                 continue
             log.warning("node %s is gone: the connections it served with this node are ended", node_id)
             self.links.forget(node_id)
@@ -277,6 +292,11 @@ class Cluster:
                 frames = self._frames.get(connection.id)
                 if isinstance(connection, RemoteConnection) and connection.edge == node_id and frames is not None:
                     frames.put_nowait(None)
+
+    async def _alive(self, node_id: str) -> bool:
+        if self.uplink is not None and self.uplink.reaches(node_id):  # the province's: not in our store
+            return self.uplink.alive(node_id)
+        return await self.registry.alive(node_id)
 
     def load(self, update: bool = True) -> NodeLoad:
         """What the heartbeat tells the others (rates since the last one; ``update=False``: a look that does not

@@ -7,7 +7,9 @@ or the ``--workers`` parent that saw its worker die).
 Keys:
 
 - ``giaoban:nodes`` (sorted set): node id → when its heartbeat runs out (unix seconds), for listing.
-- ``giaoban:node:<id>`` (hash, expires with the heartbeat): its address and load (see ``NodeLoad``).
+- ``giaoban:node:<id>`` (hash, expires with the heartbeat): its address and load (see ``NodeLoad``), and for a
+  server of another place linked in over the WAN (a district server, ``live/downlinks.py``) the node it is
+  reached through (``via``): such a node carries its own browsers only, never a meeting's room.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class NodeInfo:
     started: float
     expires: float
     load: NodeLoad
+    via: str = ""  # a district server: the node of this cluster whose link reaches it
 
 
 class NodeRegistry:
@@ -62,15 +65,7 @@ class NodeRegistry:
         self.started = time.time()
 
     async def beat(self, load: NodeLoad) -> None:
-        expires = time.time() + NODE_TTL_SECONDS
-        key = NODE_KEY.format(self.id)
-        values = {"url": self.url, "started": self.started, **{k: str(v) for k, v in asdict(load).items()}}
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=values)
-            pipe.pexpire(key, int(NODE_TTL_SECONDS * 1000))
-            pipe.zadd(NODES_KEY, {self.id: expires})
-            pipe.zremrangebyscore(NODES_KEY, "-inf", time.time())  # whoever beats tidies the listing
-            await pipe.execute()
+        await beat(self._redis, self.id, {"url": self.url, "started": self.started}, load)
 
     async def leave(self) -> None:
         await forget(self._redis, self.id)
@@ -80,6 +75,19 @@ class NodeRegistry:
 
     async def nodes(self) -> list[NodeInfo]:
         return await list_nodes(self._redis)
+
+
+async def beat(redis: Redis, node_id: str, facts: dict[str, Any], load: NodeLoad) -> None:
+    """One heartbeat of a node: its facts (url, started, via) and its load, alive for ``NODE_TTL_SECONDS``."""
+    expires = time.time() + NODE_TTL_SECONDS
+    key = NODE_KEY.format(node_id)
+    values = {**{k: str(v) for k, v in facts.items()}, **{k: str(v) for k, v in asdict(load).items()}}
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(key, mapping=values)
+        pipe.pexpire(key, int(NODE_TTL_SECONDS * 1000))
+        pipe.zadd(NODES_KEY, {node_id: expires})
+        pipe.zremrangebyscore(NODES_KEY, "-inf", time.time())  # whoever beats tidies the listing
+        await pipe.execute()
 
 
 async def forget(redis: Redis, node_id: str) -> None:
@@ -98,11 +106,11 @@ async def list_nodes(redis: Redis) -> list[NodeInfo]:
         values = await redis.hgetall(NODE_KEY.format(node_id))
         if values:
             found.append(NodeInfo(node_id, values.get("url", ""), float(values.get("started", 0)), expires,
-                                  _load(values)))  # fmt: skip
+                                  load_of(values), values.get("via", "")))  # fmt: skip
     return sorted(found, key=lambda node: (node.load.endpoints, node.id))
 
 
-def _load(values: dict[str, Any]) -> NodeLoad:
+def load_of(values: dict[str, Any]) -> NodeLoad:
     def number(name: str) -> float:
         try:
             return float(values.get(name, 0))

@@ -85,7 +85,8 @@ class Placement:
     async def _least_loaded(self, excluding: str = "") -> str:
         """The node with the fewest endpoints; this one unless another has clearly fewer (the browser is here: no
         hop, and a heartbeat's figures are up to 2 s old, this very browser counted or not)."""
-        nodes = [node for node in await list_nodes(self._redis) if node.id != excluding]
+        # a district server linked in from elsewhere holds no rooms: it has not the meetings' store
+        nodes = [node for node in await list_nodes(self._redis) if node.id != excluding and not node.via]
         if not nodes:
             return self.node_id
         least = min(nodes, key=lambda node: (node.load.endpoints, node.id))

@@ -98,3 +98,17 @@ class StoreUnavailable(GiaobanError):
     """Redis/Valkey cannot be reached; the request may succeed later."""
 
     code = "store_unavailable"
+
+
+def error_of(code: str, message: str, params: Mapping[str, Any]) -> GiaobanError:
+    """The error another server named by its code (its message id and parameters kept, so that it is translated
+    here as it would have been there); the base error for a code this version does not know."""
+    kinds: list[type[GiaobanError]] = [GiaobanError]
+    for kind in kinds:
+        kinds.extend(kind.__subclasses__())
+    found = next((kind for kind in kinds if kind.code == code), GiaobanError)
+    named = {str(name): value for name, value in params.items()}
+    try:
+        return found(message, **named)
+    except TypeError:  # one that needs more than a message (TooManyAttempts): the base error says the same
+        return GiaobanError(message, **named)

@@ -23,6 +23,7 @@ from conference.relay.peer import MediaPeer
 from conference.room import Room
 from live.cluster import Frames, RemoteConnection, Upstream
 from live.meetings import LiveMeetings
+from live.uplink import UpstreamUnavailable
 from scheduler.errors import Conflict, GiaobanError, InvalidInput, NotAuthorised, ProtocolError, RateLimited
 from signaling import messages as say
 from signaling.connection import Connection, SignalingConnection
@@ -169,6 +170,8 @@ async def join(session: Session, message: dict[str, Any]) -> None:
         session.connection.close("rate_limited")
         return
     try:
+        if await _served_upstream(session, message):
+            return
         grant, meeting = await session.hub.admit(message["token"])
         if await _served_elsewhere(session, meeting.id, grant.role, message):
             return
@@ -182,6 +185,10 @@ async def join(session: Session, message: dict[str, Any]) -> None:
             position=message.get("position", ""),
             rejoin=message.get("rejoin", False),
         )
+    except UpstreamUnavailable as error:  # a district server cut off from its province: the page tries again
+        _refuse(session, error, "join")
+        session.connection.close("restarting")
+        return
     except NotAuthorised as error:
         _refuse(session, error, "join")
         session.connection.close("kicked" if isinstance(error, RemovedByChair) else "refused")
@@ -203,6 +210,19 @@ async def join(session: Session, message: dict[str, Any]) -> None:
             session.hub.recordings.start(room, member.connection)
         except GiaobanError as error:  # e.g. no disk space: the chair hears why, and the meeting goes on
             _refuse(session, error, "record")
+
+
+async def _served_upstream(session: Session, join: dict[str, Any]) -> bool:
+    """On a district server, a link of its province's: the province admits it and serves its room, this server is
+    the browser's edge from now on (live/uplink.py)."""
+    hub = session.hub
+    uplink = hub.cluster.uplink if hub.cluster is not None else None
+    if uplink is None or hub.cluster is None or session.relayed or await hub.links.is_ours(join["token"]):
+        return False
+    admission = await uplink.admit(join["token"])
+    session.upstream = Upstream(admission.origin, admission.meeting_id, admission.role)
+    hub.cluster.relay_open(session.connection.id, session.upstream, session.address, session.language, encode(join))
+    return True
 
 
 async def _served_elsewhere(session: Session, meeting_id: str, role: str, join: dict[str, Any]) -> bool:

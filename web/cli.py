@@ -277,7 +277,8 @@ async def _nodes(config: Config, _: argparse.Namespace) -> int:
         since = datetime.fromtimestamp(node.started, VIETNAM).strftime("%d/%m/%Y %H:%M:%S")
         load = node.load
         print(f"{node.id:<36} {load.endpoints:>9} {load.origin_rooms:>6} {load.edge_rooms:>5} "
-              f"{load.relay_cpu * 100:>5.0f}% {load.packets_per_second:>8.0f}  {since}")  # fmt: skip
+              f"{load.relay_cpu * 100:>5.0f}% {load.packets_per_second:>8.0f}  {since}"
+              + (f"  district server {node.url}, linked through {node.via}" if node.via else ""))  # fmt: skip
     return 0
 
 

@@ -70,6 +70,10 @@ class Config:
     link_start_kbps: int = 700  # what a new line is taken to carry until it shows more (a LAN may start higher)
     node_id: str = ""
     media_ports: tuple[int, int] | None = None
+    # District cascade (docs/scaling.md): this server's communes join its province's meetings through it, over
+    # one node link to the province's server; both are given the same secret, which signs the link.
+    upstream_url: str = ""
+    cluster_secret: str = ""
 
     @property
     def recordings_path(self) -> Path:
@@ -182,6 +186,12 @@ def _email(raw: str) -> str:
     return raw.strip()
 
 
+def _secret(raw: str) -> str:
+    if raw and len(raw) < 16:
+        raise ConfigError("must be at least 16 characters (e.g. the output of: openssl rand -hex 24)")
+    return raw
+
+
 def _port_range(raw: str) -> tuple[int, int] | None:
     if not raw.strip():
         return None
@@ -268,6 +278,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("media_ports", ("GIAOBAN_MEDIA_PORTS",), _port_range, "UDP ports for media, e.g. 49160-49400"),
     Setting("link_start_kbps", ("GIAOBAN_LINK_START_KBPS",), _int_between(100, 10_000),
             "kbit/s a new line is taken to carry until probes show more (a LAN may start higher)"),
+    Setting("upstream_url", ("GIAOBAN_UPSTREAM_URL",), _public_url,
+            "the province's server, for a district server whose communes join its meetings through this one"),
+    Setting("cluster_secret", ("GIAOBAN_CLUSTER_SECRET",), _secret,
+            "shared secret that signs the links between servers (the same on the province's and each district's)"),
 )  # fmt: skip
 
 
@@ -288,6 +302,8 @@ def build_config(flags: Mapping[str, Any], env: Mapping[str, str]) -> Config:
             raise ConfigError(f"{source}: {exc}") from None
     config = dataclasses.replace(Config(), **values)
     _check_tls(config)
+    if config.upstream_url and not config.cluster_secret:
+        raise ConfigError("--upstream-url: give --cluster-secret (GIAOBAN_CLUSTER_SECRET) too, the same as upstream's")
     return config
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import web
@@ -10,17 +12,24 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from conference.relay.ports import use_media_ports
+from live import node_tokens
 from live.checks import Checks
 from live.cluster import Cluster, Frames, RemoteConnection
 from live.meetings import LiveMeetings
 from live.nodes import new_node_id
 from live.recordings import RecordingSettings
-from scheduler.errors import GiaobanError
+from live.uplink import PATH as NODE_LINK_PATH
+from scheduler.errors import GiaobanError, NotAuthorised
 from signaling import session
 from signaling.ice import IceSettings
 from web import keys
 from web.i18n import I18n
 from web.keys import ATTENDANCE, CLOCK, CONFIG, I18N, INVITATIONS, LIVE, MEETINGS, METRICS_REGISTRY, STORE
+
+log = logging.getLogger(__name__)
+
+NODE_LINK_HEARTBEAT = 8.0  # seconds: aiohttp pings a district server's link; a dead one is closed within ~12 s
+NODE_LINK_MAX_MESSAGE = 4 * 1024 * 1024  # a batch of envelopes, SDP among them
 
 
 async def live_lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -41,6 +50,8 @@ async def live_lifecycle(app: web.Application) -> AsyncIterator[None]:
         use_media_ports(asyncio.get_running_loop(), config.media_ports)
     cluster = hub.cluster = Cluster(app[STORE].redis, config.node_id or new_node_id(), config.base_url, hub,
                                     app[keys.BACKGROUND], serve_relayed)  # fmt: skip
+    if config.upstream_url:
+        cluster.link_upstream(config.upstream_url, config.cluster_secret)
     await cluster.start()
     app[LIVE] = hub
     app[keys.CHECKS] = Checks(hub, app[keys.READINESS])
@@ -57,6 +68,22 @@ def translator(i18n: I18n, language: str) -> session.Translate:
         return i18n.format(language, error.message, error.params)
 
     return translate
+
+
+async def node_link(request: web.Request) -> web.StreamResponse:
+    """A district server's uplink (live/uplink.py), once its node token holds; a wrong one is refused and logged."""
+    header = request.headers.get("Authorization", "")
+    try:
+        district = node_tokens.verify(request.app[CONFIG].cluster_secret, header.removeprefix("Bearer "), time.time())
+    except node_tokens.BadNodeToken as refused:
+        log.warning("node link from %s refused: %s", request.remote, refused)
+        raise NotAuthorised("This server does not accept this link from another server") from None
+    cluster = request.app[LIVE].cluster
+    assert cluster is not None  # made at start-up
+    socket = web.WebSocketResponse(heartbeat=NODE_LINK_HEARTBEAT, max_msg_size=NODE_LINK_MAX_MESSAGE)
+    await socket.prepare(request)
+    await cluster.downlinks.serve(district, socket)
+    return socket
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
@@ -151,3 +178,4 @@ def cluster_metrics(cluster: Cluster) -> Iterator[CounterMetricFamily | GaugeMet
 
 def add_live_routes(app: web.Application) -> None:
     app.router.add_get("/ws", websocket)
+    app.router.add_get(NODE_LINK_PATH, node_link)

@@ -164,6 +164,15 @@ class JoinLinks:
             raise NotAuthorised("This link was replaced by a newer one; use the link in the latest invitation")
         return grant
 
+    async def is_ours(self, token: str) -> bool:
+        """Whether this server signed the token (a district server is brought its province's links too)."""
+        payload, _, mac = token.partition(".")
+        return (
+            bool(payload)
+            and len(token) <= MAX_TOKEN_LENGTH
+            and hmac.compare_digest(mac, _mac(payload, await self._secret()))
+        )
+
     async def _secret(self) -> bytes:
         if self._cached_secret is None:
             await self._redis.set(SECRET_KEY, secrets.token_hex(32), nx=True)  # the first process makes it

@@ -56,11 +56,16 @@ class Cluster:
         return [self.a, self.b]
 
 
-@pytest.fixture(scope="module")
-def clips() -> dict[str, Clip]:
+def node_clips() -> dict[str, Clip]:
+    """The chair's voice and three sizes, small and short: nodes relay them, nobody looks at them."""
     return {"audio": audio_clip(), "video": video_clip(seconds=3, keyframe_every=30),
             "video-medium": video_clip(width=240, height=180, seconds=3, keyframe_every=30),
             "video-small": video_clip(width=160, height=120, seconds=3, keyframe_every=30)}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def clips() -> dict[str, Clip]:
+    return node_clips()
 
 
 @pytest.fixture
@@ -276,6 +281,15 @@ def _worker_pids(parent: int) -> list[int]:
                   if "web.cli" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"))  # fmt: skip
 
 
+def _udp_of(ip: bytes) -> bytes | None:
+    """The UDP datagram an IP packet carries (ICE may pair the nodes' IPv4 or their IPv6 addresses)."""
+    if len(ip) >= 28 and ip[0] >> 4 == 4 and ip[9] == 17:
+        return ip[(ip[0] & 0x0F) * 4 :]
+    if len(ip) >= 48 and ip[0] >> 4 == 6 and ip[6] == 17:  # no extension headers between
+        return ip[40:]
+    return None
+
+
 def node_link_datagrams(seconds: float) -> list[bytes]:
     """UDP payloads between two media ports of the range, as they cross the machine (the nodes' host addresses all
     go through the loopback device; needs root for a packet socket, as CI has)."""
@@ -289,10 +303,9 @@ def node_link_datagrams(seconds: float) -> list[bytes]:
                 frame = capture.recv(65535)
             except TimeoutError:
                 continue
-            ip = frame[14:]
-            if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 17:  # IPv4, UDP
+            udp = _udp_of(frame[14:])
+            if udp is None:
                 continue
-            udp = ip[(ip[0] & 0x0F) * 4 :]
             source, target = struct.unpack("!HH", udp[:4])
             if all(MEDIA_PORTS[0] <= port <= MEDIA_PORTS[1] for port in (source, target)):
                 found.append(udp[8:])
