@@ -46,12 +46,12 @@ class Checks:
 
     async def start(self, token: str, offer_sdp: str) -> tuple[CheckRun, str]:
         """A check begun: its connection to the relay and the answer to its offer."""
-        grant, meeting = await self.admit(token)
+        unit, save = await self._admitted(token)
         if self.running >= MAX_CHECKS:
             raise RateLimited("Too many technical checks are running; please try again in a minute")
         hub = self._hub
-        run = CheckRun(self, grant, meeting, MediaPeer(hub.relay, connection=hub.new_connection_id(), role=CHECK,
-                                                       ice_servers=hub.ice.for_aiortc(time.time())))  # fmt: skip
+        run = CheckRun(self, unit, save, MediaPeer(hub.relay, connection=hub.new_connection_id(), role=CHECK,
+                                                   ice_servers=hub.ice.for_aiortc(time.time())))  # fmt: skip
         self.running += 1
         try:
             answer = await run.media.answer(offer_sdp)
@@ -61,18 +61,40 @@ class Checks:
         run.media.forward({CHECK_SLOT: run.camera})
         return run, answer
 
-    async def save(self, meeting: Meeting, check: Check) -> None:
-        await self._readiness.save(meeting.id, check)
+    async def _admitted(self, token: str) -> tuple[str, Save]:
+        """The link's unit, and where its verdict goes: this server's readiness table, or on a district server for
+        a link of its province's, the province's (the check runs here all the same: it tests the line the
+        commune's media will use)."""
+        uplink = self._hub.cluster.uplink if self._hub.cluster is not None else None
+        if uplink is not None and not await self._hub.links.is_ours(token):
+            unit, _ = await uplink.admit_check(token)
+
+            async def upstream(check: Check) -> None:
+                await uplink.save_check(token, check.to_json())
+
+            return unit, upstream
+        grant, meeting = await self.admit(token)
+
+        async def here(check: Check) -> None:
+            await self.save(meeting.id, check)
+
+        return grant.unit, here
+
+    async def save(self, meeting_id: str, check: Check) -> None:
+        await self._readiness.save(meeting_id, check)
 
     def now(self) -> datetime:
         return self._hub.clock.now()
 
 
+Save = Callable[[Check], Awaitable[None]]
+
+
 class CheckRun:
-    def __init__(self, checks: Checks, grant: JoinGrant, meeting: Meeting, media: MediaPeer) -> None:
-        self.grant = grant
-        self.meeting = meeting
+    def __init__(self, checks: Checks, unit: str, save: Save, media: MediaPeer) -> None:
+        self.unit = unit
         self.media = media
+        self._save = save
         self.camera = Source(media.connection, CHECK_PUBLISHES[0])
         self._checks = checks
         self._closed = False
@@ -99,8 +121,8 @@ class CheckRun:
     async def finish(self, devices: Devices) -> Check:
         """The verdict, saved as the unit's latest check for this meeting."""
         line = self._line.to_json() if self._line is not None else {"level": "none"}
-        check = judge(self.grant.unit, self._checks.now(), devices, line)
-        await self._checks.save(self.meeting, check)
+        check = judge(self.unit, self._checks.now(), devices, line)
+        await self._save(check)
         return check
 
     async def close(self) -> None:

@@ -27,9 +27,11 @@ from redis.exceptions import RedisError
 from live.bus import INBOX, NodeBus
 from live.nodes import HEARTBEAT_SECONDS, NodeLoad, beat, forget, list_nodes, load_of
 from live.outbox import Outbox
-from scheduler.errors import GiaobanError
+from scheduler.errors import GiaobanError, MalformedInput
+from scheduler.readiness import Check
 
 if TYPE_CHECKING:
+    from live.checks import Checks
     from live.meetings import LiveMeetings
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ class Downlinks:
         self._bus = bus
         self._hub = hub
         self._serving: dict[str, object] = {}  # district server → the link that serves it now (the newest)
+        self.checks: Checks | None = None  # set before the cluster starts (web/live.py)
 
     @property
     def districts(self) -> list[str]:
@@ -74,8 +77,8 @@ class Downlinks:
                 kind = message.get("t")
                 if kind == "to" and isinstance(message.get("e"), dict):
                     self._bus.pass_on(str(message["to"]), {**message["e"], "n": district})
-                elif kind == "admit":
-                    helpers.append(asyncio.create_task(self._admit(message, outbox)))
+                elif kind in ("admit", "check", "readiness"):
+                    helpers.append(asyncio.create_task(self._answer(message, outbox)))
                 elif kind == "load":
                     facts = {name: str(message["facts"].get(name, ""))[:MAX_FACT_LENGTH] for name in ("url", "started")}
                     load = load_of(message.get("load") or {})
@@ -118,13 +121,27 @@ class Downlinks:
             log.warning("district server link: the store is unreachable; the link is closed")
             await socket.close()
 
-    async def _admit(self, message: dict[str, Any], outbox: Outbox) -> None:
-        """A join link a commune brought to the district server: checked here, and its room placed."""
-        query = message.get("q")
+    async def _answer(self, message: dict[str, Any], outbox: Outbox) -> None:
+        """A question of the district server's about a link a commune brought it (live/uplink.py)."""
+        query, token = message.get("q"), str(message.get("token", ""))
         try:
-            grant, meeting = await self._hub.admit(str(message.get("token", "")))
-            origin = await self._hub.origin_of(meeting.id)
-            outbox.put({"t": "admitted", "q": query, "origin": origin, "meeting": meeting.id, "role": grant.role})
+            answer = await self._answer_of(message["t"], token, message)
+            outbox.put({"t": "answer", "q": query, **answer})
         except GiaobanError as error:
             outbox.put({"t": "refused", "q": query, "code": error.code, "message": error.message,
                         "params": error.params})  # fmt: skip
+
+    async def _answer_of(self, kind: str, token: str, message: dict[str, Any]) -> dict[str, Any]:
+        if kind == "admit":  # a join: checked here, and its room placed
+            grant, meeting = await self._hub.admit(token)
+            return {"origin": await self._hub.origin_of(meeting.id), "meeting": meeting.id, "role": grant.role}
+        assert self.checks is not None, "set before the cluster starts"
+        grant, meeting = await self.checks.admit(token)
+        if kind == "check":
+            return {"unit": grant.unit, "meeting": meeting.id}
+        try:  # "readiness": the verdict of a check the district server ran, for the unit of the link
+            check = Check.from_json({**message["check"], "unit": grant.unit})
+        except (KeyError, TypeError, ValueError):
+            raise MalformedInput("The request could not be understood") from None
+        await self.checks.save(meeting.id, check)
+        return {}

@@ -8,9 +8,11 @@ machines, negotiated over these envelopes), so the province's uplink carries eac
 server, however many communes here receive it. The node at the other end (``live/downlinks.py``) publishes what
 we send into the province's store, and passes us what its nodes publish for us.
 
-On the wire, JSON, by ``t``: up, ``to`` (an envelope for one of the province's nodes), ``admit`` (a join link, with
-a query id), ``load`` (this server's facts and load, every heartbeat); down, ``in`` (a batch of envelopes for us),
-``nodes`` (the province's node ids, every heartbeat), ``admitted`` / ``refused`` (the answer to an admit).
+On the wire, JSON, by ``t``: up, ``to`` (an envelope for one of the province's nodes), ``load`` (this server's facts
+and load, every heartbeat), and questions with a query id ``q``: ``admit`` (a join link), ``check`` (a link brought
+to a technical check here), ``readiness`` (that check's verdict, for the host's table); down, ``in`` (a batch of
+envelopes for us), ``nodes`` (the province's node ids, every heartbeat), ``answer`` / ``refused`` (to a question).
+The technical check itself runs here: it tests the commune's line to this server, the one its media will use.
 
 The link says who we are with a node token signed with the cluster secret (``live/node_tokens.py``). While it is
 down, what we would send is lost (as on a node bus whose store is down) and joins are told to come back; the
@@ -94,21 +96,34 @@ class Uplink:
             self.sent += 1
 
     async def admit(self, token: str) -> Admission:
-        """The province's word on a join link; its refusal is raised as the error it names."""
+        """The province's word on a join link: where its room is; its refusal is raised as the error it names."""
+        said = await self._ask({"t": "admit", "token": token})
+        return Admission(said["origin"], said["meeting"], said["role"])
+
+    async def admit_check(self, token: str) -> tuple[str, str]:
+        """The province's word on a link brought to a technical check here: its unit and meeting."""
+        said = await self._ask({"t": "check", "token": token})
+        return said["unit"], said["meeting"]
+
+    async def save_check(self, token: str, check: dict[str, Any]) -> None:
+        """A technical check's verdict, for the province's readiness table."""
+        await self._ask({"t": "readiness", "token": token, "check": check})
+
+    async def _ask(self, question: dict[str, Any]) -> dict[str, Any]:
         query = next(self._queries)
         answer = self._answers[query] = asyncio.get_running_loop().create_future()
         try:
-            if not self._put({"t": "admit", "q": query, "token": token}):
+            if not self._put({**question, "q": query}):
                 raise UpstreamUnavailable(UNREACHABLE)
             try:
-                said = await asyncio.wait_for(answer, ADMIT_SECONDS)
+                said: dict[str, Any] = await asyncio.wait_for(answer, ADMIT_SECONDS)
             except TimeoutError:
                 raise UpstreamUnavailable(UNREACHABLE) from None
         finally:
             self._answers.pop(query, None)
         if said["t"] == "refused":
             raise error_of(said["code"], said["message"], said.get("params") or {})
-        return Admission(said["origin"], said["meeting"], said["role"])
+        return said
 
     # --- the connection ------------------------------------------------------------------------------------------
 
@@ -165,7 +180,7 @@ class Uplink:
                     self._deliver(envelope)
             elif kind == "nodes":
                 self._nodes = frozenset(message["ids"])
-            elif kind in ("admitted", "refused"):
+            elif kind in ("answer", "refused"):
                 answer = self._answers.get(message.get("q", 0))
                 if answer is not None and not answer.done():
                     answer.set_result(message)

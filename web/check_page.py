@@ -25,6 +25,7 @@ from signaling.messages import CHECK_MESSAGES, MAX_MESSAGE_BYTES, decode, encode
 from web.i18n import I18n
 from web.keys import CHECKS, CLOCK, I18N, LIVE, UNITS
 from web.mail import meeting_time_text
+from web.province_pages import province_page
 from web.responses import render
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ async def render_check(request: web.Request, grant: JoinGrant, meeting: Meeting)
 
 
 async def check_page(request: web.Request) -> web.StreamResponse:
+    if (page := await province_page(request, "/check")) is not None:
+        return page
     grant, meeting = await request.app[CHECKS].admit(request.match_info["token"])
     return await render_check(request, grant, meeting)
 

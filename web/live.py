@@ -52,9 +52,9 @@ async def live_lifecycle(app: web.Application) -> AsyncIterator[None]:
                                     app[keys.BACKGROUND], serve_relayed)  # fmt: skip
     if config.upstream_url:
         cluster.link_upstream(config.upstream_url, config.cluster_secret)
+    app[keys.CHECKS] = cluster.downlinks.checks = Checks(hub, app[keys.READINESS])
     await cluster.start()
     app[LIVE] = hub
-    app[keys.CHECKS] = Checks(hub, app[keys.READINESS])
     app[METRICS_REGISTRY].register(RelayCollector(hub))
     try:
         yield

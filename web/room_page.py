@@ -18,6 +18,7 @@ from signaling.messages import client_protocol
 from web.check_page import render_check
 from web.keys import CLOCK, I18N, INVITATIONS, MEETINGS, UNITS
 from web.mail import meeting_time_text
+from web.province_pages import province_page
 from web.responses import render
 
 STATE_TEXT = {
@@ -119,6 +120,8 @@ CLIENT_TEXT = {
 
 async def join_page(request: web.Request) -> web.StreamResponse:
     """Where an invitation's link leads: the link is checked, then the meeting is shown to its unit."""
+    if (page := await province_page(request)) is not None:
+        return page
     app = request.app
     grant = await app[INVITATIONS].links.grant_of(request.match_info["token"])
     now = app[CLOCK].now()
