@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 GIAOBAN = [sys.executable, "-m", "web.cli"]
@@ -101,6 +102,22 @@ class Server:
         self.process.send_signal(signum)
         output, _ = self.process.communicate(timeout=30)
         return self.process.returncode, output
+
+
+@dataclass
+class Node:
+    """A running ``giaoban serve`` as a node of a cluster, and where its clients find it."""
+
+    server: Server
+    base: str
+
+    @classmethod
+    def of(cls, server: Server) -> Node:
+        return cls(server, f"{server.scheme}://127.0.0.1:{server.port}")
+
+    @property
+    def ws(self) -> str:
+        return self.base.replace("http", "ws") + "/ws"
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scheduler.directory.store import UnitStore
-from scheduler.directory.units import Unit
+from scheduler.directory.units import Unit, server_of
 from scheduler.errors import NotFound
 from scheduler.invitations.tokens import SERIES_SCOPE, JoinLinks, link_scope, role_of
 from scheduler.mail.outbox import MailJob, Outbox
@@ -41,7 +41,7 @@ class Invitations:
         for code in (meeting.chair_unit, *meeting.invited_units):
             unit = units.get(code)
             jobs = series.get(code) or own.get(code, [])  # the series' invitation, once it went, is what counts
-            join_url = await self.links.url_for(meeting, code)
+            join_url = await self.links.url_for(meeting, code, server_of(units, code))
             rows.append({
                 "unit": code,
                 "unit_name": unit.name if unit else code,
@@ -83,7 +83,7 @@ class Invitations:
             unit, meeting = units.get(code), next((m for m in occurrences if role_of(m, code)), first)
             if unit is None:
                 continue
-            join_url = await self.links.url_for(meeting, code)
+            join_url = await self.links.url_for(meeting, code, server_of(units, code))
             short_code = await self.links.code_for(occurrences[-1], join_url)  # kept until the last one ends
 
             def identity(address: str, code: str = code) -> str:  # one per version of the whole series
@@ -133,7 +133,7 @@ class Invitations:
         for code in codes:
             if role_of(meeting, code) is None or code not in units:
                 raise NotFound("Unit {unit} is not invited to this meeting", unit=code)
-            join_url = await self.links.url_for(meeting, code)
+            join_url = await self.links.url_for(meeting, code, server_of(units, code))
             short_code = await self.links.code_for(meeting, join_url)
 
             def identity(address: str, code: str = code) -> str:

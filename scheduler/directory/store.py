@@ -53,9 +53,9 @@ class RedisUnitStore:
                 try:
                     await pipe.watch(UNITS_KEY)
                     existing = _decode_all(await pipe.hgetall(UNITS_KEY))
-                    check_tree(existing, incoming)
+                    merged = check_tree(existing, incoming)
                     pipe.multi()
-                    pipe.hset(UNITS_KEY, mapping={code: _encode(unit) for code, (_, unit) in incoming.items()})
+                    pipe.hset(UNITS_KEY, mapping={code: _encode(merged[code]) for code in incoming})
                     await pipe.execute()
                 except WatchError:
                     continue  # someone changed the directory meanwhile: check again against their version

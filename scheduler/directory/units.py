@@ -13,7 +13,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from scheduler.errors import InvalidInput, Problem
@@ -27,6 +27,10 @@ ALLOWED_PARENTS: Mapping[str, tuple[str | None, ...]] = {
     "commune": ("district", "cluster"),
 }
 CSV_COLUMNS = ("code", "name", "kind", "parent_code", "lat", "lon", "emails")
+# A file may say, too, which district server a unit's staff join through (a district's row says it for its
+# communes); a file without the column keeps what the directory says.
+OPTIONAL_COLUMNS = ("server_url",)
+SERVER_URL_PATTERN = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~/-]*)?$")
 MAX_NAME_LENGTH = 200
 MAX_EMAILS = 20
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -43,10 +47,13 @@ class Unit:
     lat: float | None = None
     lon: float | None = None
     emails: tuple[str, ...] = field(default_factory=tuple)
+    server_url: str | None = None  # the district server its staff join through; "" none; None (in an import):
+    # the file does not say, the directory's stays
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["emails"] = list(self.emails)
+        data["server_url"] = self.server_url or ""
         return data
 
     @classmethod
@@ -66,12 +73,11 @@ def parse_units_csv(data: bytes) -> dict[str, tuple[int, Unit]]:
     """
     reader = csv.reader(io.StringIO(_decode(data), newline=""))
     header = [normalise_text(h).lower() for h in next(reader, [])]
-    if sorted(header) != sorted(CSV_COLUMNS):
-        raise InvalidInput(
-            "The first row must name the columns {columns}",
-            problems=[Problem(1, "Expected columns {columns}", {"columns": ",".join(CSV_COLUMNS)})],
-            columns=",".join(CSV_COLUMNS),
-        )
+    if len(set(header)) != len(header) or not set(CSV_COLUMNS) <= set(header) <= {*CSV_COLUMNS, *OPTIONAL_COLUMNS}:
+        columns = ",".join(CSV_COLUMNS) + "".join(f"[,{column}]" for column in OPTIONAL_COLUMNS)
+        raise InvalidInput("The first row must name the columns {columns}",
+                           problems=[Problem(1, "Expected columns {columns}", {"columns": columns})],
+                           columns=columns)  # fmt: skip
     parsed: dict[str, tuple[int, Unit]] = {}
     problems: list[Problem] = []
     for row_number, cells in enumerate(reader, start=2):
@@ -103,7 +109,7 @@ def check_tree(existing: Mapping[str, Unit], incoming: Mapping[str, tuple[int, U
     Returns the merged directory, or raises ``InvalidInput`` naming the row of every problem.
     """
     merged = dict(existing)
-    merged.update((code, unit) for code, (_, unit) in incoming.items())
+    merged.update((code, _keeping_server(unit, existing.get(code))) for code, (_, unit) in incoming.items())
     problems: list[Problem] = []
     for row, unit in incoming.values():
         parent = merged.get(unit.parent_code) if unit.parent_code else None
@@ -125,7 +131,26 @@ def check_tree(existing: Mapping[str, Unit], incoming: Mapping[str, tuple[int, U
     return merged
 
 
+def server_of(units: Mapping[str, Unit], code: str) -> str:
+    """The district server a unit's staff join through: its own, else its nearest ancestor's ("" for none: this
+    server)."""
+    seen: set[str] = set()
+    unit = units.get(code)
+    while unit is not None and unit.code not in seen:
+        if unit.server_url:
+            return unit.server_url
+        seen.add(unit.code)
+        unit = units.get(unit.parent_code) if unit.parent_code else None
+    return ""
+
+
 # --- helpers ---------------------------------------------------------------------------------------------------
+
+
+def _keeping_server(unit: Unit, before: Unit | None) -> Unit:
+    if unit.server_url is not None:
+        return unit
+    return replace(unit, server_url=before.server_url if before is not None else "")
 
 
 def _decode(data: bytes) -> str:
@@ -166,9 +191,13 @@ def _unit_from_row(row: Mapping[str, str], row_number: int) -> tuple[Unit | None
     if (lat is None) != (lon is None) and not problems:
         problem("Give both lat and lon, or neither")
     emails = _emails(row["emails"], problem)
+    server_url = row["server_url"].strip().rstrip("/") if "server_url" in row else None
+    if server_url and not SERVER_URL_PATTERN.match(server_url):
+        problem("Column {column} must be a web address such as {example}", column="server_url",
+                example="https://huyen.example.vn")  # fmt: skip
     if problems:
         return None, problems
-    return Unit(code, name, kind, parent_code, lat, lon, emails), []
+    return Unit(code, name, kind, parent_code, lat, lon, emails, server_url), []
 
 
 def _coordinate(raw: str, limit: float, problem: Any, column: str) -> float | None:

@@ -116,20 +116,21 @@ class JoinLinks:
         self._base_url = base_url.rstrip("/")
         self._cached_secret: bytes | None = None  # never rotates once made: one read per process
 
-    async def url_for(self, meeting: Meeting, unit: str) -> str:
+    async def url_for(self, meeting: Meeting, unit: str, at: str = "") -> str:
+        """The unit's link; ``at``: the district server its staff join through (``server_of``), if not here."""
         role = role_of(meeting, unit)
         if role is None:
             raise NotAuthorised("Unit {unit} is not invited to this meeting", unit=unit)
         scope = link_scope(meeting)
         generation = int(await self._redis.hget(GENERATIONS_KEY.format(scope), unit) or 0)
         token = _sign(JoinGrant(scope, unit, role, generation), await self._secret())
-        return f"{self._base_url}/j/{token}"
+        return f"{(at or self._base_url).rstrip('/')}/j/{token}"
 
-    async def regenerate(self, meeting: Meeting, unit: str) -> str:
+    async def regenerate(self, meeting: Meeting, unit: str, at: str = "") -> str:
         if role_of(meeting, unit) is None:
             raise NotAuthorised("Unit {unit} is not invited to this meeting", unit=unit)
         await self._redis.hincrby(GENERATIONS_KEY.format(link_scope(meeting)), unit, 1)
-        return await self.url_for(meeting, unit)
+        return await self.url_for(meeting, unit, at)
 
     async def code_for(self, meeting: Meeting, join_url: str) -> str:
         """The short code of a unit's current link (``url_for``'s), kept until the link stops working."""

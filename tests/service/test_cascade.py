@@ -11,27 +11,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from aiohttp import ClientSession, CookieJar, WSServerHandshakeError
 
-from tests.live import Server, run
-from tests.service.test_cluster import MEDIA_PORTS, Node, decoded, join, metrics, node_clips, node_link_datagrams
+from tests.cascade import Cascade, cascaded, listed
+from tests.live import Node, Server
+from tests.service.test_cluster import MEDIA_PORTS, decoded, join, metrics, node_clips, node_link_datagrams
 from web.bench.clips import Clip
 from web.bench.endpoint import SyntheticEndpoint
 from web.bench.province import plan_demo_meeting
 
-SECRET = "lao-cai-and-bac-ha-share-this-secret"
 COMMUNES = ["bac-ha.na-hoi", "bac-ha.ta-chai"]
-
-
-@dataclass
-class Cascade:
-    province: Node
-    district: Node
-    province_dir: Path
 
 
 @pytest.fixture(scope="module")
@@ -39,45 +31,17 @@ def clips() -> dict[str, Clip]:
     return node_clips()
 
 
-def _node(server: Server) -> Node:
-    return Node(server, f"http://127.0.0.1:{server.port}")
-
-
 @pytest.fixture
 def cascade(tmp_path: Path) -> Iterator[Cascade]:
-    ports = ("--media-ports", f"{MEDIA_PORTS[0]}-{MEDIA_PORTS[1]}", "--log-level", "INFO")
-    province = Server(tmp_path / "province", "--demo", "--node-id", "province", "--cluster-secret", SECRET, *ports)
-    district = None
-    try:
-        district = Server(tmp_path / "district", "--node-id", "district-bac-ha", "--cluster-secret", SECRET,
-                          "--upstream-url", f"http://127.0.0.1:{province.port}", *ports)  # fmt: skip
-        made = Cascade(_node(province), _node(district), tmp_path / "province")
-        _until_linked(made)
+    with cascaded(tmp_path, "--media-ports", f"{MEDIA_PORTS[0]}-{MEDIA_PORTS[1]}", "--log-level", "INFO") as made:
         yield made
-    finally:
-        for server in (district, province):
-            if server is not None and server.process.poll() is None:
-                server.stop()
-
-
-def _listed(data_dir: Path) -> str:
-    listed = run("nodes", "--data-dir", str(data_dir))
-    assert listed.returncode == 0, listed.stderr
-    return listed.stdout
-
-
-def _until_linked(cascade: Cascade) -> None:
-    deadline = time.monotonic() + 15
-    while "district-bac-ha" not in _listed(cascade.province_dir):
-        assert time.monotonic() < deadline, "the district server did not link in within 15 s"
-        time.sleep(0.2)
 
 
 async def test_communes_of_a_district_server_see_the_chair_through_one_copy_from_the_province(
     cascade: Cascade, clips: dict[str, Clip]
 ) -> None:
-    listed = _listed(cascade.province_dir)
-    assert f"district server {cascade.district.base}, linked through province" in listed, listed
+    nodes = listed(cascade.province_dir)
+    assert f"district server {cascade.district.base}, linked through province" in nodes, nodes
     endpoints: list[SyntheticEndpoint] = []
     async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
         links = await plan_demo_meeting(http, cascade.province.base, COMMUNES, title="Giao ban tỉnh – huyện Bắc Hà")
@@ -144,14 +108,53 @@ async def test_a_node_link_with_a_wrong_secret_is_refused_and_logged(cascade: Ca
             with pytest.raises(WSServerHandshakeError) as refused:
                 await http.ws_connect(url, headers={"Authorization": f"Bearer {token}"})
             assert refused.value.status == 403
-    assert "intruder" not in _listed(cascade.province_dir)
+    assert "intruder" not in listed(cascade.province_dir)
     # and a district server given another secret does not link in; the province's log says why
     stray = Server(tmp_path / "stray", "--node-id", "stray", "--cluster-secret", "another-secret-another-secret",
                    "--upstream-url", cascade.province.base)  # fmt: skip
     try:
         await asyncio.sleep(3)
-        assert "stray" not in _listed(cascade.province_dir)
+        assert "stray" not in listed(cascade.province_dir)
     finally:
         stray.stop()
     _, said = cascade.province.server.stop()
     assert "node link from 127.0.0.1 refused: wrong signature" in said, said[-3000:]
+
+
+async def _say_bac_ha_is_served_by(http: ClientSession, province: Node, server_url: str) -> None:
+    """As the demo admin: the directory's row for the district, its server added."""
+    async with http.post(f"{province.base}/api/session", json={"username": "admin", "password": "demo-admin"}) as r:
+        csrf = (await r.json())["csrf_token"]
+    rows = ("code,name,kind,parent_code,lat,lon,emails,server_url\n"
+            f"bac-ha,Huyện Bắc Hà,district,laocai,22.54,104.289,bac-ha@laocai.example,{server_url}/\n")  # fmt: skip
+    headers = {"Content-Type": "text/csv", "X-CSRF-Token": csrf}
+    async with http.post(f"{province.base}/api/units/import", data=rows.encode(), headers=headers) as response:
+        assert response.status == 200, await response.text()
+
+
+async def test_the_directory_points_a_districts_links_at_its_server_which_shows_the_provinces_pages(
+    cascade: Cascade,
+) -> None:
+    province, district = cascade.province, cascade.district
+    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as admin:
+        await _say_bac_ha_is_served_by(admin, province, district.base)
+    elsewhere = "tp-lao-cai.bac-cuong"  # a commune of another district: joins the province's server
+    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
+        links = await plan_demo_meeting(http, province.base, [COMMUNES[0], elsewhere], title="Giao ban – rét đậm")
+        assert links[COMMUNES[0]].startswith(f"{district.base}/j/"), links
+        assert links[elsewhere].startswith(f"{province.base}/j/") and links["laocai"].startswith(province.base)
+
+        # the link opens the province's join page, in Vietnamese, from the district server, which the page's
+        # socket may reach (its own security policy, not the province's)
+        async with http.get(links[COMMUNES[0]]) as response:
+            page = await response.text()
+            policy = response.headers["Content-Security-Policy"]
+        assert response.status == 200, page
+        assert "Giao ban – rét đậm" in page and "Xã Na Hối" in page and 'data-testid="join-button"' in page
+        assert f"ws://127.0.0.1:{district.server.port}" in policy, policy
+        async with http.get(links[COMMUNES[0]] + "/check?lang=en") as response:
+            check = await response.text()
+        assert response.status == 200 and 'data-testid="check-start"' in check and "Start the check" in check
+        async with http.get(links[COMMUNES[0]][:-3] + "AAA") as response:  # a link that does not hold
+            refused = await response.text()
+        assert response.status == 403 and "<html" in refused.lower() and "Traceback" not in refused

@@ -27,23 +27,13 @@ import pytest
 from aiohttp import ClientSession, ClientWebSocketResponse, CookieJar, WSMsgType
 
 from scheduler.store.embedded import EmbeddedValkey
-from tests.live import Server, children_of, get, run
+from tests.live import Node, Server, children_of, get, run
 from web.bench.clips import Clip, audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
 from web.bench.province import plan_demo_meeting
 
 MEDIA_PORTS = (49300, 49363)
 COMMUNES = ["tp-lao-cai.bac-cuong", "tp-lao-cai.bac-lenh"]
-
-
-@dataclass
-class Node:
-    server: Server
-    base: str
-
-    @property
-    def ws(self) -> str:
-        return self.base.replace("http", "ws") + "/ws"
 
 
 @dataclass

@@ -7,7 +7,14 @@ import unicodedata
 import pytest
 
 from scheduler.directory.demo import demo_units
-from scheduler.directory.units import Unit, check_tree, children_by_parent, fold_diacritics, parse_units_csv
+from scheduler.directory.units import (
+    Unit,
+    check_tree,
+    children_by_parent,
+    fold_diacritics,
+    parse_units_csv,
+    server_of,
+)
 from scheduler.errors import InvalidInput
 
 HEADER = "code,name,kind,parent_code,lat,lon,emails\n"
@@ -93,6 +100,25 @@ def test_wrong_header_and_empty_file_and_wrong_encoding() -> None:
     assert problems_of(HEADER)[0][1] == "No rows after the header"
     legacy = unicodedata.normalize("NFD", "x,Xã Hà,commune,,,,\n").encode("cp1258")  # old Vietnamese Windows
     assert problems_of(HEADER.encode() + legacy)[0] == (2, "Not UTF-8 text")
+
+
+def test_a_district_server_is_said_for_the_district_and_its_communes_and_a_file_without_it_keeps_it() -> None:
+    with_servers = (HEADER.rstrip("\n") + ",server_url\n"
+                    + "lc,UBND tỉnh Lào Cai,province,,,,,\n"
+                    + "bh,Huyện Bắc Hà,district,lc,,,,https://bacha.laocai.example:8443/\n"
+                    + "bh.cum,Cụm xã Bắc,cluster,bh,,,,\n"
+                    + "bh.nh,Xã Na Hối,commune,bh.cum,,,,\n")  # fmt: skip
+    units = check_tree({}, parse_units_csv(with_servers.encode()))
+    assert units["bh"].server_url == "https://bacha.laocai.example:8443"  # the trailing slash dropped
+    assert server_of(units, "bh.nh") == server_of(units, "bh") == "https://bacha.laocai.example:8443"
+    assert server_of(units, "lc") == "" and server_of(units, "nowhere") == ""
+    # an import of the usual columns changes a name and keeps the server; one that says "" takes it away
+    renamed = check_tree(units, parse_units_csv((HEADER + "bh,Huyện Bắc Hà (mới),district,lc,,,\n").encode()))
+    assert renamed["bh"].name == "Huyện Bắc Hà (mới)" and server_of(renamed, "bh.nh").startswith("https://bacha")
+    cleared = HEADER.rstrip("\n") + ",server_url\nbh,Huyện Bắc Hà,district,lc,,,,\n"
+    assert server_of(check_tree(units, parse_units_csv(cleared.encode())), "bh.nh") == ""
+    bad = HEADER.rstrip("\n") + ",server_url\nbh,Huyện Bắc Hà,district,lc,,,,javascript:alert(1)\n"
+    assert problems_of(bad) == [(2, "Column server_url must be a web address such as https://huyen.example.vn")]
 
 
 def test_search_folding_forgives_missing_tone_marks() -> None:

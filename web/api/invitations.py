@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from scheduler.directory.units import server_of
 from scheduler.errors import NotFound
 from scheduler.invitations.tokens import role_of
 from scheduler.mail.outbox import STATUSES
 from scheduler.meetings.model import Meeting
 from web.api.meetings import PLANNERS, READERS
 from web.endpoints import Endpoint, Reply
-from web.keys import INVITATIONS, MEETINGS
+from web.keys import INVITATIONS, MEETINGS, UNITS
 from web.lifecycle import wake_mail_sender
 from web.responses import json_reply
 
@@ -59,7 +60,8 @@ async def resend_invitation(request: web.Request, _: None) -> web.StreamResponse
 async def regenerate_link(request: web.Request, _: None) -> web.StreamResponse:
     meeting = await request.app[MEETINGS].get(request.match_info["id"])
     unit = _invited_unit(request, meeting)
-    return json_reply({"unit": unit, "join_url": await request.app[INVITATIONS].links.regenerate(meeting, unit)})
+    at = server_of(await request.app[UNITS].all(), unit)
+    return json_reply({"unit": unit, "join_url": await request.app[INVITATIONS].links.regenerate(meeting, unit, at)})
 
 
 def _invited_unit(request: web.Request, meeting: Meeting) -> str:

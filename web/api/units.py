@@ -11,7 +11,7 @@ from web.responses import json_reply
 
 UNIT_SCHEMA = {
     "type": "object",
-    "required": ["code", "name", "kind", "parent_code", "lat", "lon", "emails"],
+    "required": ["code", "name", "kind", "parent_code", "lat", "lon", "emails", "server_url"],
     "properties": {
         "code": {"type": "string"},
         "name": {"type": "string"},
@@ -20,6 +20,7 @@ UNIT_SCHEMA = {
         "lat": {"type": ["number", "null"]},
         "lon": {"type": ["number", "null"]},
         "emails": {"type": "array", "items": {"type": "string"}},
+        "server_url": {"type": "string", "description": "the district server its staff join through; empty: this"},
     },
 }
 UNITS_SCHEMA = {
@@ -49,6 +50,7 @@ ENDPOINTS = (
              replies={200: Reply("The directory", UNITS_SCHEMA)}, tags=("directory",)),
     Endpoint("POST", "/api/units/import", import_units, "Add or update units from a CSV file (all or nothing)",
              roles=("admin",), body_type="text/csv", max_body=2 * 1024 * 1024,
-             replies={200: Reply(f"Imported. Columns: {','.join(CSV_COLUMNS)}", IMPORT_RESULT_SCHEMA)},
+             replies={200: Reply(f"Imported. Columns: {','.join(CSV_COLUMNS)}, and optionally server_url",
+                                 IMPORT_RESULT_SCHEMA)},
              errors=(422,), tags=("directory",)),
 )  # fmt: skip
