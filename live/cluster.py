@@ -149,6 +149,7 @@ class Cluster:
         end, the node leaves the cluster and gives its leases back, and the bus stops, the writer last."""
         self._closing = True
         await self._heartbeat.stop()
+        await self.downlinks.close()  # closed at shutdown already (web/live.py); a cluster closed alone, here
         if self.uplink is not None:
             await self._uplink.stop()
         for frames in self._frames.values():

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -45,7 +45,7 @@ class Downlinks:
         self._node_id = node_id
         self._bus = bus
         self._hub = hub
-        self._serving: dict[str, object] = {}  # district server → the link that serves it now (the newest)
+        self._serving: dict[str, web.WebSocketResponse] = {}  # district server → the link that serves it now
         self.checks: Checks | None = None  # set before the cluster starts (web/live.py)
 
     @property
@@ -54,8 +54,8 @@ class Downlinks:
 
     async def serve(self, district: str, socket: web.WebSocketResponse) -> None:
         """Until the socket closes."""
-        link, outbox = object(), Outbox()
-        self._serving[district] = link
+        outbox = Outbox()
+        self._serving[district] = socket
         facts: dict[str, Any] = {"url": "", "started": time.time()}
         load = NodeLoad()
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
@@ -87,11 +87,17 @@ class Downlinks:
                 helper.cancel()
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
-            if self._serving.get(district) is link:  # not replaced by a newer link meanwhile
+            if self._serving.get(district) is socket:  # not replaced by a newer link meanwhile
                 del self._serving[district]
                 with contextlib.suppress(RedisError, OSError):
                     await forget(self._redis, district)
             log.info("district server %s: its link closed", district)
+
+    async def close(self) -> None:
+        """This node stops: each district server is told to link in again (here when it is back, or elsewhere)."""
+        for socket in list(self._serving.values()):
+            with contextlib.suppress(Exception):
+                await socket.close(code=WSCloseCode.SERVICE_RESTART, message=b"restarting")
 
     async def _beat(self, district: str, facts: dict[str, Any], load: NodeLoad) -> None:
         await beat(self._redis, district, {**facts, "via": self._node_id}, load)

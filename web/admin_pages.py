@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_request import FileField
 
-from scheduler.directory.units import CSV_COLUMNS, check_tree, parse_units_csv
+from scheduler.directory.units import CSV_COLUMNS, OPTIONAL_COLUMNS, check_tree, parse_units_csv
 from scheduler.errors import N_, Conflict, GiaobanError, InvalidInput
 from web.accounts import ROLES
 from web.auth import authorise
@@ -26,6 +26,8 @@ ADMINS = ("admin",)
 MAX_DIRECTORY_BYTES = 2 * 1024 * 1024
 NOTICES = {"created": N_("The account was created."), "changed": N_("The account was changed."),
            "imported": N_("The directory was imported.")}  # fmt: skip
+
+SHOWN_COLUMNS = (*CSV_COLUMNS, *(f"[{column}]" for column in OPTIONAL_COLUMNS))  # the hint: optional ones in brackets
 
 
 async def accounts_page(request: web.Request, error: GiaobanError | None = None, status: int = 200) -> web.Response:
@@ -68,7 +70,7 @@ async def change_account_submit(request: web.Request) -> web.StreamResponse:
 
 async def directory_page(request: web.Request) -> web.StreamResponse:
     await require_role(request, ADMINS)
-    return render(request, "admin_directory.html", {"columns": CSV_COLUMNS, "preview": None, **_said(request)})
+    return render(request, "admin_directory.html", {"columns": SHOWN_COLUMNS, "preview": None, **_said(request)})
 
 
 async def directory_preview_submit(request: web.Request) -> web.StreamResponse:
@@ -82,12 +84,12 @@ async def directory_preview_submit(request: web.Request) -> web.StreamResponse:
         incoming = parse_units_csv(data)
         check_tree(existing, incoming)
     except InvalidInput as error:
-        return render(request, "admin_directory.html", {"columns": CSV_COLUMNS, "preview": None,
+        return render(request, "admin_directory.html", {"columns": SHOWN_COLUMNS, "preview": None,
                                                         **_said(request, error)}, status=422)  # fmt: skip
     created = sorted((u for _, u in incoming.values() if u.code not in existing), key=lambda u: u.code)
     updated = sorted((u for _, u in incoming.values() if u.code in existing), key=lambda u: u.code)
     preview = {"created": created, "updated": updated, "csv": data.decode("utf-8-sig", errors="replace")}
-    return render(request, "admin_directory.html", {"columns": CSV_COLUMNS, "preview": preview, **_said(request)})
+    return render(request, "admin_directory.html", {"columns": SHOWN_COLUMNS, "preview": preview, **_said(request)})
 
 
 async def directory_import_submit(request: web.Request) -> web.StreamResponse:
@@ -95,7 +97,7 @@ async def directory_import_submit(request: web.Request) -> web.StreamResponse:
     try:
         await request.app[UNITS].import_units(parse_units_csv(str(form.get("csv", "")).encode()))
     except InvalidInput as error:
-        return render(request, "admin_directory.html", {"columns": CSV_COLUMNS, "preview": None,
+        return render(request, "admin_directory.html", {"columns": SHOWN_COLUMNS, "preview": None,
                                                         **_said(request, error)}, status=422)  # fmt: skip
     raise web.HTTPSeeOther("/admin/directory?notice=imported")
 

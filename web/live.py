@@ -176,6 +176,14 @@ def cluster_metrics(cluster: Cluster) -> Iterator[CounterMetricFamily | GaugeMet
     yield rtt
 
 
+async def close_node_links(app: web.Application) -> None:
+    """At shutdown, before aiohttp waits for open handlers: district servers link in again elsewhere, or here once
+    this server is back (a link's handler would otherwise hold the stop until its socket times out)."""
+    if LIVE in app and (cluster := app[LIVE].cluster) is not None:
+        await cluster.downlinks.close()
+
+
 def add_live_routes(app: web.Application) -> None:
     app.router.add_get("/ws", websocket)
     app.router.add_get(NODE_LINK_PATH, node_link)
+    app.on_shutdown.append(close_node_links)

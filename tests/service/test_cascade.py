@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession, CookieJar, WSServerHandshakeError
 
-from tests.cascade import Cascade, cascaded, listed
+from tests.cascade import DISTRICT_NODE, SECRET, Cascade, cascaded, listed
 from tests.live import Node, Server
 from tests.service.test_cluster import MEDIA_PORTS, decoded, join, metrics, node_clips, node_link_datagrams
 from web.bench.clips import Clip
@@ -158,3 +158,43 @@ async def test_the_directory_points_a_districts_links_at_its_server_which_shows_
         async with http.get(links[COMMUNES[0]][:-3] + "AAA") as response:  # a link that does not hold
             refused = await response.text()
         assert response.status == 403 and "<html" in refused.lower() and "Traceback" not in refused
+
+
+async def test_a_district_server_cut_off_from_its_province_sends_its_communes_back_to_try_again(
+    cascade: Cascade,
+) -> None:
+    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
+        links = await plan_demo_meeting(http, cascade.province.base, COMMUNES[:1], title="Giao ban")
+        commune = await join(http, cascade.district, links[COMMUNES[0]])
+        cascade.province.server.stop()
+        async with asyncio.timeout(15):
+            while not commune.ws.closed:
+                await asyncio.sleep(0.1)
+        assert commune.ws.close_code == 1012  # "service restart": the page comes back by itself
+        # while the province is away, a join through the district is told why, and to come back
+        async with http.ws_connect(cascade.district.ws) as ws:
+            await ws.send_json({"type": "join", "token": links[COMMUNES[0]].rsplit("/", 1)[1], "name": "Cán bộ"})
+            said = await asyncio.wait_for(ws.receive_json(), 15)
+            async with asyncio.timeout(5):
+                async for _ in ws:  # its goodbye, then the close
+                    pass
+        assert said["type"] == "error" and said["code"] == "store_unavailable", said
+        assert "tỉnh" in said["message"], said  # in Vietnamese: the province's server cannot be reached
+        assert ws.close_code == 1012
+        at_district = f"{cascade.district.base}/j/{links[COMMUNES[0]].rsplit('/', 1)[1]}"
+        async with http.get(at_district) as page:  # the page says so too, as a page
+            text = await page.text()
+        assert page.status == 503 and "tỉnh" in text and "Traceback" not in text, text
+
+        # the province's server comes back: the district server links in again by itself, and the commune is in
+        back = Server(cascade.province_dir, "--demo", "--node-id", "province", "--cluster-secret", SECRET,
+                      port=cascade.province.server.port)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 15
+            while DISTRICT_NODE not in listed(cascade.province_dir):
+                assert time.monotonic() < deadline, "the district server did not link in again within 15 s"
+                await asyncio.sleep(0.2)
+            again = await join(http, cascade.district, links[COMMUNES[0]])
+            assert again.welcome["unit"] == COMMUNES[0]
+        finally:
+            back.stop()
