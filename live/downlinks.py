@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from live.bus import INBOX, NodeBus
+from live.node_tokens import NODE_ID
 from live.nodes import HEARTBEAT_SECONDS, NodeLoad, beat, forget, list_nodes, load_of
 from live.outbox import Outbox
 from scheduler.errors import GiaobanError, MalformedInput
@@ -69,21 +70,29 @@ class Downlinks:
         helpers = [asyncio.create_task(outbox.write(socket.send_str)),
                    asyncio.create_task(self._forward(pubsub, outbox, socket)),
                    asyncio.create_task(self._heartbeats(district, beats, outbox))]  # fmt: skip
+        asking: set[asyncio.Task[None]] = set()  # its questions being answered
         try:
             async for frame in socket:
                 if frame.type != WSMsgType.TEXT:
                     break
-                message = json.loads(frame.data)
-                kind = message.get("t")
-                if kind == "to" and isinstance(message.get("e"), dict):
-                    self._bus.pass_on(str(message["to"]), {**message["e"], "n": district})
-                elif kind in ("admit", "check", "readiness"):
-                    helpers.append(asyncio.create_task(self._answer(message, outbox)))
-                elif kind == "load":
-                    facts = {name: str(message["facts"].get(name, ""))[:MAX_FACT_LENGTH] for name in ("url", "started")}
-                    load = load_of(message.get("load") or {})
+                try:
+                    message = json.loads(frame.data)
+                    kind = message["t"]
+                    if kind == "to" and isinstance(message["e"], dict) and NODE_ID.fullmatch(message["to"]):
+                        self._bus.pass_on(message["to"], {**message["e"], "n": district})
+                    elif kind in ("admit", "check", "readiness"):
+                        answering = asyncio.create_task(self._answer(message, outbox))
+                        asking.add(answering)
+                        answering.add_done_callback(asking.discard)
+                    elif kind == "load":
+                        said = message["facts"]
+                        facts = {name: str(said.get(name, ""))[:MAX_FACT_LENGTH] for name in ("url", "started")}
+                        load = load_of(message["load"])
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    log.warning("district server %s sent what this version cannot read: %.200s", district, frame.data)
+                    break
         finally:
-            for helper in helpers:
+            for helper in (*helpers, *asking):
                 helper.cancel()
             with contextlib.suppress(Exception):
                 await pubsub.aclose()

@@ -109,6 +109,24 @@ async def test_a_node_link_with_a_wrong_secret_is_refused_and_logged(cascade: Ca
                 await http.ws_connect(url, headers={"Authorization": f"Bearer {token}"})
             assert refused.value.status == 403
     assert "intruder" not in listed(cascade.province_dir)
+    # a link that holds but says what cannot be read is closed, and the province's server goes on
+    async with ClientSession() as http:
+        for garbage in ("not json", '{"t": "load", "facts": 5, "load": {}}'):
+            token = sign(SECRET, "garbled", time.time())
+            async with http.ws_connect(url, headers={"Authorization": f"Bearer {token}"}) as ws:
+                await ws.send_str(garbage)
+                async with asyncio.timeout(10):
+                    async for _ in ws:  # what it is sent meanwhile (the province's nodes), then the close
+                        pass
+        token = sign(SECRET, "asker", time.time())
+        async with http.ws_connect(url, headers={"Authorization": f"Bearer {token}"}) as ws:
+            await ws.send_str('{"t": "admit", "q": 7}')  # no link: refused, as a join page would refuse it
+            async with asyncio.timeout(10):
+                said = {"t": ""}
+                while said["t"] != "refused":
+                    said = await ws.receive_json()
+            assert said["q"] == 7 and said["code"] == "not_authorised", said
+    assert "district-bac-ha" in listed(cascade.province_dir)  # the real district server is still linked
     # and a district server given another secret does not link in; the province's log says why
     stray = Server(tmp_path / "stray", "--node-id", "stray", "--cluster-secret", "another-secret-another-secret",
                    "--upstream-url", cascade.province.base)  # fmt: skip
