@@ -46,11 +46,14 @@ class Cluster:
         return [self.a, self.b]
 
 
-def node_clips() -> dict[str, Clip]:
+def node_clips(seconds: int = 3, keyframe_every: int = 30) -> dict[str, Clip]:
     """The chair's voice and three sizes, small and short: nodes relay them, nobody looks at them."""
-    return {"audio": audio_clip(), "video": video_clip(seconds=3, keyframe_every=30),
-            "video-medium": video_clip(width=240, height=180, seconds=3, keyframe_every=30),
-            "video-small": video_clip(width=160, height=120, seconds=3, keyframe_every=30)}  # fmt: skip
+
+    def sized(width: int, height: int) -> Clip:
+        return video_clip(width=width, height=height, seconds=seconds, keyframe_every=keyframe_every)
+
+    return {"audio": audio_clip(), "video": sized(320, 240), "video-medium": sized(240, 180),
+            "video-small": sized(160, 120)}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -348,9 +351,7 @@ async def test_a_node_link_cut_for_five_seconds_keeps_the_edges_browsers_and_a_f
     cluster: Cluster,
 ) -> None:
     # one key frame in each 10 s loop: after the cut, the picture is back only if a key frame request crosses
-    rare = {"audio": audio_clip(), "video": video_clip(seconds=10, keyframe_every=300),
-            "video-medium": video_clip(width=240, height=180, seconds=10, keyframe_every=300),
-            "video-small": video_clip(width=160, height=120, seconds=10, keyframe_every=300)}  # fmt: skip
+    rare = node_clips(seconds=10, keyframe_every=300)
     endpoints: list[SyntheticEndpoint] = []
     async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
         links = await plan_demo_meeting(http, cluster.a.base, COMMUNES[:1], title="Giao ban đứt liên kết")
