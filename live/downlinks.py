@@ -80,7 +80,7 @@ class Downlinks:
                     kind = message["t"]
                     if kind == "to" and isinstance(message["e"], dict) and NODE_ID.fullmatch(message["to"]):
                         self._bus.pass_on(message["to"], {**message["e"], "n": district})
-                    elif kind in ("admit", "check", "readiness"):
+                    elif kind in ("admit", "check", "readiness", "code"):
                         answering = asyncio.create_task(self._answer(message, outbox))
                         asking.add(answering)
                         answering.add_done_callback(asking.discard)
@@ -147,6 +147,8 @@ class Downlinks:
                         "params": error.params})  # fmt: skip
 
     async def _answer_of(self, kind: str, token: str, message: dict[str, Any]) -> dict[str, Any]:
+        if kind == "code":  # a short code typed at the district server (which counts the wrong ones)
+            return {"token": await self._hub.links.token_of_code(str(message.get("code", "")))}
         if kind == "admit":  # a join: checked here, and its room placed
             grant, meeting = await self._hub.admit(token)
             return {"origin": await self._hub.origin_of(meeting.id), "meeting": meeting.id, "role": grant.role}

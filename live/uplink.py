@@ -10,7 +10,8 @@ we send into the province's store, and passes us what its nodes publish for us.
 
 On the wire, JSON, by ``t``: up, ``to`` (an envelope for one of the province's nodes), ``load`` (this server's facts
 and load, every heartbeat), and questions with a query id ``q``: ``admit`` (a join link), ``check`` (a link brought
-to a technical check here), ``readiness`` (that check's verdict, for the host's table); down, ``in`` (a batch of
+to a technical check here), ``readiness`` (that check's verdict, for the host's table), ``code`` (a short code typed
+here, wrong ones counted here); down, ``in`` (a batch of
 envelopes for us), ``nodes`` (the province's node ids, every heartbeat), ``answer`` / ``refused`` (to a question).
 The technical check itself runs here: it tests the commune's line to this server, the one its media will use.
 
@@ -108,6 +109,12 @@ class Uplink:
     async def save_check(self, token: str, check: dict[str, Any]) -> None:
         """A technical check's verdict, for the province's readiness table."""
         await self._ask({"t": "readiness", "token": token, "check": check})
+
+    async def token_of_code(self, code: str) -> str | None:
+        """The province's link for a short code a commune typed here (None: no meeting has it)."""
+        said = await self._ask({"t": "code", "code": code})
+        token = said.get("token")
+        return token if isinstance(token, str) else None
 
     async def _ask(self, question: dict[str, Any]) -> dict[str, Any]:
         query = next(self._queries)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from live.uplink import UpstreamUnavailable
 from scheduler.errors import N_, TooManyAttempts
 from web.auth import current_session
-from web.keys import I18N, INVITATIONS, STORE
+from web.keys import I18N, INVITATIONS, LIVE, STORE
 from web.responses import render
 from web.sessions import FAILURES_KEY, count_failure, refuse_past
 
@@ -39,7 +40,11 @@ async def enter_code(request: web.Request) -> web.StreamResponse:
         message = i18n.format(language, refused.message, refused.params)
         return render(request, "home.html", {"error": message, "code": code}, status=429,
                       headers={"Retry-After": str(refused.retry_after_seconds)})  # fmt: skip
-    token = await request.app[INVITATIONS].links.token_of_code(code) if code else None
+    try:
+        token = await _token_of(request, code) if code else None
+    except UpstreamUnavailable as unreachable:
+        message = i18n.format(language, unreachable.message, unreachable.params)
+        return render(request, "home.html", {"error": message, "code": code}, status=503)
     if token is None:
         if code:
             await count_failure(redis, [failures], WINDOW_SECONDS)
@@ -48,6 +53,15 @@ async def enter_code(request: web.Request) -> web.StreamResponse:
             request, "home.html", {"error": message if code else "", "code": code}, status=404 if code else 200
         )
     raise web.HTTPSeeOther(f"/j/{token}")
+
+
+async def _token_of(request: web.Request, code: str) -> str | None:
+    """This server's link for the code; on a district server, else its province's (served here all the same)."""
+    token = await request.app[INVITATIONS].links.token_of_code(code)
+    cluster = request.app[LIVE].cluster if LIVE in request.app else None
+    if token is None and cluster is not None and cluster.uplink is not None:
+        token = await cluster.uplink.token_of_code(code)
+    return token
 
 
 def add_code_routes(app: web.Application) -> None:

@@ -173,6 +173,15 @@ async def test_the_directory_points_a_districts_links_at_its_server_which_shows_
         async with http.get(links[COMMUNES[0]] + "/check?lang=en") as response:
             check = await response.text()
         assert response.status == 200 and 'data-testid="check-start"' in check and "Start the check" in check
+        # the short code read out over the phone, typed at the district server, leads to the same page there
+        async with http.get(f"{province.base}/api/meetings") as response:
+            meeting = next(m for m in (await response.json())["meetings"] if m["title"] == "Giao ban – rét đậm")
+        async with http.get(f"{province.base}/api/meetings/{meeting['id']}/invitations") as response:
+            code = next(r["code"] for r in (await response.json())["invitations"] if r["unit"] == COMMUNES[0])
+        async with http.get(f"{district.base}/code", params={"c": code}, allow_redirects=False) as response:
+            assert response.status == 303 and links[COMMUNES[0]].endswith(response.headers["Location"]), response
+        async with http.get(f"{district.base}/code", params={"c": "000-000-001"}) as response:
+            assert response.status == 404 and "Traceback" not in await response.text()
         async with http.get(links[COMMUNES[0]][:-3] + "AAA") as response:  # a link that does not hold
             refused = await response.text()
         assert response.status == 403 and "<html" in refused.lower() and "Traceback" not in refused
