@@ -148,6 +148,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="drive a service that runs elsewhere (with the demo accounts) instead of one here",
     )
+    cascade = _bench(bench, "cascade", "an origin and an edge node: the edge's cost per commune, the node link's, and "
+                     "the latency of the extra hop", _bench_cascade)  # fmt: skip
+    cascade.add_argument("--communes", type=int, default=50, help="communes on the edge")
+    cascade.add_argument("--seconds", type=float, default=10.0)
+    cascade.add_argument("--nice", type=int, default=19, choices=range(20), metavar="0-19",
+                         help="the synthetic endpoints' CPU priority (19: the service first)")  # fmt: skip
     line = _bench(bench, "line", "what a commune on a slow, lossy line gets, second by second (needs root)",
                   _bench_line)  # fmt: skip
     line.add_argument("--rate", type=int, default=1000, metavar="KBPS", help="the line's rate; 0: not held")
@@ -347,6 +353,16 @@ async def _bench_province(_: Config, args: argparse.Namespace) -> int:
                          server_url=args.server, presentation=args.presentation,
                          start_kbps=args.start_kbps)  # fmt: skip
     return _report(args, result, markdown(result, "giaoban bench province " + " ".join(sys.argv[3:])))
+
+
+async def _bench_cascade(_: Config, args: argparse.Namespace) -> int:
+    from web.bench.cascade import bench, markdown
+
+    if not (1 <= args.communes <= 300 and 2 <= args.seconds <= 600):
+        print("giaoban: --communes must be 1-300, --seconds 2-600", file=sys.stderr)
+        return EXIT_USAGE
+    result = await bench(args.communes, args.seconds, nice=args.nice)
+    return _report(args, result, markdown(result, "giaoban bench cascade " + " ".join(sys.argv[3:])))
 
 
 async def _bench_line(_: Config, args: argparse.Namespace) -> int:

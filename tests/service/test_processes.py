@@ -186,3 +186,16 @@ def test_the_line_benchmark_follows_a_line_that_falls_and_comes_back(tmp_path: P
     report = (tmp_path / "b.md").read_text()
     assert "| 150 |" in report and "| not held |" in report
     assert run("bench", "line", "--then", "fast").returncode == 2  # a usage error, not a traceback
+
+
+def test_the_cascade_benchmark_prices_the_edge_and_the_extra_hop(tmp_path: Path) -> None:
+    result = run("bench", "cascade", "--communes", "4", "--seconds", "4", "--json", str(tmp_path / "c.json"))
+    assert result.returncode == 0, result.stderr
+    figures = json.loads((tmp_path / "c.json").read_text())
+    assert figures["joined"] == 4 and figures["min_frames_ratio"] >= 0.9, figures  # every commune got the chair
+    assert figures["link_publications_into_edge"] == 4, figures  # the voice and three sizes, once each
+    assert figures["link_packets_per_second"] > 100 and figures["edge_cpu_percent_per_commune"] > 0, figures
+    # the same frames came through both relays, and the edge's hop costs little on one machine
+    assert figures["frames_matched"] > 50 and 0 <= figures["extra_hop_ms_p50"] < 50, figures
+    assert "| extra_hop_ms_p95 |" in (tmp_path / "c.md").read_text()
+    assert run("bench", "cascade", "--communes", "0").returncode == 2  # a usage error, not a traceback

@@ -14,6 +14,7 @@ import select
 import socket
 import threading
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -35,7 +36,7 @@ GATHER_SECONDS = 0.01  # how long a header-counting reader lets datagrams gather
 
 class SyntheticEndpoint:
     def __init__(self, role: str, clips: dict[str, Clip], *, keep_video: bool = False, publish: bool = True,
-                 count_headers: SocketReader | None = None) -> None:  # fmt: skip
+                 count_headers: SocketReader | None = None, timed: bool = False) -> None:  # fmt: skip
         self.role = role
         self.headers: HeaderCounter | None = None
         self._count_headers = count_headers
@@ -46,6 +47,9 @@ class SyntheticEndpoint:
         self.first_keyframe_at: dict[str, float] = {}
         self.keyframe_arrived: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self.kept: dict[str, list[EncodedFrame]] = defaultdict(list)
+        # ``timed``: when each video frame arrived, and a checksum of its bytes (the same frame through two relays
+        # keeps its bytes, while its RTP numbers are each relay's own)
+        self.arrived: dict[str, list[tuple[float, int]]] | None = defaultdict(list) if timed else None
         self.sizes: dict[str, tuple[int, int]] = {}  # the picture size of each video slot's latest key frame
         self._keep_video = keep_video
         self._primary_ssrcs: dict[str, int] = {}  # slot → the SSRC the relay sends it on, once connected
@@ -140,6 +144,8 @@ class SyntheticEndpoint:
                 self.keyframe_arrived[name].set()
             if self._keep_video and kind_of(name) == "video":
                 self.kept[name].append(frame)
+            if self.arrived is not None and kind_of(name) == "video":
+                self.arrived[name].append((time.monotonic(), zlib.crc32(frame.data)))
 
         return count
 
