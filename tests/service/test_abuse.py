@@ -74,9 +74,15 @@ async def test_a_join_storm_from_one_address_is_cut_off(client: Client, live: Li
         error = await next_of(ws, "error")
         return error["code"], await closed(ws)
 
-    outcomes = [await attempt(f"forged-{index}") for index in range(int(JOINS_PER_ADDRESS.burst) + 20)]
+    # a bucket: the burst, then what refills while the storm goes on (a loaded machine's storm is slower and gets
+    # more; a full CI run once refilled past a fixed count of attempts)
+    burst, started, outcomes = int(JOINS_PER_ADDRESS.burst), time.monotonic(), []
+    while len(outcomes) < 2 * burst and (not outcomes or outcomes[-1] != ("rate_limited", 1008)):
+        outcomes.append(await attempt(f"forged-{len(outcomes)}"))
+    elapsed = time.monotonic() - started
     assert set(outcomes[:100]) == {("not_authorised", 4003)}
-    assert outcomes[-10:] == [("rate_limited", 1008)] * 10
+    assert outcomes[-1] == ("rate_limited", 1008), outcomes[-3:]
+    assert burst <= len(outcomes) - 1 <= burst + JOINS_PER_ADDRESS.per_second * elapsed + 1, (len(outcomes), elapsed)
 
 
 async def test_one_link_cannot_be_joined_over_and_over(client: Client, live: LiveMeeting) -> None:
