@@ -20,7 +20,7 @@ from aiortc import (
     sdp,
 )
 
-from conference.allocation import Want, allocate, next_step, presentation_ladder
+from conference.allocation import Choice, Want, allocate, next_step, presentation_ladder
 from conference.layout import (
     AUDIO_KBPS,
     LINK,
@@ -109,6 +109,7 @@ class MediaPeer:
         self.line_test: LineTest | None = None
         self.view: LinkView | None = None
         self.level = LINK_GOOD
+        self._choice: Choice | None = None  # what each adapted slot gets now
         self._told = told
         self._relay = relay
         self._plan: dict[str, Source | None] = {}
@@ -242,7 +243,7 @@ class MediaPeer:
         if self.role == "chair" or not self.slots:
             return
         wants = self._wants(now) if wants is None else wants
-        choice = allocate(self.estimator.estimate_kbps, self._audio_kbps(), wants)
+        self._choice = choice = allocate(self.estimator.estimate_kbps, self._audio_kbps(), wants, self._choice)
         for name in ADAPTED_SLOTS:
             slot, planned, track = self.slots.get(name), self._plan.get(name), choice.get(name)
             if slot is not None:

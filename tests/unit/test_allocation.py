@@ -52,3 +52,28 @@ def test_a_presentation_comes_before_the_pictures_whole_or_as_its_key_frames_alo
     assert allocate(1300, VOICES, wants) == {"presentation": SCREEN, "chair-video": MEDIUM, "floor-video": SMALL}
     assert allocate(2200, VOICES, wants) == {"presentation": SCREEN, "chair-video": FULL, "floor-video": FULL}
     assert presentation_ladder([]) == ()  # nobody presents: nothing planned, nothing spent
+
+
+def test_what_a_subscriber_gets_is_kept_through_a_small_dip_and_given_up_below_it() -> None:
+    small = cost_kbps({"chair-video": SMALL}, VOICES, [CHAIR])
+    held = allocate(small, VOICES, [CHAIR])
+    assert held == {"chair-video": SMALL}
+    assert allocate(small * 0.9, VOICES, [CHAIR]) == {"chair-video": None}  # a new subscriber gets what fits
+    assert allocate(small * 0.9, VOICES, [CHAIR], held) == held  # one that has it keeps it through a dip
+    assert allocate(small * 0.8, VOICES, [CHAIR], held) == {"chair-video": None}  # not through a fall
+    # a size its publisher no longer sends is not kept, and a rise is taken at once
+    assert allocate(small * 0.9, VOICES, [Want("chair-video", CHAIR_LAYERS[1:])], held) == {"chair-video": None}
+    assert allocate(700, VOICES, [CHAIR], held) == {"chair-video": MEDIUM}
+
+
+def test_a_smaller_size_is_taken_at_once() -> None:
+    medium = allocate(700, VOICES, [CHAIR])
+    assert medium == {"chair-video": MEDIUM}
+    dipped = cost_kbps(medium, VOICES, [CHAIR]) * 0.95
+    assert allocate(dipped, VOICES, [CHAIR], medium) == {"chair-video": SMALL}
+
+
+def test_a_rise_is_shared_out_afresh_even_if_it_takes_a_picture_away() -> None:
+    both = allocate(520, VOICES, [CHAIR, FLOOR])
+    assert both == {"chair-video": SMALL, "floor-video": SMALL}
+    assert allocate(560, VOICES, [CHAIR, FLOOR], both) == {"chair-video": MEDIUM, "floor-video": None}
