@@ -86,7 +86,8 @@ class Room:
         self._note("rejoined" if rejoin else "joined", member)
         for old in replaced:  # after the new one joined: the unit's attendance has no gap
             self._remove(old)
-            self._note(LEFT, old, detail="replaced")
+            # a page that rejoins says its connection was lost: its node died, or its line, before this one noticed
+            self._note(DROPPED if rejoin else LEFT, old, detail="replaced")
             old.peer.close("replaced")
         if member.is_chair:
             for other in self.members.values():

@@ -442,3 +442,13 @@ def test_a_unit_that_asked_for_audio_only_gets_no_presentation(meeting: Meeting)
     assert presenting(x01) is None
     meeting.room.set_audio_only("c-X01", False)
     assert presenting(x01) == Source("c-TINH", "screen")
+
+
+def test_a_rejoin_before_the_drop_was_noticed_counts_one_drop_and_one_return(meeting: Meeting) -> None:
+    meeting.join("TINH", "chair")
+    meeting.join("X01")
+    meeting.join("X01", connection="c-X01-back", rejoin=True)  # its node died: the old connection is still here
+    meeting.join("X01", connection="c-X01-tab")  # a second tab, no drop: the one before it left
+    kinds = [(e.type, e.connection, e.detail) for e in meeting.events if e.unit == "X01"]
+    assert kinds == [("joined", "c-X01", ""), ("rejoined", "c-X01-back", ""), ("dropped", "c-X01", "replaced"),
+                     ("joined", "c-X01-tab", ""), ("left", "c-X01-back", "replaced")]  # fmt: skip
