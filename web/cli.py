@@ -148,6 +148,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="drive a service that runs elsewhere (with the demo accounts) instead of one here",
     )
+    province.add_argument("--kill-worker-after", type=float, default=None, metavar="SECONDS",
+                          help="SIGKILL a worker that is not the meeting's origin this far into the window "
+                               "(needs --workers 2 or more): its units coming back, attendance")  # fmt: skip
     cascade = _bench(bench, "cascade", "an origin and an edge node: the edge's cost per commune, the node link's, and "
                      "the latency of the extra hop", _bench_cascade)  # fmt: skip
     cascade.add_argument("--communes", type=int, default=50, help="communes on the edge")
@@ -349,9 +352,14 @@ async def _bench_province(_: Config, args: argparse.Namespace) -> int:
     if not 1 <= args.workers <= 16:
         print("giaoban: --workers must be 1-16", file=sys.stderr)
         return EXIT_USAGE
+    killing = args.kill_worker_after
+    if killing is not None and not (args.workers >= 2 and not args.server and 0 <= killing < args.seconds):
+        print("giaoban: --kill-worker-after needs --workers 2 or more, no --server, and a time within --seconds",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
     result = await bench(args.districts, args.communes, args.seconds, workers=args.workers, nice=args.nice,
-                         server_url=args.server, presentation=args.presentation,
-                         start_kbps=args.start_kbps)  # fmt: skip
+                         server_url=args.server, presentation=args.presentation, start_kbps=args.start_kbps,
+                         kill_worker_after=killing)  # fmt: skip
     return _report(args, result, markdown(result, "giaoban bench province " + " ".join(sys.argv[3:])))
 
 

@@ -30,6 +30,7 @@ from scheduler.store.embedded import EmbeddedValkey
 from tests.live import Node, Server, children_of, get, run
 from web.bench.clips import Clip, audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
+from web.bench.metrics import service_metrics
 from web.bench.province import plan_demo_meeting
 
 MEDIA_PORTS = (49300, 49363)
@@ -122,14 +123,7 @@ async def join(http: ClientSession, node: Node, url: str, endpoint: SyntheticEnd
 
 
 async def metrics(node: Node) -> dict[str, float]:
-    async with ClientSession() as http, http.get(f"{node.base}/metrics") as response:
-        text = await response.text()
-    found = {}
-    for line in text.splitlines():
-        if line.startswith("giaoban_") and " " in line:
-            name, value = line.rsplit(" ", 1)
-            found[name] = float(value)
-    return found
+    return await service_metrics(node.base)
 
 
 def decoded(frames: list[Any]) -> int:

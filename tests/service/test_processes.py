@@ -173,6 +173,24 @@ def test_the_province_benchmark_on_two_workers_reports_each_worker_and_the_node_
         assert edge["publications_in"] == 4 and edge["packets_in"] > 100, nodes
 
 
+def test_a_worker_killed_during_the_province_benchmark_brings_its_units_back_and_attendance_counts_their_drops(
+    tmp_path: Path,
+) -> None:
+    result = run("bench", "province", "--districts", "2", "--communes", "14", "--seconds", "14", "--workers", "2",
+                 "--kill-worker-after", "3", "--json", str(tmp_path / "bench.json"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    figures = json.loads((tmp_path / "bench.json").read_text())
+    killed = figures["killed_worker"]
+    assert killed["endpoints"] > 0, figures  # the kernel spreads 17 sockets over both workers
+    # every unit it carried rejoined on the other (the pages' 1 s wait, then a join) and nobody is still away
+    assert figures["units_back"] >= killed["endpoints"] and figures["units_still_away"] == 0, figures
+    assert figures["back_seconds_max"] < 10, figures
+    assert figures["min_frames_ratio_of_units_kept"] >= 0.9, figures  # the others did not notice
+    # attendance shows each drop the units had, and every unit's time
+    assert figures["attendance_drops_wrong"] == [] and figures["attendance_units_without_time"] == [], figures
+    assert run("bench", "province", "--kill-worker-after", "3").returncode == 2  # one worker: nothing to kill
+
+
 def test_the_line_benchmark_follows_a_line_that_falls_and_comes_back(tmp_path: Path) -> None:
     # 150 kbit/s from the join: too slow for any picture; then the line is no longer held (3 % loss stays)
     result = run(

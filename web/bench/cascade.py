@@ -26,6 +26,7 @@ from aiohttp import ClientSession
 from scheduler.store.embedded import EmbeddedValkey
 from web.bench.clips import audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
+from web.bench.metrics import service_metrics
 from web.bench.province import PER_PROCESS, join_by_link, plan, process_figures, wait_healthy
 from web.bench.relay import Child, free_port
 
@@ -61,7 +62,7 @@ async def bench(communes: int, seconds: float, *, nice: int = 19) -> dict[str, A
             joins = [json.loads(await child.expect("{", timeout=120)) for child in children]
             probes, sockets = await _probes(http, bases, probe_links)
             await asyncio.sleep(3)  # the join storm settles, the link carries every size
-            before = {name: await _metrics(base) for name, base in bases.items()}
+            before = {name: await service_metrics(base) for name, base in bases.items()}
             cpu_before, then = [process_figures(s.pid)[0] for s in servers], time.monotonic()
             for probe in probes:
                 assert probe.arrived is not None
@@ -72,7 +73,7 @@ async def bench(communes: int, seconds: float, *, nice: int = 19) -> dict[str, A
             for child in children:
                 child.say("stop")
             cpu_after, elapsed = [process_figures(s.pid)[0] for s in servers], time.monotonic() - then
-            after = {name: await _metrics(base) for name, base in bases.items()}
+            after = {name: await service_metrics(base) for name, base in bases.items()}
             results = [json.loads(await child.expect("[", timeout=120)) for child in children]
             delays = _extra_hop(probes[0], probes[1])
             for ws, reader in sockets:
@@ -155,17 +156,6 @@ def _extra_hop(direct: SyntheticEndpoint, edged: SyntheticEndpoint) -> list[floa
         if near:
             delays.append(1000 * (at - min(near, key=lambda then: abs(at - then))))
     return delays
-
-
-async def _metrics(base: str) -> dict[str, float]:
-    async with ClientSession() as http, http.get(f"{base}/metrics") as response:
-        text = await response.text()
-    found = {}
-    for line in text.splitlines():
-        if line.startswith("giaoban_") and " " in line:
-            name, value = line.rsplit(" ", 1)
-            found[name] = float(value)
-    return found
 
 
 def _rtt_ms(origin: dict[str, float]) -> float | None:

@@ -11,11 +11,16 @@ memory are read from /proc. Everything stops by itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import json
 import os
+import random
+import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +33,7 @@ from scheduler.meetings.model import VIETNAM
 from scheduler.store import Store
 from web.bench.clips import audio_clip, video_clip
 from web.bench.endpoint import SocketReader, SyntheticEndpoint
+from web.bench.metrics import service_metrics
 from web.bench.relay import Child, free_port
 
 PER_PROCESS = 25
@@ -48,9 +54,11 @@ def province_csv(districts: int, communes: int) -> str:
 # --- endpoint processes: join through /ws ------------------------------------------------------------------------
 
 
-async def join_by_link(http: ClientSession, base: str, url: str, role: str, endpoint: SyntheticEndpoint) -> Any:
+async def join_by_link(http: ClientSession, base: str, url: str, role: str, endpoint: SyntheticEndpoint,
+                       rejoin: bool = False) -> tuple[ClientWebSocketResponse, asyncio.Task[None]]:  # fmt: skip
     ws = await http.ws_connect(base.replace("http", "ws") + "/ws", heartbeat=None)
-    await ws.send_json({"type": "join", "token": url.rsplit("/", 1)[1], "name": "Cán bộ", "position": role})
+    await ws.send_json({"type": "join", "token": url.rsplit("/", 1)[1], "name": "Cán bộ", "position": role,
+                        "rejoin": rejoin})  # fmt: skip
     answers: asyncio.Queue[str] = asyncio.Queue()
     welcomed = asyncio.get_running_loop().create_future()
 
@@ -79,14 +87,81 @@ async def join_by_link(http: ClientSession, base: str, url: str, role: str, endp
     return ws, reader
 
 
-def pictures_sent(endpoint: SyntheticEndpoint) -> dict[str, int]:
-    """Frames each of the chair's sizes sent so far (one frame rate for all; a size nobody receives is paused)."""
-    return {name: track.sent for name, track in endpoint.tracks.items() if name.startswith("video")}
+def counts(endpoint: SyntheticEndpoint) -> dict[str, int]:
+    """What one endpoint counted so far: the chair's frames it received, the presentation's, what it lost and got,
+    and what it sent (frames of each of its pictures, of its slides)."""
+    lost, got = endpoint.loss()
+    sent = {f"sent {name}": track.sent for name, track in endpoint.tracks.items() if name.startswith("video")}
+    return {"frames": endpoint.received.get("chair-video", 0), "presentation": endpoint.received.get("presentation", 0),
+            "screen_sent": endpoint.tracks["screen"].sent if "screen" in endpoint.tracks else 0, "lost": lost,
+            "packets": got, **sent}  # fmt: skip
 
 
-def most_sent(now: dict[str, int], before: dict[str, int]) -> int:
-    """The frames the camera sent in a window: those of the size sent the most in it."""
-    return max((now[name] - before.get(name, 0) for name in now), default=0)
+def window(now: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    """What a unit counted in a window. The frames its camera sent are those of the size sent the most in it (one
+    frame rate for all; a size nobody receives is paused)."""
+    grew = {key: value - before.get(key, 0) for key, value in now.items()}
+    sent = [value for key, value in grew.items() if key.startswith("sent ")]
+    return {**{k: v for k, v in grew.items() if not k.startswith("sent ")}, "sent": max(sent, default=0)}
+
+
+class BenchUnit:
+    """One unit as its page keeps it: joined by its link, and joined again (``rejoin``) when its socket closes, after
+    1, 2, 4 … 10 s as the page waits. What it counts adds up over its connections."""
+
+    def __init__(self, role: str, link: str, make: Callable[[], SyntheticEndpoint]) -> None:
+        self.role, self.link, self._make = role, link, make
+        self.endpoint = make()
+        self.back_after: list[float] = []  # seconds from each drop until its media flowed again
+        self.away = False  # dropped, and not back yet
+        self._retired: dict[str, int] = {}  # what its earlier connections counted
+        self._socket: tuple[ClientWebSocketResponse, asyncio.Task[None]] | None = None
+        self._stopping = False
+
+    async def join(self, http: ClientSession, base: str) -> None:
+        self._socket = await join_by_link(http, base, self.link, self.role, self.endpoint)
+        await self.endpoint.wait_connected(60)
+
+    def totals(self) -> dict[str, int]:
+        now = counts(self.endpoint)
+        return {key: self._retired.get(key, 0) + now.get(key, 0) for key in {*self._retired, *now}}
+
+    async def keep(self, http: ClientSession, base: str) -> None:
+        """Until ``close``: whenever its socket closes, join again as the page does."""
+        while not self._stopping and self._socket is not None:
+            await asyncio.wait([self._socket[1]])  # the socket's reader: it ends when the socket closes
+            if self._stopping:
+                return
+            dropped, self.away = time.monotonic(), True
+            self._retired = self.totals()
+            await self.endpoint.close()
+            for attempt in itertools.count():
+                await asyncio.sleep(min(10, 2**attempt) * random.uniform(0.5, 1.5))  # as the page spreads them
+                self.endpoint = self._make()
+                try:
+                    self._socket = await join_by_link(http, base, self.link, self.role, self.endpoint, rejoin=True)
+                    await self.endpoint.wait_connected(30)
+                    break
+                except (OSError, RuntimeError, TimeoutError):
+                    await self.endpoint.close()
+            self.back_after.append(round(time.monotonic() - dropped, 2))
+            self.away = False
+
+    def endpoint_socket(self) -> ClientWebSocketResponse:
+        assert self._socket is not None, "joined"
+        return self._socket[0]
+
+    async def close(self) -> None:
+        """Leave, as the page's button does: attendance says left, not dropped."""
+        self._stopping = True
+        if self._socket is not None:
+            ws, reader = self._socket
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_json({"type": "leave"})
+            await asyncio.wait([reader], timeout=5)  # the server closes the socket once it has noted it
+            await ws.close()
+            reader.cancel()
+        await self.endpoint.close()
 
 
 async def run_endpoints(role: str, base: str, links: list[str], presentation: bool = False) -> None:
@@ -109,43 +184,34 @@ async def run_endpoints(role: str, base: str, links: list[str], presentation: bo
                                              noise=True),
                          "video-small": video_clip(width=160, height=120, seconds=2, keyframe_every=60,
                                                    bitrate_kbps=140, noise=True)}  # fmt: skip
-    endpoints = [SyntheticEndpoint(role, clips if role == "chair" else participant_clips, count_headers=counting)
-                 for _ in links]  # fmt: skip
+    published = clips if role == "chair" else participant_clips
+    units = [BenchUnit(role, link, lambda: SyntheticEndpoint(role, published, count_headers=counting))
+             for link in links]  # fmt: skip
     print("ready", flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.readline)  # "go": everyone at once
     started = time.monotonic()
     async with ClientSession() as http:
-        pairs = zip(links, endpoints, strict=True)
-        attempts = await asyncio.gather(*(join_by_link(http, base, url, role, e) for url, e in pairs),
-                                        return_exceptions=True)  # fmt: skip
-        connected = await asyncio.gather(*(e.wait_connected(60) for e in endpoints), return_exceptions=True)
+        attempts = await asyncio.gather(*(unit.join(http, base) for unit in units), return_exceptions=True)
         joined_after = time.monotonic() - started
-        failures = [repr(r) for r in (*attempts, *connected) if isinstance(r, BaseException)]
-        sockets = [a for a in attempts if not isinstance(a, BaseException)]
-        endpoints = [e for e, c in zip(endpoints, connected, strict=True) if not isinstance(c, BaseException)]
+        failures = [repr(r) for r in attempts if isinstance(r, BaseException)]
+        units = [unit for unit, attempt in zip(units, attempts, strict=True) if not isinstance(attempt, BaseException)]
+        keeping = [asyncio.create_task(unit.keep(http, base)) for unit in units]
         if presentation and role == "chair":
-            for ws, _ in sockets:
-                await ws.send_json({"type": "share", "on": True})
-        print(json.dumps({"joined": len(endpoints), "seconds": joined_after, "failures": failures[:3]}), flush=True)
+            for unit in units:
+                await unit.endpoint_socket().send_json({"type": "share", "on": True})
+        print(json.dumps({"joined": len(units), "seconds": joined_after, "failures": failures[:3]}), flush=True)
         await loop.run_in_executor(None, sys.stdin.readline)  # "mark": the window opens
-        before = [(e.received.get("chair-video", 0), pictures_sent(e), e.received.get("presentation", 0),
-                   e.tracks["screen"].sent if "screen" in e.tracks else 0) for e in endpoints]  # fmt: skip
+        before = [unit.totals() for unit in units]
         await loop.run_in_executor(None, sys.stdin.readline)  # "stop": the window closes
-        result = []
-        for endpoint, (frames_before, sent_before, shown_before, screen_before) in zip(endpoints, before, strict=True):
-            lost, got = endpoint.loss()
-            screen_sent = endpoint.tracks["screen"].sent if "screen" in endpoint.tracks else 0
-            result.append({"frames": endpoint.received.get("chair-video", 0) - frames_before,
-                           "sent": most_sent(pictures_sent(endpoint), sent_before),
-                           "presentation": endpoint.received.get("presentation", 0) - shown_before,
-                           "screen_sent": screen_sent - screen_before, "lost": lost, "packets": got})  # fmt: skip
+        result = [{**window(unit.totals(), counted), "link": unit.link, "back_after": unit.back_after,
+                   "away": unit.away}
+                  for unit, counted in zip(units, before, strict=True)]  # fmt: skip
         print(json.dumps(result), flush=True)
-        for endpoint in endpoints:
-            await endpoint.close()
-        for ws, reader in sockets:
-            await ws.close()
-            reader.cancel()
+        for task in keeping:
+            task.cancel()
+        for unit in units:
+            await unit.close()
     if counting is not None:
         counting.close()
 
@@ -162,6 +228,11 @@ def process_figures(pid: int) -> tuple[float, float]:
 
 
 async def plan(base: str, districts: int, communes: int) -> dict[str, str]:
+    return (await plan_meeting(base, districts, communes))[1]
+
+
+async def plan_meeting(base: str, districts: int, communes: int) -> tuple[str, dict[str, str]]:
+    """The synthetic province imported and its meeting planned: the meeting's id, and each unit's join link."""
     async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:  # unsafe: keep cookies of an IP address
         admin = await (
             await http.post(f"{base}/api/session", json={"username": "admin", "password": "demo-admin"})
@@ -182,7 +253,16 @@ async def plan(base: str, districts: int, communes: int) -> dict[str, str]:
         if "id" not in meeting:
             raise RuntimeError(f"planning the meeting failed: {meeting}")
         rows = (await (await http.get(f"{base}/api/meetings/{meeting['id']}/invitations")).json())["invitations"]
-        return {row["unit"]: row["join_url"] for row in rows}
+        return meeting["id"], {row["unit"]: row["join_url"] for row in rows}
+
+
+async def attendance_of(base: str, meeting_id: str) -> list[dict[str, Any]]:
+    """The meeting's attendance as its secretary reads it: a row per unit (drops, intervals …)."""
+    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
+        await http.post(f"{base}/api/session", json={"username": "secretary", "password": "demo-secretary"})
+        async with http.get(f"{base}/api/meetings/{meeting_id}/attendance") as response:
+            units: list[dict[str, Any]] = (await response.json())["units"]
+            return units
 
 
 async def plan_demo_meeting(
@@ -206,10 +286,12 @@ async def plan_demo_meeting(
 
 
 async def bench(districts: int, communes: int, seconds: float, *, workers: int = 1, nice: int = 19,
-                server_url: str = "", presentation: bool = False, start_kbps: int = 0) -> dict[str, Any]:  # fmt: skip
+                server_url: str = "", presentation: bool = False, start_kbps: int = 0,
+                kill_worker_after: float | None = None) -> dict[str, Any]:  # fmt: skip
     """``workers``: the service's processes (each a node); ``nice``: the endpoints' CPU priority (19, the lowest:
     the service gets the machine as a dedicated server would; 0: they compete as equals); ``server_url``: drive a
-    service that runs elsewhere (with the demo accounts) instead of starting one here."""
+    service that runs elsewhere (with the demo accounts) instead of starting one here; ``kill_worker_after``:
+    seconds into the window, SIGKILL a worker that is not the meeting's origin (its units rejoin as pages do)."""
     with tempfile.TemporaryDirectory() as data_dir:
         port = free_port()
         base = server_url.rstrip("/") or f"http://127.0.0.1:{port}"
@@ -222,8 +304,9 @@ async def bench(districts: int, communes: int, seconds: float, *, workers: int =
         children: list[Child] = []
         try:
             await wait_healthy(base)
-            links = await plan(base, districts, communes)
+            meeting_id, links = await plan_meeting(base, districts, communes)
             chair_link = links.pop("tinh")
+            units_of = {url: unit for unit, url in links.items()}
             groups = [[chair_link]] + [list(links.values())[i : i + PER_PROCESS]
                                        for i in range(0, len(links), PER_PROCESS)]  # fmt: skip
             for index, group in enumerate(groups):
@@ -242,18 +325,24 @@ async def bench(districts: int, communes: int, seconds: float, *, workers: int =
             joins = [json.loads(await child.expect("{", timeout=120)) for child in children[1:]]
             join_seconds = time.monotonic() - started
             catch_up_seconds = await _caught_up(base)
-            skipped_before = (await _relay_figures(base))["giaoban_relay_packets_late_total"]
+            skipped_before = (await service_metrics(base))["giaoban_relay_packets_late_total"]
             service.mark()
             links_before = await _node_links(data_dir) if server and workers > 1 else None
             for child in children:
                 child.say("mark")
-            await asyncio.sleep(seconds)
+            opened = time.monotonic()
+            killed = None
+            if kill_worker_after is not None and server is not None:
+                await asyncio.sleep(kill_worker_after)
+                killed = await kill_an_edge_worker(server.pid, data_dir)
+            await asyncio.sleep(max(0.0, seconds - (time.monotonic() - opened)))
             for child in children:
                 child.say("stop")
             service.mark()
             links_after = await _node_links(data_dir) if server and workers > 1 else None
-            skipped = (await _relay_figures(base))["giaoban_relay_packets_late_total"] - skipped_before
+            skipped = (await service_metrics(base))["giaoban_relay_packets_late_total"] - skipped_before
             results = [json.loads(await child.expect("[", timeout=120)) for child in children]
+            attendance = await attendance_of(base, meeting_id) if killed else []
         finally:
             for child in children:
                 await child.stop()
@@ -262,6 +351,8 @@ async def bench(districts: int, communes: int, seconds: float, *, workers: int =
                 await server.wait()
     sent = results[0][0]["sent"] or 1
     participants = [r for group in results[1:] for r in group]
+    for result in participants:
+        result["unit"] = units_of[result.pop("link")]
     lost = max((r["lost"] / max(1, r["lost"] + r["packets"]) for r in participants), default=0.0)
     endpoints = 1 + districts + communes
     return {
@@ -282,14 +373,62 @@ async def bench(districts: int, communes: int, seconds: float, *, workers: int =
         "max_loss": round(lost, 4),
         **service.figures(endpoints),
         "catch_up_seconds": catch_up_seconds,  # None: the relay never caught up (it needs more CPU than it had)
-        "relay_packets_skipped": int(skipped),  # in the window, on the node /metrics answered from
+        # in the window, on the node /metrics answered from (not known when a worker was killed: another answers)
+        "relay_packets_skipped": None if killed else int(skipped),
         "chair_frames": sent,
         "min_frames_ratio_by_process": [
             round(min((r["frames"] for r in group), default=0) / sent, 3) for group in results[1:]
         ],
         "node_links": _link_figures(links_before, links_after),
+        **(_failure_figures(killed, participants, attendance, sent) if killed else {}),
         "seconds": seconds,
         "join_failures": [failure for j in joins for failure in j["failures"]][:5],
+    }
+
+
+async def kill_an_edge_worker(parent: int, data_dir: str) -> dict[str, Any]:
+    """SIGKILL the worker that carries the most endpoints without being the origin of the meeting: its units'
+    sockets close, and they rejoin on a worker that lives (the parent starts a new one)."""
+    nodes = [node for node in await _node_links(data_dir) if not node["origin_rooms"]]
+    workers = {_node_of(pid): pid for pid in service_workers(parent)}
+    for node in sorted(nodes, key=lambda node: -node["endpoints"]):
+        if node["node"] in workers:
+            os.kill(workers[node["node"]], signal.SIGKILL)
+            return {"node": node["node"], "endpoints": node["endpoints"]}
+    raise RuntimeError(f"no worker to kill but the origin: {nodes}")
+
+
+def _node_of(pid: int) -> str:
+    """A worker's node id: the parent hands it over in the environment (web/workers.py)."""
+    for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+        if entry.startswith(b"GIAOBAN_NODE_ID="):
+            return entry.split(b"=", 1)[1].decode()
+    return ""
+
+
+def _failure_figures(killed: dict[str, Any], participants: list[dict[str, Any]], attendance: list[dict[str, Any]],
+                     sent: int) -> dict[str, Any]:  # fmt: skip
+    """(The service's CPU figures then count the worker that lived through the window alone.) How the units of a
+    killed worker came back (seconds from their socket's close to their media flowing on a
+    live worker), how the others fared meanwhile, and what attendance says of each: one drop and one return for a
+    unit that came back (two for one whose new socket dropped too), none for one that stayed, and no unit without
+    its time."""
+    back = sorted(r["back_after"][0] for r in participants if r["back_after"])
+    stayed = [r for r in participants if not r["back_after"] and not r["away"]]
+    rows = {row["unit"]: row for row in attendance}
+    drops = {r["unit"]: len(r["back_after"]) + r["away"] for r in participants}  # as each unit lived them
+    wrong = [(unit, row["drops"], drops.get(unit)) for unit, row in rows.items()
+             if row["role"] != "chair" and row["drops"] != drops.get(unit, 0)]  # fmt: skip
+    return {
+        "killed_worker": killed,
+        "units_back": len(back),
+        "back_seconds_p50": back[len(back) // 2] if back else None,
+        "back_seconds_max": back[-1] if back else None,
+        "units_rejoined_twice": sum(1 for r in participants if len(r["back_after"]) > 1),
+        "units_still_away": sum(1 for r in participants if r["away"]),
+        "min_frames_ratio_of_units_kept": round(min((r["frames"] for r in stayed), default=0) / sent, 3),
+        "attendance_units_without_time": [unit for unit, row in rows.items() if not row["connected_seconds"]],
+        "attendance_drops_wrong": wrong[:10],  # (unit, drops it shows, drops the unit had) where they differ
     }
 
 
@@ -373,19 +512,11 @@ async def _caught_up(base: str, limit: float = 60.0) -> float | None:
     on_time = 0
     while time.monotonic() - started < limit:
         await asyncio.sleep(1)
-        behind = (await _relay_figures(base))["giaoban_relay_behind_seconds"]
+        behind = (await service_metrics(base))["giaoban_relay_behind_seconds"]
         on_time = on_time + 1 if behind < 0.1 else 0
         if on_time >= 3:
             return round(time.monotonic() - started, 1)
     return None
-
-
-async def _relay_figures(base: str) -> dict[str, float]:
-    """The relay's figures from the service's /metrics, by name."""
-    async with ClientSession() as http:
-        metrics = await (await http.get(f"{base}/metrics")).text()
-    figures = (line.split() for line in metrics.splitlines() if line.startswith("giaoban_relay_"))
-    return {figure[0]: float(figure[1]) for figure in figures if len(figure) == 2}
 
 
 async def wait_healthy(base: str) -> None:

@@ -230,7 +230,9 @@
     phase = "reconnecting";
     notice = text.reconnecting.replace("{seconds}", seconds);
     drawBanner();
-    setTimeout(connect, seconds * 1000);
+    // spread over half to one and a half times the wait: the pages of a node that died do not all come back in
+    // the same instant, on a node that now carries them as well as its own
+    setTimeout(connect, seconds * (0.5 + Math.random()) * 1000);
   }
 
   // One clear end screen: the devices are released, the room's videos and buttons are gone.
