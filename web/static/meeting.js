@@ -225,14 +225,14 @@
       stopped = true;
       return;
     }
-    var seconds = Math.min(10, Math.pow(2, attempt));  // 1, 2, 4, 8, 10, 10 …
+    // 1, 2, 4, 8, 10, 10 … seconds, each spread over half to one and a half times itself: the pages of a node
+    // that died do not all come back in the same instant, on a node that now carries them as well as its own
+    var seconds = Math.min(10, Math.pow(2, attempt)) * (0.5 + Math.random());
     attempt += 1;
     phase = "reconnecting";
-    notice = text.reconnecting.replace("{seconds}", seconds);
+    notice = text.reconnecting.replace("{seconds}", Math.max(1, Math.round(seconds)));
     drawBanner();
-    // spread over half to one and a half times the wait: the pages of a node that died do not all come back in
-    // the same instant, on a node that now carries them as well as its own
-    setTimeout(connect, seconds * (0.5 + Math.random()) * 1000);
+    setTimeout(connect, seconds * 1000);
   }
 
   // One clear end screen: the devices are released, the room's videos and buttons are gone.
