@@ -74,9 +74,13 @@ def sign_in(port: int, username: str, password: str) -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, *extra: str, port: int | None = None) -> None:
-        """``port``: the one a stopped server had, to start it again where its clients look for it."""
+    def __init__(self, data_dir: Path, *extra: str, port: int | None = None, one_process: bool = True) -> None:
+        """``port``: the one a stopped server had, to start it again where its clients look for it. One process
+        unless ``--workers`` is given or ``one_process`` is False (the default, one worker per core): most tests
+        read one process's logs and metrics; tests/service/test_cluster.py runs the default and ``--workers``."""
         self.port = port or free_port()
+        if one_process and not any(argument.startswith("--workers") for argument in extra):
+            extra = (*extra, "--workers", "1")
         self.scheme = "https" if {"--self-signed", "--tls-cert"} & set(extra) else "http"
         # GIAOBAN_TEST_SERVER_LOG=FILE keeps what the servers say there, for a run that is being looked into
         kept = os.environ.get("GIAOBAN_TEST_SERVER_LOG")

@@ -196,7 +196,7 @@ def _add_settings(parser: argparse.ArgumentParser, fields: Sequence[str]) -> Non
 
 async def _serve(config: Config, args: argparse.Namespace) -> int:
     certificate = _certificate(config)  # a --workers parent makes it once, before its workers read it
-    if config.workers > 1 and not is_worker():
+    if config.worker_count > 1 and not is_worker():
         return await Workers(config, worker_arguments(args.argv[1:])).run()
     ssl_context = certificate.context() if certificate else None  # a TlsError here is reported by main()
     app = create_app(config)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,9 +65,10 @@ class Config:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     self_signed: bool = False
-    # The cluster (docs/scaling.md): worker processes on this machine, each a node; its id (set by the --workers
-    # parent so it can take a dead worker out at once; made up otherwise); the UDP ports media may use.
-    workers: int = 1
+    # The cluster (docs/scaling.md): worker processes on this machine, each a node (0: one per core the process may
+    # run on); its id (set by the --workers parent so it can take a dead worker out at once; made up otherwise); the
+    # UDP ports media may use.
+    workers: int = 0
     link_start_kbps: int = 700  # what a new line is taken to carry until it shows more (a LAN may start higher)
     node_id: str = ""
     media_ports: tuple[int, int] | None = None
@@ -74,6 +76,12 @@ class Config:
     # one node link to the province's server; both are given the same secret, which signs the link.
     upstream_url: str = ""
     cluster_secret: str = ""
+
+    @property
+    def worker_count(self) -> int:
+        """How many worker processes ``serve`` runs: as asked, or one per core this process may use (a container's
+        CPU set, not the host's)."""
+        return self.workers or max(1, len(os.sched_getaffinity(0)))
 
     @property
     def recordings_path(self) -> Path:
@@ -272,8 +280,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tls_key", ("GIAOBAN_TLS_KEY",), _path, "the certificate's private key (PEM)"),
     Setting("self_signed", ("GIAOBAN_SELF_SIGNED",), _bool,
             "HTTPS with a certificate made once in the data dir (a LAN trial); its fingerprint is printed"),
-    Setting("workers", ("GIAOBAN_WORKERS",), _int_between(1, 256),
-            "worker processes sharing the port, each a node of the cluster"),
+    Setting("workers", ("GIAOBAN_WORKERS",), _int_between(0, 256),
+            "worker processes sharing the port, each a node of the cluster (0: one per core)"),
     Setting("node_id", ("GIAOBAN_NODE_ID",), str, "this node's id in the cluster (default: host-pid-random)"),
     Setting("media_ports", ("GIAOBAN_MEDIA_PORTS",), _port_range, "UDP ports for media, e.g. 49160-49400"),
     Setting("link_start_kbps", ("GIAOBAN_LINK_START_KBPS",), _int_between(100, 10_000),

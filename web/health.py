@@ -38,7 +38,7 @@ async def healthz(request: web.Request) -> web.Response:
     store, background = request.app[STORE], request.app[BACKGROUND]
     up = await store.is_up()
     status = "unavailable" if not up else "degraded" if background.failing() else "ok"
-    body = {"status": status, "store": {"state": "up" if up else "down", "embedded": store.embedded is not None},
+    body = {"status": status, "store": {"state": "up" if up else "down", "embedded": store.is_embedded},
             "background": background.report()}  # fmt: skip
     return json_reply(body, status=200 if up else 503)
 

@@ -66,6 +66,12 @@ class Workers:
         self.restarts = 0
 
     async def run(self) -> int:
+        """Serve until SIGTERM or SIGINT; 1 at once if the port is taken (workers would die and be restarted for
+        ever), before the store starts."""
+        refused = port_taken(self._config.host, self._config.port)
+        if refused:
+            print(f"giaoban: cannot listen on {self._config.host}:{self._config.port}: {refused}", file=sys.stderr)
+            return 1
         embedded = None if self._config.redis_url else EmbeddedValkey(self._config.data_dir, self._config.appendfsync)
         if embedded is not None:
             await embedded.start()
@@ -77,9 +83,10 @@ class Workers:
         try:
             if self._config.demo:
                 await self._load_demo(url)
-            keepers = [asyncio.create_task(self._keep(index, url, redis)) for index in range(self._config.workers)]
+            keepers = [asyncio.create_task(self._keep(index, url, redis)) for index in range(self._config.worker_count)]
             if await self._listening():
-                print(f"giaoban is serving on {self._config.base_url} ({self._config.workers} workers)", flush=True)
+                count = self._config.worker_count
+                print(f"giaoban is serving on {self._config.base_url} ({count} workers)", flush=True)
                 if self._config.demo:
                     print(demo_accounts_text(), flush=True)
             await self._stopping.wait()
@@ -157,6 +164,23 @@ class Workers:
                 return True
             await asyncio.sleep(0.2)
         return False
+
+
+def port_taken(host: str, port: int) -> str:
+    """Why the workers could not listen on ``host:port`` (sharing it, as they do), or "" if they can."""
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as error:
+        return str(error.strerror or error)
+    for family, kind, protocol, _, address in infos:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                return str(error.strerror or error)
+    return ""
 
 
 def _how(code: int) -> str:

@@ -33,7 +33,9 @@ class Store:
             socket_connect_timeout=2, socket_timeout=5, health_check_interval=30,
         )  # fmt: skip
         self.redis = Redis.from_pool(pool)
-        self.description = f"embedded valkey at {socket_path_for(data_dir)}" if self.embedded else describe_url(url)
+        # the data directory's own Valkey, whether this process runs it or its --workers parent does
+        self.is_embedded = url == f"unix://{socket_path_for(data_dir)}"
+        self.description = f"embedded valkey at {socket_path_for(data_dir)}" if self.is_embedded else describe_url(url)
 
     async def start(self) -> None:
         if self.embedded:

@@ -258,6 +258,21 @@ def test_workers_share_one_port_and_a_killed_worker_is_replaced(tmp_path: Path) 
     assert "exited with signal SIGKILL" in output, output
 
 
+def test_serve_runs_one_worker_per_core_by_default(tmp_path: Path) -> None:
+    server = Server(tmp_path, "--demo", "--log-level", "WARNING", one_process=False)
+    cores = len(os.sched_getaffinity(0))
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(_node_lines(tmp_path)) < cores:
+            time.sleep(0.2)
+        assert len(_node_lines(tmp_path)) == cores, _node_lines(tmp_path)
+        assert len(_worker_pids(server.process.pid)) == (cores if cores > 1 else 0)  # one core: no parent, no workers
+    finally:
+        code, output = server.stop()
+    assert code == 0, output
+    assert ("giaoban is serving" in output) and (f"({cores} workers)" in output or cores == 1), output
+
+
 def _node_lines(data_dir: Path) -> list[str]:
     listed = run("nodes", "--data-dir", str(data_dir))
     return [line.split()[0] for line in listed.stdout.splitlines()[1:] if line.strip()]
