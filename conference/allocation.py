@@ -8,7 +8,7 @@ what a probe must show the line carries before the relay sends it (never straigh
 
 A picture is not taken away while the budget stays within ``HOLD_SHARE`` of what the subscriber gets now: an estimate
 that dips by a report's chance loss keeps a line's last picture, only one that falls clearly below it does not (on
-300 kbit/s with 3 % loss a 15 % dip took the smallest picture away, and it came back only 7 s later, after a probe).
+300 kbit/s with 3 % loss a 2 % dip took the smallest picture away, and it came back only 7 s later, after a probe).
 A smaller size is taken at once: it keeps the picture going, and a line that falls from the full picture gets there
 a report sooner.
 """
@@ -23,7 +23,7 @@ from conference.layout import SCREEN_KEYFRAMES, SCREEN_KEYFRAMES_KBPS, Layer
 
 Choice = Mapping[str, str | None]  # slot → the track it gets (a size of the planned picture), or None
 
-HOLD_SHARE = 0.85  # of what the current choice costs: a budget above this keeps it
+HOLD_SHARE = 0.9  # of what the current choice costs: a budget above this keeps it
 
 
 @dataclass(frozen=True)

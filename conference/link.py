@@ -63,7 +63,9 @@ DRAIN_SECONDS = 0.5  # after a failed probe, until the queue it filled in the li
 PROBE_HEADROOM = 1.1  # a probe goes a tenth above the step it tests
 PROBE_REACH = 2.75  # at most this many times the estimate: a step further away is probed for in stages, so that a
 # probe overshoots a line that cannot take it by little, and the voice hardly suffers
-PROBE_REACH_AFTER_FAILURE = 1.5
+PROBE_REACH_AFTER_FAILURE = 1.25  # a line near its limit learns it in small stages: on 300 kbit/s the estimate
+# climbs to ~260 instead of sitting at the smallest picture's cost, and a report's chance loss no longer dips it
+# below that picture
 PROBE_STRETCH = 1.2  # a stage this close to the step it is on the way to goes all the way
 PROBE_MIN_REACH = 150.0  # kbit/s: from a very low estimate (after a stall), the smallest picture in one probe
 PROBE_WAIT = 0.5  # seconds before the next probe, after one that succeeded
@@ -124,6 +126,7 @@ class LinkEstimator:
         self._probe_wait = PROBE_WAIT_AFTER_DECREASE
         self._reach = PROBE_REACH
         self._limited = False
+        self._failed_since_decrease = False  # a probe failed since the estimate last fell
         self._next_probe = now + PROBE_WAIT_AFTER_DECREASE  # the first size settles before anything more is tried
         self._climbed_at: float | None = None
         self._learnt_upto = now  # reports after this feed the baseline
@@ -312,6 +315,7 @@ class LinkEstimator:
         wait = 2 * max(self._probe_wait, PROBE_WAIT_AFTER_DECREASE) if relapse else PROBE_WAIT_AFTER_DECREASE
         self._probe_wait = min(PROBE_WAIT_MAX, max(self._probe_wait, wait))
         self._climbed_at = None
+        self._failed_since_decrease = False
         self._next_probe = now + self._probe_wait
 
     def _learn_baseline(self, now: float, loss: float | None) -> None:
@@ -350,10 +354,17 @@ class LinkEstimator:
         if next_step_kbps is None or next_step_kbps <= self.estimate_kbps or overloaded or not may_probe:
             return
         # the loss must be known to be fine; or nothing flows at all (a picture paused, no voice), so that only a
-        # probe can tell
-        calm = loss <= self.baseline_loss + PROBE_LOSS_MARGIN if loss is not None else sent_kbps < MIN_KBPS
+        # probe can tell. Or only voices flow, and a browser reports on them only every ~5 s: after a fall to audio
+        # only, Chromium's next fresh report came so late that a 300 kbit/s line waited 16 s for its probe, without
+        # a picture. The first probe then goes without that report (it stops at the first report on its padding
+        # that shows loss); after one that failed, the next waits for the voice's word, which it spares
+        voices_only = sent_kbps < PROBE_MIN_REACH and not self._failed_since_decrease
+        unknown_but_calm = sent_kbps < MIN_KBPS or voices_only
+        calm = loss <= self.baseline_loss + PROBE_LOSS_MARGIN if loss is not None else unknown_but_calm
         if now >= self._next_probe and calm:
-            reach = max(self.estimate_kbps * self._reach, self.estimate_kbps + PROBE_MIN_REACH)
+            reach = self.estimate_kbps * self._reach
+            if self.estimate_kbps < PROBE_MIN_REACH:
+                reach = max(reach, self.estimate_kbps + PROBE_MIN_REACH)
             target = min(MAX_KBPS, next_step_kbps * PROBE_HEADROOM, reach)
             if target * PROBE_STRETCH >= next_step_kbps * PROBE_HEADROOM:  # a stage just short of the step: the
                 target = next_step_kbps * PROBE_HEADROOM  # step itself, not a probe more for the last few kbit/s
@@ -399,7 +410,7 @@ class LinkEstimator:
             self._climbed_at = now
             self._probe_wait, self._reach = PROBE_WAIT, PROBE_REACH
         else:  # wait longer, and overshoot less, next time: the line is near what it carries
-            self._limited = True
+            self._limited = self._failed_since_decrease = True
             self._probe_wait = min(PROBE_WAIT_MAX, max(2 * self._probe_wait, PROBE_WAIT_AFTER_DECREASE))
             self._reach = PROBE_REACH_AFTER_FAILURE
         self._next_probe = now + self._probe_wait

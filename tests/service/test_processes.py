@@ -194,7 +194,7 @@ def test_a_worker_killed_during_the_province_benchmark_brings_its_units_back_and
 def test_the_line_benchmark_follows_a_line_that_falls_and_comes_back(tmp_path: Path) -> None:
     # 150 kbit/s from the join: too slow for any picture; then the line is no longer held (3 % loss stays)
     result = run(
-        "bench", "line", "--rate", "150", "--seconds", "8", "--then", "0:16", "--json", str(tmp_path / "b.json")
+        "bench", "line", "--rate", "150", "--seconds", "20", "--then", "0:16", "--json", str(tmp_path / "b.json")
     )
     assert result.returncode == 0, result.stderr
     slow, restored = json.loads((tmp_path / "b.json").read_text())["phases"]

@@ -58,11 +58,11 @@ def test_what_a_subscriber_gets_is_kept_through_a_small_dip_and_given_up_below_i
     small = cost_kbps({"chair-video": SMALL}, VOICES, [CHAIR])
     held = allocate(small, VOICES, [CHAIR])
     assert held == {"chair-video": SMALL}
-    assert allocate(small * 0.9, VOICES, [CHAIR]) == {"chair-video": None}  # a new subscriber gets what fits
-    assert allocate(small * 0.9, VOICES, [CHAIR], held) == held  # one that has it keeps it through a dip
+    assert allocate(small * 0.95, VOICES, [CHAIR]) == {"chair-video": None}  # a new subscriber gets what fits
+    assert allocate(small * 0.95, VOICES, [CHAIR], held) == held  # one that has it keeps it through a dip
     assert allocate(small * 0.8, VOICES, [CHAIR], held) == {"chair-video": None}  # not through a fall
     # a size its publisher no longer sends is not kept, and a rise is taken at once
-    assert allocate(small * 0.9, VOICES, [Want("chair-video", CHAIR_LAYERS[1:])], held) == {"chair-video": None}
+    assert allocate(small * 0.95, VOICES, [Want("chair-video", CHAIR_LAYERS[1:])], held) == {"chair-video": None}
     assert allocate(700, VOICES, [CHAIR], held) == {"chair-video": MEDIUM}
 
 
