@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientSession, ClientWebSocketResponse, CookieJar, WSMsgType
+from aiohttp import ClientError, ClientSession, ClientWebSocketResponse, CookieJar, WSMsgType
 
 from live.nodes import list_nodes
 from scheduler.meetings.model import VIETNAM
@@ -77,7 +77,12 @@ async def join_by_link(http: ClientSession, base: str, url: str, role: str, endp
                 welcomed.set_exception(RuntimeError(message["message"]))
 
     reader = asyncio.create_task(read(ws))
-    await asyncio.wait_for(welcomed, 30)
+    try:
+        await asyncio.wait_for(welcomed, 30)
+    except BaseException:  # refused or not answered: nothing of this attempt stays open
+        reader.cancel()
+        await ws.close()
+        raise
 
     async def answer(sdp: str) -> str:
         await ws.send_json({"type": "offer", "sdp": sdp})
@@ -142,7 +147,7 @@ class BenchUnit:
                     self._socket = await join_by_link(http, base, self.link, self.role, self.endpoint, rejoin=True)
                     await self.endpoint.wait_connected(30)
                     break
-                except (OSError, RuntimeError, TimeoutError):
+                except (OSError, RuntimeError, TimeoutError, ClientError):  # refused, limited, or not answered
                     await self.endpoint.close()
             self.back_after.append(round(time.monotonic() - dropped, 2))
             self.away = False
