@@ -27,8 +27,9 @@ from scheduler.store.embedded import EmbeddedValkey
 from web.bench.clips import audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
 from web.bench.metrics import service_metrics
-from web.bench.province import PER_PROCESS, join_by_link, plan, process_figures, wait_healthy
+from web.bench.province import PER_PROCESS, plan, process_figures, wait_healthy
 from web.bench.relay import Child, free_port
+from web.bench.units import join_by_link
 
 MATCH_WINDOW = 1.0  # seconds: the same frame through both relays arrives within this; a clip repeats after 4 s
 
@@ -127,7 +128,7 @@ async def _serve(folder: str, node: str, port: int, redis_url: str, *extra: str)
 async def _endpoints(folder: str, role: str, base: str, links: list[str], nice: int) -> Child:
     path = Path(folder) / f"links-{role}-{time.monotonic_ns()}.json"
     path.write_text(json.dumps(links))
-    return await Child.start("endpoints", role, base, str(path), module="web.bench.province", nice=nice)
+    return await Child.start("endpoints", role, base, str(path), module="web.bench.units", nice=nice)
 
 
 async def _probes(http: ClientSession, bases: dict[str, str],

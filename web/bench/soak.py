@@ -28,8 +28,9 @@ from aiohttp import ClientSession
 
 from web.bench.clips import audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
-from web.bench.province import join_by_link, plan, process_figures, start_service, wait_healthy
+from web.bench.province import plan, process_figures, start_service, wait_healthy
 from web.bench.relay import Child, free_port
+from web.bench.units import join_by_link
 
 PER_PROCESS = 25
 SAMPLE_SECONDS = 5.0
