@@ -31,9 +31,10 @@ from scheduler.store.backup import backup, restore
 from web import logs
 from web.accounts import ROLES, AccountStore
 from web.app import create_app
+from web.collector_pauses import CollectorPauses
 from web.config import SETTINGS, Config, ConfigError, build_config
 from web.demo import demo_accounts_text
-from web.keys import SHUTDOWN, STORE
+from web.keys import METRICS_REGISTRY, SHUTDOWN, STORE
 from web.tls import Certificate, self_signed
 from web.workers import Workers, is_worker, worker_arguments
 
@@ -213,6 +214,8 @@ async def _serve(config: Config, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, shutdown.request, f"stopped by {signal.Signals(signum).name}", 0)
+    collector = CollectorPauses(app[METRICS_REGISTRY])
+    collector.start()
     log.info("started: serving on %s (store: %s)", config.base_url, app[STORE].description)
     if not config.smtp_host:
         log.warning("no mail server (GIAOBAN_SMTP_HOST): invitations are not e-mailed; hosts copy the links instead")
@@ -230,6 +233,7 @@ async def _serve(config: Config, args: argparse.Namespace) -> int:
         print(demo_accounts_text(), flush=True)
     await shutdown.wait()
     log.info("stopping: %s", shutdown.reason or "asked to")
+    collector.stop()
     await runner.cleanup()
     log.info("stopped")
     if shutdown.exit_code:
