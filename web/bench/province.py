@@ -327,10 +327,12 @@ def _link_figures(before: list[dict[str, Any]] | None, after: list[dict[str, Any
 
 async def start_service(data_dir: str, port: int, workers: int = 1, *extra: str) -> asyncio.subprocess.Process:
     """``giaoban serve --demo`` on a temporary data dir, quiet: the service a benchmark measures."""
+    kept = os.environ.get("GIAOBAN_BENCH_SERVICE_LOG")  # FILE: what the service says, at INFO, for a look into a run
+    output = open(kept, "a") if kept else asyncio.subprocess.DEVNULL  # noqa: SIM115  # the child holds it
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", data_dir, "--port", str(port),
-        "--workers", str(workers), "--log-level", "WARNING", *extra, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
+        "--workers", str(workers), "--log-level", "INFO" if kept else "WARNING", *extra, stdout=output,
+        stderr=asyncio.subprocess.STDOUT)  # fmt: skip
 
 
 async def _caught_up(base: str, limit: float = 60.0) -> float | None:
