@@ -32,7 +32,7 @@ from signaling.messages import MAX_MESSAGE_BYTES, MAX_NAME, decode, encode, erro
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 4.0  # aiohttp pings; a browser that stops answering is dropped within ~6 s
+HEARTBEAT_SECONDS = 10.0  # aiohttp pings when a socket is quiet; no pong within 5 s: dropped (within ~15 s)
 
 Translate = Callable[[GiaobanError], str]
 
@@ -258,8 +258,11 @@ async def offer(session: Session, message: dict[str, Any]) -> None:
         def told(level: str) -> None:  # the line's level, judged by the relay: the page and the console say it
             room.set_link(connection_id, level)
 
+    def lost() -> None:  # the media is gone, the socket not: the page joins again at once, as after a restart
+        connection.close("restarting")
+
     media = MediaPeer(hub.relay, connection=connection_id, role=role, ice_servers=hub.ice.for_aiortc(time.time()),
-                      told=told, start_kbps=hub.link_start_kbps)  # fmt: skip
+                      told=told, lost=lost, start_kbps=hub.link_start_kbps)  # fmt: skip
     try:
         answer_sdp = await media.answer(message["sdp"])
     except GiaobanError:

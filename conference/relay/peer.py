@@ -76,6 +76,10 @@ def _nobody(level: str) -> None:
     pass
 
 
+def _unheard() -> None:
+    pass
+
+
 def tune_sockets(pc: RTCPeerConnection, queue_wait: QueueWait) -> None:
     """A publisher's packets wait in the kernel while the relay forwards the ones before them to every subscriber;
     the default buffer (~90 packets) overflows during one busy moment (the kernel caps the size at
@@ -96,12 +100,19 @@ def media_configuration(ice_servers: list[RTCIceServer]) -> RTCConfiguration:
 
 class MediaPeer:
     def __init__(self, relay: Relay, *, connection: str, role: str, ice_servers: list[RTCIceServer],
-                 told: Callable[[str], None] = _nobody, start_kbps: float = START_KBPS) -> None:  # fmt: skip
+                 told: Callable[[str], None] = _nobody, lost: Callable[[], None] = _unheard,
+                 start_kbps: float = START_KBPS) -> None:  # fmt: skip
         """``told`` hears when the line's level changes: good (the full picture), weak (a smaller one), poor (audio
-        only because of the line); ``start_kbps``: what a new line is taken to carry until it shows more."""
+        only because of the line); ``lost``, when the media connection ends without our ``close`` (its ICE consent
+        ran out, or the other end closed DTLS): a page would otherwise sit in the room without a picture or a voice
+        until its own ICE gave up, ~30 s later; ``start_kbps``: what a new line is taken to carry until it shows
+        more."""
         self.connection = connection
         self.role = role
         self.pc = RTCPeerConnection(media_configuration(ice_servers))
+        self._closing = False
+        self._lost = lost
+        self.pc.on("connectionstatechange", self._state_changed)
         self.slots: dict[str, Slot] = {}
         self.estimator = LinkEstimator(time.monotonic(), start_kbps)
         # a technical check's (live/checks.py), once its picture flows: it then sets what padding goes, not the
@@ -291,7 +302,14 @@ class MediaPeer:
             if self.line_test is not None:
                 self.line_test.report_block(now, ssrc, highest, lost, rtt_ms)
 
+    def _state_changed(self) -> None:
+        if self.pc.connectionState in ("failed", "closed") and not self._closing:
+            self._closing = True
+            log.info("connection %s: media connection %s", self.connection, self.pc.connectionState)
+            self._lost()
+
     async def close(self) -> None:
+        self._closing = True
         self._relay.links.remove(self)
         for outlet in self._outlets.values():
             self._relay.reports.remove(outlet)
