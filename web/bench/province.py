@@ -327,12 +327,17 @@ def _link_figures(before: list[dict[str, Any]] | None, after: list[dict[str, Any
 
 async def start_service(data_dir: str, port: int, workers: int = 1, *extra: str) -> asyncio.subprocess.Process:
     """``giaoban serve --demo`` on a temporary data dir, quiet: the service a benchmark measures."""
-    kept = os.environ.get("GIAOBAN_BENCH_SERVICE_LOG")  # FILE: what the service says, at INFO, for a look into a run
-    output = open(kept, "a") if kept else asyncio.subprocess.DEVNULL  # noqa: SIM115  # the child holds it
+    output = _service_output()
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", data_dir, "--port", str(port),
-        "--workers", str(workers), "--log-level", "INFO" if kept else "WARNING", *extra, stdout=output,
-        stderr=asyncio.subprocess.STDOUT)  # fmt: skip
+        "--workers", str(workers), "--log-level", "WARNING" if output == asyncio.subprocess.DEVNULL else "INFO",
+        *extra, stdout=output, stderr=asyncio.subprocess.STDOUT)  # fmt: skip
+
+
+def _service_output() -> Any:
+    """GIAOBAN_BENCH_SERVICE_LOG=FILE keeps what the service says there, at INFO, for a run being looked into."""
+    kept = os.environ.get("GIAOBAN_BENCH_SERVICE_LOG")
+    return open(kept, "a") if kept else asyncio.subprocess.DEVNULL  # the child holds it
 
 
 async def _caught_up(base: str, limit: float = 60.0) -> float | None:
