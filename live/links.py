@@ -31,6 +31,8 @@ from typing import Any
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver, RTCSessionDescription
 
 from conference.layout import LINK, VIDEO_TRACKS, Source, kind_of, link_slots, video_limits_kbps
+from conference.relay.consent import keep_consent_patiently
+from conference.relay.outlet import ice_connection
 from conference.relay.peer import MediaPeer, media_configuration, tune_sockets
 from conference.relay.relay import Publication, Relay
 from conference.relay.sockets import QueueWait
@@ -115,6 +117,7 @@ class LinkIn:
 
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())
+        keep_consent_patiently(ice_connection(self.pc))  # before the answer starts ICE
         return str(self.pc.localDescription.sdp)
 
     async def accept(self, answer_sdp: str) -> None:

@@ -84,6 +84,11 @@ def _needs() -> list[Need]:
         Need(RTCIceTransport, "_connection"),
         Need(aioice.Connection, "_nominated"),
         Need(aioice.Connection, "_protocols"),
+        # consent.py: the consent checks it replaces (connect starts them), and what its own use
+        Need(aioice.Connection, "query_consent", used_in="connect"),
+        Need(aioice.Connection, "_query_consent_task"),
+        Need(aioice.Connection, "build_request", field=False),
+        Need(aioice.Connection, "remote_password"),
         # tap.py and relay.py: the receiver whose jitter buffer and decoder queue the relay replaces
         _receiver_field("decoder_queue"),
         _receiver_field("jitter_buffer"),

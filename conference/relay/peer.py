@@ -37,6 +37,7 @@ from conference.layout import (
 from conference.line_test import LineTest
 from conference.link import START_KBPS, LinkEstimator, LinkView
 from conference.members import LINK_GOOD, LINK_POOR, LINK_WEAK
+from conference.relay.consent import keep_consent_patiently
 from conference.relay.outlet import Budget, SenderOutlet, SilentTrack, ice_connection
 from conference.relay.relay import Relay
 from conference.relay.rtp import ABS_SEND_TIME_URI, MID_URI, HeaderWriter
@@ -146,6 +147,7 @@ class MediaPeer:
             log.info("connection %s: unusable offer: %s", self.connection, error)
             raise ProtocolError("The media offer could not be read") from error
         self._take_transceivers()
+        keep_consent_patiently(ice_connection(self.pc))  # before setLocalDescription starts ICE
         await self._add_bundled_candidates(offer_sdp)
         await self.pc.addIceCandidate(None)  # browsers' SDP carries no end-of-candidates
         answer = await self.pc.createAnswer()

@@ -205,10 +205,11 @@ async def bench(districts: int, communes: int, seconds: float, *, workers: int =
         # in the window, on the node /metrics answered from (not known when a worker was killed: another answers)
         "relay_packets_skipped": None if killed else int(skipped),
         "chair_frames": sent,
+        "chair_back_after": results[0][0]["back_after"],  # seconds each of its rejoins took (none: it stayed)
         "min_frames_ratio_by_process": [
             round(min((r["frames"] for r in group), default=0) / sent, 3) for group in results[1:]
         ],
-        "node_links": _link_figures(links_before, links_after),
+        "node_links": None if killed else _link_figures(links_before, links_after),  # a killed node's counters are gone
         **(_failure_figures(killed, participants, attendance, sent) if killed else {}),
         "seconds": seconds,
         "join_failures": [failure for j in joins for failure in j["failures"]][:5],
