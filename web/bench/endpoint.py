@@ -23,6 +23,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription, sdp
 from aiortc.codecs.vpx import VpxPayloadDescriptor
 
 from conference.layout import kind_of, publishes, slots
+from conference.relay.consent import keep_consent_patiently
 from conference.relay.frames import EncodedFrame, vp8_size
 from conference.relay.outlet import SilentTrack, ice_connection
 from conference.relay.peer import media_configuration
@@ -79,6 +80,7 @@ class SyntheticEndpoint:
     async def connect(self, answer: Callable[[str], Awaitable[str]]) -> None:
         """Offer, let ``answer`` carry the offer to the relay, then apply the relay's answer."""
         await self.pc.setLocalDescription(await self.pc.createOffer())
+        keep_consent_patiently(ice_connection(self.pc))  # as a browser keeps it: a late answer counts
         answer_sdp = await answer(self.pc.localDescription.sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
         self._route_retransmissions(answer_sdp)
