@@ -36,7 +36,7 @@ CLOSE_RESTARTING = 1012  # RFC 6455 "service restart": the client comes back
 CLOSE_POLICY = 1008  # RFC 6455 "policy violation": it went on sending past its limits (signaling/limits.py)
 CLOSE_REPLACED = 4006  # the same link was opened elsewhere (another tab, another PC): that one has the meeting now
 CLOSE_CODES = {"kicked": CLOSE_KICKED, "ended": CLOSE_ENDED, "left": CLOSE_LEFT, "refused": CLOSE_REFUSED,
-               "restarting": CLOSE_RESTARTING, "rate_limited": CLOSE_POLICY,
+               "restarting": CLOSE_RESTARTING, "media_lost": CLOSE_RESTARTING, "rate_limited": CLOSE_POLICY,
                "replaced": CLOSE_REPLACED}  # fmt: skip
 FINAL_CLOSES = {CLOSE_LEFT: "left", CLOSE_REFUSED: "refused", CLOSE_KICKED: "removed", CLOSE_ENDED: "ended",
                 CLOSE_REPLACED: "replaced"}  # fmt: skip  # close code → the end screen the page shows
@@ -128,7 +128,9 @@ def error_message(error: GiaobanError, text: str, *, request_type: str | None = 
 
 ServerMessage = dict[str, Any]
 LinkLevel = Literal["good", "weak", "poor"]
-ByeReason = Literal["kicked", "ended", "left", "refused", "restarting", "replaced", "rate_limited", "stopped"]
+# media_lost: the relay lost the page's media connection while its socket stayed; like restarting, the page comes back
+ByeReason = Literal["kicked", "ended", "left", "refused", "restarting", "media_lost", "replaced", "rate_limited",
+                    "stopped"]  # fmt: skip
 ChatRecipient = str  # "chair", "everyone", or a unit's code (the chair answering one unit)
 TO_CHAIR, TO_EVERYONE = "chair", "everyone"
 

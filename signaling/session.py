@@ -259,7 +259,7 @@ async def offer(session: Session, message: dict[str, Any]) -> None:
             room.set_link(connection_id, level)
 
     def lost() -> None:  # the media is gone, the socket not: the page joins again at once, as after a restart
-        connection.close("restarting")
+        connection.close("media_lost")
 
     media = MediaPeer(hub.relay, connection=connection_id, role=role, ice_servers=hub.ice.for_aiortc(time.time()),
                       told=told, lost=lost, start_kbps=hub.link_start_kbps)  # fmt: skip

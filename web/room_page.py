@@ -48,6 +48,7 @@ CLIENT_TEXT = {
     "muted": N_("The chair has muted your microphone."),
     "restarting": N_("The server is restarting; the page comes back by itself."),
     "rate_limited": N_("Too many requests from this page; it will reconnect shortly."),
+    "media_lost": N_("Picture and sound were cut off; reconnecting…"),
     "picture_good": N_("Full picture"),
     "picture_weak": N_("Reduced picture: the line is weak"),
     "picture_poor": N_("Audio only: the line is too weak for pictures"),

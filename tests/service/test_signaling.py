@@ -236,7 +236,7 @@ async def test_a_page_whose_media_ends_is_told_to_join_again_at_once(client: Cli
         ws, commune = await media_joined(client, live, "sa-pa", clips, endpoints)
         await commune.pc.close()
         bye = await next_of(ws, "bye", timeout=5)
-        assert bye["reason"] == "restarting" and await closed(ws) == 1012
+        assert bye["reason"] == "media_lost" and await closed(ws) == 1012
         while {e["unit"]: e["state"] for e in (await next_of(chair, "console"))["endpoints"]}["sa-pa"] != "dropped":
             pass  # the chair's console shows it dropped (and back once the page has joined again)
     finally:

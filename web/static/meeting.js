@@ -200,8 +200,11 @@
     chat: function (m) { chatPanel.message(m); },
     "chat-history": function (m) { chatPanel.history(m.messages); },
     bye: function (m) {
-      // The server restarts, or this page sent too much: closed() comes back after a pause, as after a lost line.
-      if (m.reason === "restarting" || m.reason === "rate_limited") { notice = text[m.reason] || ""; drawBanner(); return; }
+      // The server restarts, the relay lost this page's media, or this page sent too much: closed() comes back
+      // after a pause, as after a lost line.
+      if (m.reason === "restarting" || m.reason === "media_lost" || m.reason === "rate_limited") {
+        notice = text[m.reason] || ""; drawBanner(); return;
+      }
       if (m.reason !== "refused") finish({ kicked: "removed", ended: "ended", left: "left", replaced: "replaced" }[m.reason] || "left");
     },
     error: function (m) {
