@@ -30,6 +30,7 @@ from scheduler.store import open_store
 from scheduler.store.backup import backup, restore
 from web import logs
 from web.accounts import ROLES, AccountStore
+from web.app import create_app
 from web.collector_pauses import CollectorPauses
 from web.config import SETTINGS, Config, ConfigError, build_config
 from web.demo import demo_accounts_text
@@ -199,8 +200,6 @@ async def _serve(config: Config, args: argparse.Namespace) -> int:
     if config.worker_count > 1 and not is_worker():
         return await Workers(config, worker_arguments(args.argv[1:])).run()
     ssl_context = certificate.context() if certificate else None  # a TlsError here is reported by main()
-    from web.app import create_app  # here, not at the top: a --workers parent never builds the app (~1.4 s less)
-
     app = create_app(config)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()  # starts the store; a GiaobanError here is reported by main()

@@ -2,6 +2,9 @@
 
 Every export is a pure function of the report and ``generated_at``: the same data gives the same bytes, so a
 signature fetched after the file still matches it. Labels come through ``translate`` (the reader's language).
+
+fpdf and openpyxl are imported when a file is made, not with the module: with python-docx (minutes_exports.py) they
+are 0.6 s of every worker's start (fpdf's fontTools most of it), and most workers never make a file.
 """
 
 from __future__ import annotations
@@ -13,16 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
-
-from fpdf import FPDF
-from fpdf.fonts import FontFace
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.writer.excel import ExcelWriter
+from typing import TYPE_CHECKING
 
 from scheduler.attendance.report import ChatEntry, TimelineEntry, UnitAttendance
 from scheduler.errors import N_
 from scheduler.meetings.model import VIETNAM, Meeting
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 COLUMNS = (N_("No."), N_("Unit"), N_("Status"), N_("Attendees"), N_("First joined"), N_("Last left"),
            N_("Connected"), N_("Drops"), N_("Roll call"))  # fmt: skip
@@ -113,6 +114,10 @@ def to_csv(ctx: ExportContext) -> bytes:
 
 
 def to_xlsx(ctx: ExportContext) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.writer.excel import ExcelWriter
+
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
@@ -189,6 +194,8 @@ def stable_zip(data: bytes, when: datetime) -> bytes:
 def new_pdf(title: str, created: datetime, *, orientation: str = "portrait", margin: float = 15) -> FPDF:
     """An A4 document with the Vietnamese font (DejaVu, shipped with us) and a fixed creation date: the same data
     gives the same bytes."""
+    from fpdf import FPDF
+
     pdf = FPDF(orientation=orientation, format="A4")
     pdf.set_creation_date(created)
     pdf.set_title(title)
@@ -227,6 +234,8 @@ def to_pdf(ctx: ExportContext) -> bytes:
     pdf.ln(3)
     pdf.set_font("DejaVu", "", 8)
     widths = (10, 52, 20, 70, 27, 27, 20, 13, 14)
+    from fpdf.fonts import FontFace
+
     heading = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=(179, 38, 30))
     with pdf.table(col_widths=widths, headings_style=heading, line_height=4.5, text_align="LEFT") as table:
         table.row([t(c) for c in COLUMNS])

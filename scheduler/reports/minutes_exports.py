@@ -14,12 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from docx import Document
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.shared import Pt
-from fpdf.fonts import FontFace
-
 from scheduler.errors import N_
 from scheduler.meetings.model import VIETNAM
 from scheduler.minutes import Minutes
@@ -135,6 +129,8 @@ def minutes_pdf(minutes: Minutes, t: Translate) -> bytes:
     pdf.cell(0, 6, t("Date {day}/{month}/{year}").format(**_date_parts(minutes.as_of)), align="R",
              new_x="LMARGIN", new_y="NEXT")  # fmt: skip
     pdf.ln(3)
+    from fpdf.fonts import FontFace  # imported when a file is made (see exports.py)
+
     heading = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=(179, 38, 30))
     width = pdf.w - pdf.l_margin - pdf.r_margin
     for block in outline(minutes, t):
@@ -174,6 +170,11 @@ def _date_parts(moment: datetime) -> dict[str, str]:
 
 
 def minutes_docx(minutes: Minutes, t: Translate) -> bytes:
+    from docx import Document
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
     document = Document()
     style = document.styles["Normal"]
     style.font.name = "Times New Roman"  # what offices print official documents in
@@ -216,6 +217,8 @@ def minutes_docx(minutes: Minutes, t: Translate) -> bytes:
 
 
 def _cell_text(cell: object, text: str, *, bold: bool) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
     paragraph = cell.paragraphs[0]  # type: ignore[attr-defined]
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     paragraph.add_run(text).bold = bold
