@@ -195,18 +195,22 @@ def test_three_hundred_kilobits_with_random_loss_keeps_the_smallest_picture(chat
 
 def test_a_line_back_from_audio_only_is_probed_soon_though_the_voice_is_reported_rarely() -> None:
     # Chromium reports on a voice every ~5 s: after a fall to audio only there was no fresh word on the loss for
-    # long, and the probe that would bring the picture back waited for one (16 s on 300 kbit/s, without a picture)
-    for seed in range(5):
-        line = Line(kbps=300, loss=0.03, seed=seed, voice_reports=5.0)
-        line.run(20)
-        line.kbps = 60  # a moment when the line carries no picture: back once the relay went audio only
-        for _ in range(8):
-            line.run(0.5)
-            if line.layer is None:
-                break
-        assert line.layer is None, (seed, line.layers)
-        line.kbps = 300
-        back_at = line.now
-        line.run(20)
-        small = [at for at, layer in line.changes_after(back_at) if layer == SMALL]
-        assert small and small[0] - back_at <= 12, (seed, line.layers)
+    # long, and the probe that would bring the picture back waited for one (16 s on 300 kbit/s, without a picture).
+    # A fall that leaves the line 150 kbit/s or more (a 300 kbit/s line's deep first judgement) probes at once; one
+    # under 150 waits for the voice's report first, which spares a truly slow line's voice (tests/browser/
+    # test_commune_line.py), and its picture is back within the 20 s a recovered line is promised
+    for fall, within in ((170, 12), (60, 20)):
+        for seed in range(5):
+            line = Line(kbps=300, loss=0.03, seed=seed, voice_reports=5.0)
+            line.run(20)
+            line.kbps = fall  # a moment when the line carries no picture: back once the relay went audio only
+            for _ in range(16):
+                line.run(0.5)
+                if line.layer is None:
+                    break
+            assert line.layer is None, (fall, seed, line.layers)
+            line.kbps = 300
+            back_at = line.now
+            line.run(25)
+            small = [at for at, layer in line.changes_after(back_at) if layer == SMALL]
+            assert small and small[0] - back_at <= within, (fall, seed, line.layers)
