@@ -208,6 +208,8 @@ def new_pdf(title: str, created: datetime, *, orientation: str = "portrait", mar
 
 
 def to_pdf(ctx: ExportContext) -> bytes:
+    from fpdf.fonts import FontFace
+
     t = ctx.translate
     pdf = new_pdf(ctx.meeting.title, ctx.generated_at, orientation="landscape")
     pdf.add_page()
@@ -234,8 +236,6 @@ def to_pdf(ctx: ExportContext) -> bytes:
     pdf.ln(3)
     pdf.set_font("DejaVu", "", 8)
     widths = (10, 52, 20, 70, 27, 27, 20, 13, 14)
-    from fpdf.fonts import FontFace
-
     heading = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=(179, 38, 30))
     with pdf.table(col_widths=widths, headings_style=heading, line_height=4.5, text_align="LEFT") as table:
         table.row([t(c) for c in COLUMNS])
