@@ -7,9 +7,9 @@ or the ``--workers`` parent that saw its worker die).
 Keys:
 
 - ``giaoban:nodes`` (sorted set): node id → when its heartbeat runs out (unix seconds), for listing.
-- ``giaoban:node:<id>`` (hash, expires with the heartbeat): its address and load (see ``NodeLoad``), and for a
-  server of another place linked in over the WAN (a district server, ``live/downlinks.py``) the node it is
-  reached through (``via``): such a node carries its own browsers only, never a meeting's room.
+- ``giaoban:node:<id>`` (hash, expires with the heartbeat): its address, process id and load (see ``NodeLoad``),
+  and for a server of another place linked in over the WAN (a district server, ``live/downlinks.py``) the node it
+  is reached through (``via``): such a node carries its own browsers only, never a meeting's room.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class NodeInfo:
     expires: float
     load: NodeLoad
     via: str = ""  # a district server: the node of this cluster whose link reaches it
+    pid: int = 0  # its process on its machine (the one its id names)
 
 
 class NodeRegistry:
@@ -65,7 +66,7 @@ class NodeRegistry:
         self.started = time.time()
 
     async def beat(self, load: NodeLoad) -> None:
-        await beat(self._redis, self.id, {"url": self.url, "started": self.started}, load)
+        await beat(self._redis, self.id, {"url": self.url, "started": self.started, "pid": os.getpid()}, load)
 
     async def leave(self) -> None:
         await forget(self._redis, self.id)
@@ -106,7 +107,7 @@ async def list_nodes(redis: Redis) -> list[NodeInfo]:
         values = await redis.hgetall(NODE_KEY.format(node_id))
         if values:
             found.append(NodeInfo(node_id, values.get("url", ""), float(values.get("started", 0)), expires,
-                                  load_of(values), values.get("via", "")))  # fmt: skip
+                                  load_of(values), values.get("via", ""), int(values.get("pid", 0) or 0)))  # fmt: skip
     return sorted(found, key=lambda node: (node.load.endpoints, node.id))
 
 

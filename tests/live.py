@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-GIAOBAN = [sys.executable, "-m", "web.cli"]
+GIAOBAN = [sys.executable, "-m", "web"]
 
 
 def free_port() -> int:
@@ -39,6 +39,13 @@ def children_of(pid: int) -> set[int]:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
                 if int(fields[1]) == pid:
                     found.add(int(entry.name))
+    return found
+
+
+def descendants_of(pid: int) -> set[int]:
+    found = set()
+    for child in children_of(pid):
+        found |= {child, *descendants_of(child)}
     return found
 
 

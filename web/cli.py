@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+import conference.relay  # noqa: F401  (its check of the media stack: a mismatch stops every command, in one line)
 from live.nodes import list_nodes
 from scheduler.directory.store import RedisUnitStore
 from scheduler.directory.units import parse_units_csv
@@ -30,7 +31,6 @@ from scheduler.store import open_store
 from scheduler.store.backup import backup, restore
 from web import logs
 from web.accounts import ROLES, AccountStore
-from web.app import create_app
 from web.collector_pauses import CollectorPauses
 from web.config import SETTINGS, Config, ConfigError, build_config
 from web.demo import demo_accounts_text
@@ -199,6 +199,8 @@ async def _serve(config: Config, args: argparse.Namespace) -> int:
     certificate = _certificate(config)  # a --workers parent makes it once, before its workers read it
     if config.worker_count > 1 and not is_worker():
         return await Workers(config, worker_arguments(args.argv[1:])).run()
+    from web.app import create_app  # here: a --workers parent never builds the app, and imports less
+
     ssl_context = certificate.context() if certificate else None  # a TlsError here is reported by main()
     app = create_app(config)
     runner = web.AppRunner(app, handle_signals=False)
@@ -439,7 +441,3 @@ def _print_error(exc: GiaobanError) -> None:
     print(f"giaoban: {exc}", file=sys.stderr)
     for problem in exc.problems:
         print(f"  {problem.where}: {problem.message.format(**problem.params)}", file=sys.stderr)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

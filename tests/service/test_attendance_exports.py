@@ -92,7 +92,7 @@ async def test_exports_are_stable_and_signed(client: Client, held_meeting: dict,
 
     def verify(*extra: str) -> subprocess.CompletedProcess[str]:
         files = [str(tmp_path / f"report.{extension}"), str(tmp_path / "report.sig")]
-        command = [sys.executable, "-m", "web.cli", "verify", *files, *extra]
+        command = [sys.executable, "-m", "web", "verify", *files, *extra]
         return subprocess.run(command, capture_output=True, text=True, timeout=30)
 
     ok = verify("--key", str(tmp_path / "key.pem"))

@@ -23,7 +23,7 @@ from tests.live import free_port, serving
 from web.accounts import AccountStore
 from web.keys import STORE
 
-GIAOBAN = [sys.executable, "-m", "web.cli"]
+GIAOBAN = [sys.executable, "-m", "web"]
 REDIS_SERVER = "/usr/bin/redis-server"  # Debian's Redis 7
 
 

@@ -27,11 +27,12 @@ import pytest
 from aiohttp import ClientSession, ClientWebSocketResponse, CookieJar, WSMsgType
 
 from scheduler.store.embedded import EmbeddedValkey
-from tests.live import Node, Server, children_of, get, run
+from tests.live import Node, Server, alive, descendants_of, get, run
 from web.bench.clips import Clip, audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
 from web.bench.metrics import service_metrics
 from web.bench.province import plan_demo_meeting
+from web.workers import worker_pids
 
 MEDIA_PORTS = (49300, 49363)
 COMMUNES = ["tp-lao-cai.bac-cuong", "tp-lao-cai.bac-lenh"]
@@ -239,7 +240,7 @@ def test_workers_share_one_port_and_a_killed_worker_is_replaced(tmp_path: Path) 
             time.sleep(0.2)
         before = _node_lines(tmp_path)
         assert len(before) == 2, before
-        pids = _worker_pids(server.process.pid)
+        pids = worker_pids(server.process.pid)
         assert len(pids) == 2, pids
         subprocess.run(["kill", "-9", str(pids[0])], check=True)
         killed_at = time.monotonic()
@@ -258,6 +259,22 @@ def test_workers_share_one_port_and_a_killed_worker_is_replaced(tmp_path: Path) 
     assert "exited with signal SIGKILL" in output, output
 
 
+def test_a_killed_workers_parent_takes_every_process_with_it(tmp_path: Path) -> None:
+    """Its Valkey, its fork server and the workers forked from it: none outlives a parent killed without a word."""
+    server = Server(tmp_path, "--workers", "2", "--log-level", "WARNING")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(worker_pids(server.process.pid)) < 2:
+        time.sleep(0.1)
+    workers = worker_pids(server.process.pid)
+    everyone = descendants_of(server.process.pid)
+    assert len(workers) == 2 and set(workers) < everyone and len(everyone) >= 4, (workers, everyone)
+    server.stop(signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in everyone) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in everyone if alive(pid)]
+
+
 def test_serve_runs_one_worker_per_core_by_default(tmp_path: Path) -> None:
     server = Server(tmp_path, "--demo", "--log-level", "WARNING", one_process=False)
     cores = len(os.sched_getaffinity(0))
@@ -266,7 +283,7 @@ def test_serve_runs_one_worker_per_core_by_default(tmp_path: Path) -> None:
         while time.monotonic() < deadline and len(_node_lines(tmp_path)) < cores:
             time.sleep(0.2)
         assert len(_node_lines(tmp_path)) == cores, _node_lines(tmp_path)
-        assert len(_worker_pids(server.process.pid)) == (cores if cores > 1 else 0)  # one core: no parent, no workers
+        assert len(worker_pids(server.process.pid)) == (cores if cores > 1 else 0)  # one core: no parent, no workers
     finally:
         code, output = server.stop()
     assert code == 0, output
@@ -276,11 +293,6 @@ def test_serve_runs_one_worker_per_core_by_default(tmp_path: Path) -> None:
 def _node_lines(data_dir: Path) -> list[str]:
     listed = run("nodes", "--data-dir", str(data_dir))
     return [line.split()[0] for line in listed.stdout.splitlines()[1:] if line.strip()]
-
-
-def _worker_pids(parent: int) -> list[int]:
-    return sorted(pid for pid in children_of(parent)
-                  if "web.cli" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"))  # fmt: skip
 
 
 def _udp_of(ip: bytes) -> bytes | None:

@@ -97,7 +97,7 @@ async def test_the_minutes_are_signed_and_a_changed_byte_is_caught(
         (tmp_path / f"minutes.{extension}").write_bytes(data)
         (tmp_path / "minutes.sig").write_bytes(signature)
 
-        command = [sys.executable, "-m", "web.cli", "verify", str(tmp_path / f"minutes.{extension}"),
+        command = [sys.executable, "-m", "web", "verify", str(tmp_path / f"minutes.{extension}"),
                    str(tmp_path / "minutes.sig"), "--redis-url", valkey.url]  # fmt: skip
 
         def verify(command: list[str] = command) -> subprocess.CompletedProcess[str]:

@@ -120,7 +120,7 @@ async def bench(communes: int, seconds: float, *, nice: int = 19) -> dict[str, A
 
 async def _serve(folder: str, node: str, port: int, redis_url: str, *extra: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "web.cli", "serve", "--workers", "1", "--data-dir", str(Path(folder) / node),
+        sys.executable, "-m", "web", "serve", "--workers", "1", "--data-dir", str(Path(folder) / node),
         "--port", str(port), "--redis-url", redis_url, "--node-id", node, "--log-level", "WARNING", *extra,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
 

@@ -29,6 +29,7 @@ from scheduler.meetings.model import VIETNAM
 from scheduler.store import Store
 from web.bench.metrics import service_metrics
 from web.bench.relay import Child, free_port
+from web.workers import worker_pids
 
 PER_PROCESS = 25
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -220,20 +221,12 @@ async def kill_an_edge_worker(parent: int, data_dir: str) -> dict[str, Any]:
     """SIGKILL the worker that carries the most endpoints without being the origin of the meeting: its units'
     sockets close, and they rejoin on a worker that lives (the parent starts a new one)."""
     nodes = [node for node in await _node_links(data_dir) if not node["origin_rooms"]]
-    workers = {_node_of(pid): pid for pid in service_workers(parent)}
+    workers = worker_pids(parent)
     for node in sorted(nodes, key=lambda node: -node["endpoints"]):
-        if node["node"] in workers:
-            os.kill(workers[node["node"]], signal.SIGKILL)
+        if node["pid"] in workers:
+            os.kill(node["pid"], signal.SIGKILL)
             return {"node": node["node"], "endpoints": node["endpoints"]}
     raise RuntimeError(f"no worker to kill but the origin: {nodes}")
-
-
-def _node_of(pid: int) -> str:
-    """A worker's node id: the parent hands it over in the environment (web/workers.py)."""
-    for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
-        if entry.startswith(b"GIAOBAN_NODE_ID="):
-            return entry.split(b"=", 1)[1].decode()
-    return ""
 
 
 def _failure_figures(killed: dict[str, Any], participants: list[dict[str, Any]], attendance: list[dict[str, Any]],
@@ -271,7 +264,7 @@ class ServiceFigures:
         self._rss_start: dict[int, tuple[float, float]] = self._read()[1] if pid else {}
 
     def _read(self) -> tuple[float, dict[int, tuple[float, float]]]:
-        pids = [self._pid, *service_workers(self._pid)] if self._pid else []
+        pids = [self._pid, *worker_pids(self._pid)] if self._pid else []
         return time.monotonic(), {pid: process_figures(pid) for pid in pids}
 
     def mark(self) -> None:
@@ -292,25 +285,11 @@ class ServiceFigures:
         }
 
 
-def service_workers(parent: int) -> list[int]:
-    """The worker processes of a ``--workers`` parent (none for a single process)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == parent and b"web.cli" in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return sorted(found)
-
-
 async def _node_links(data_dir: str) -> list[dict[str, Any]]:
     """Each node's node-link counters, from the cluster's store (the embedded Valkey of ``data_dir``)."""
     store = Store(redis_url=None, data_dir=Path(data_dir))
     try:
-        return [{"node": node.id, **asdict(node.load)} for node in await list_nodes(store.redis)]
+        return [{"node": node.id, "pid": node.pid, **asdict(node.load)} for node in await list_nodes(store.redis)]
     finally:
         await store.redis.aclose()
 
@@ -330,7 +309,7 @@ async def start_service(data_dir: str, port: int, workers: int = 1, *extra: str)
     """``giaoban serve --demo`` on a temporary data dir, quiet: the service a benchmark measures."""
     output = _service_output()
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", data_dir, "--port", str(port),
+        sys.executable, "-m", "web", "serve", "--demo", "--data-dir", data_dir, "--port", str(port),
         "--workers", str(workers), "--log-level", "WARNING" if output == asyncio.subprocess.DEVNULL else "INFO",
         *extra, stdout=output, stderr=asyncio.subprocess.STDOUT)  # fmt: skip
 
