@@ -119,6 +119,7 @@ class Cluster:
         self._frames: dict[str, Frames] = {}  # origin side: relayed connection → its messages
         self._sessions: set[asyncio.Task[None]] = set()
         self._homes: dict[str, str] = {}  # edge side: a connection elsewhere → the node its publications come from
+        self._plans: dict[str, set[str]] = {}  # edge side: a browser here → the connections elsewhere it is planned
         self._stop = asyncio.Event()
         self._closing = False
         self._cpu = (time.monotonic(), time.process_time(), 0)
@@ -238,11 +239,21 @@ class Cluster:
         if local is None:
             return
         plan = {name: Source(*raw) if raw else None for name, raw in envelope["s"].items()}
-        for key in plan.values():
-            if key is not None and key.connection not in self._hub.connections:
-                self._homes[key.connection] = envelope["n"]
-                self.links.expect(key)
+        elsewhere = [key for key in plan.values() if key is not None and key.connection not in self._hub.connections]
+        for key in elsewhere:
+            self._homes[key.connection] = envelope["n"]
+            self.links.expect(key)
+        self._plans[local.id] = {key.connection for key in elsewhere}
         local.forward(plan)
+
+    def _forget_homes(self) -> None:
+        """Every heartbeat: forget where the publishers come from that no browser here is planned and no link pulls
+        any more (the map would otherwise grow with every floor holder of every meeting the node ever carried)."""
+        for gone in [c for c in self._plans if self._hub.local_connection(c) is None]:
+            del self._plans[gone]
+        kept = set().union(*self._plans.values(), self.links.pulling())
+        for connection_id in [c for c in self._homes if c not in kept]:
+            del self._homes[connection_id]
 
     def _open(self, envelope: Envelope) -> None:
         connection_id = envelope["c"]
@@ -274,6 +285,7 @@ class Cluster:
                 self._hub.hand_over(meeting_id)
             await self._check_peers()
             self.links.let_go_of_unwanted()
+            self._forget_homes()
             self._send_figures()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), HEARTBEAT_SECONDS)

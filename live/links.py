@@ -229,6 +229,10 @@ class NodeLinks:
             if not self._relay.wanted_here(each):
                 pulled.unwanted_since.setdefault(each, now)
 
+    def pulling(self) -> set[str]:
+        """The connections elsewhere whose publications this node pulls now."""
+        return {key.connection for pulled in self._pulled.values() for key in pulled.keys}
+
     def let_go_of_unwanted(self) -> None:
         """Every heartbeat: drop what nobody here received for a while (every size of a picture unwanted)."""
         now = time.monotonic()
