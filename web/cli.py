@@ -219,8 +219,9 @@ async def _serve(config: Config, args: argparse.Namespace) -> int:
     collector = CollectorPauses(app[METRICS_REGISTRY])
     collector.start()
     log.info("started: serving on %s (store: %s)", config.base_url, app[STORE].description)
-    if not config.smtp_host:
-        log.warning("no mail server (GIAOBAN_SMTP_HOST): invitations are not e-mailed; hosts copy the links instead")
+    if not is_worker():  # a --workers parent says these once for all its workers
+        for warning in config.warnings():
+            log.warning(warning)
     banner = config.log_format == "text" and not is_worker()  # for the person at the terminal (once, by a parent)
     if banner:  # a log collector has the line above
         print(f"giaoban is serving on {config.base_url}", flush=True)

@@ -77,6 +77,12 @@ class Config:
     upstream_url: str = ""
     cluster_secret: str = ""
 
+    def warnings(self) -> list[str]:
+        """What the operator should know of these settings, said once when the service starts."""
+        if not self.smtp_host:
+            return ["no mail server (GIAOBAN_SMTP_HOST): invitations are not e-mailed; hosts copy the links instead"]
+        return []
+
     @property
     def worker_count(self) -> int:
         """How many worker processes ``serve`` runs: as asked, or one per core this process may use (a container's

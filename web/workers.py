@@ -93,6 +93,8 @@ class Workers:
             if self._config.demo:
                 await self._load_demo(url)  # while the workers start: they serve it once it is in
             if await self._listening():
+                for warning in self._config.warnings():
+                    log.warning(warning)
                 count = self._config.worker_count
                 print(f"giaoban is serving on {self._config.base_url} ({count} workers)", flush=True)
                 if self._config.demo:

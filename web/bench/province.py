@@ -164,6 +164,7 @@ async def bench(districts: int, communes: int, seconds: float, *, workers: int =
             killed = None
             if kill_worker_after is not None and server is not None:
                 await asyncio.sleep(kill_worker_after)
+                service.mark()
                 killed = await kill_an_edge_worker(server.pid, data_dir)
             await asyncio.sleep(max(0.0, seconds - (time.monotonic() - opened)))
             for child in children:
@@ -231,11 +232,11 @@ async def kill_an_edge_worker(parent: int, data_dir: str) -> dict[str, Any]:
 
 def _failure_figures(killed: dict[str, Any], participants: list[dict[str, Any]], attendance: list[dict[str, Any]],
                      sent: int) -> dict[str, Any]:  # fmt: skip
-    """(The service's CPU figures then count the worker that lived through the window alone.) How the units of a
-    killed worker came back (seconds from their socket's close to their media flowing on a
+    """How the units of a killed worker came back (seconds from their socket's close to their media flowing on a
     live worker), how the others fared meanwhile, and what attendance says of each: one drop and one return for a
     unit that came back (two for one whose new socket dropped too), none for one that stayed, and no unit without
-    its time."""
+    its time. (The service's CPU figures count the killed worker until the kill and its successor from its start.)
+    """
     back = sorted(r["back_after"][0] for r in participants if r["back_after"])
     stayed = [r for r in participants if not r["back_after"] and not r["away"]]
     rows = {row["unit"]: row for row in attendance}
@@ -256,7 +257,8 @@ def _failure_figures(killed: dict[str, Any], participants: list[dict[str, Any]],
 
 
 class ServiceFigures:
-    """CPU and memory of the service's processes (the --workers parent and each worker), between two marks."""
+    """CPU and memory of the service's processes (the --workers parent and each worker), between the first and the
+    last mark; a mark in between keeps the figures of a worker about to be killed."""
 
     def __init__(self, pid: int | None) -> None:
         self._pid = pid
@@ -275,7 +277,10 @@ class ServiceFigures:
         if len(self._marks) < 2:
             return {"relay_cpu_percent": None, "rss_mb_per_endpoint": None}  # a service elsewhere: its own figures
         (then, before), (now, after) = self._marks[0], self._marks[-1]
-        per_process = {pid: 100 * (after[pid][0] - before[pid][0]) / (now - then) for pid in after if pid in before}
+        spent: dict[int, float] = {}  # CPU seconds in the window: a worker killed in it until its last mark (taken
+        for _, mark in self._marks:  # just before the kill), one started in it since its birth
+            spent.update({pid: cpu - (before[pid][0] if pid in before else 0.0) for pid, (cpu, _) in mark.items()})
+        per_process = {pid: 100 * cpu / (now - then) for pid, cpu in spent.items()}
         workers = [round(cpu, 1) for pid, cpu in per_process.items() if pid != self._pid]
         rss_start = sum(rss for _, rss in self._rss_start.values())
         return {
