@@ -242,9 +242,8 @@ class Cluster:
         elsewhere = [key for key in plan.values() if key is not None and key.connection not in self._hub.connections]
         for key in elsewhere:
             self._homes[key.connection] = envelope["n"]
-            self.links.expect(key)
         self._plans[local.id] = {key.connection for key in elsewhere}
-        local.forward(plan)
+        local.forward(plan)  # its media holds what its line picks a size of: the links bring it (NodeLinks.held)
 
     def _forget_homes(self) -> None:
         """Every heartbeat: forget where the publishers come from that no browser here is planned and no link pulls

@@ -11,11 +11,12 @@ bus, like Jitsi's bridge-to-bridge relay or mediasoup's pipe transports:
 
 Which node has a publication: a browser connected here has its own; at an edge, everything else comes from the
 meeting's origin (the star: origin ↔ each edge); at the origin, a browser of an edge publishes there. A relay tells
-us what it wants (``Relay.wanted``); a picture is brought in all its sizes, so that each browser's line can be
-given the size it carries without another round trip, and let go a few seconds after the last subscriber left
-(a floor passed back and forth does not flap the link). Envelopes on the bus, by ``t``: ``link-offer`` and
-``link-answer`` (the SDP), ``pull`` and ``drop`` (keys wanted, no longer wanted), ``carry`` (this key now comes on
-that slot).
+us what it receives (``Relay.wanted``: that key is brought, e.g. the small picture of a commune on the chair's
+grid) and which pictures are planned for browsers whose line picks the size (``Relay.hold``: every size is
+brought, so that each line can be given the size it carries without another round trip); what nothing uses is
+let go a few seconds later (a floor passed back and forth does not flap the link). Envelopes on the bus, by
+``t``: ``link-offer`` and ``link-answer`` (the SDP), ``pull`` and ``drop`` (keys wanted, no longer wanted),
+``carry`` (this key now comes on that slot).
 """
 
 from __future__ import annotations
@@ -181,10 +182,10 @@ def _prefer_forwardable(transceiver: RTCRtpTransceiver) -> None:
 
 @dataclass
 class _Wants:
-    """At the receiving node: the keys of one other node this relay receives, and when each was last wanted."""
+    """At the receiving node: the keys of one other node this relay receives, and since when each is unused."""
 
     keys: set[Source] = field(default_factory=set)
-    unwanted_since: dict[Source, float] = field(default_factory=dict)
+    idle_since: dict[Source, float] = field(default_factory=dict)
 
 
 class NodeLinks:
@@ -201,54 +202,55 @@ class NodeLinks:
     # --- this relay's wants --------------------------------------------------------------------------------------
 
     def wanted(self, key: Source, wanted: bool) -> None:
-        """From ``Relay.wanted``: something here receives ``key`` now (or nothing does any more)."""
-        node = self._home_of(key)
+        """From ``Relay.wanted``: something here receives ``key`` now (or nothing does any more: it is let go at a
+        heartbeat ``LET_GO_SECONDS`` later if nothing took it again)."""
+        if wanted:
+            self._pull([key])
+
+    def held(self, key: Source, held: bool) -> None:
+        """From ``Relay.hold``: a browser here whose line picks the size is planned on ``key``'s picture: bring every
+        size of it (a size not here could not be picked) while it is planned."""
+        if held:
+            self._pull(_picture(key))
+
+    def _pull(self, keys: list[Source]) -> None:
+        node = self._home_of(keys[0])
         if node is None or node == self._bus.node_id:
             return
         pulled = self._pulled.setdefault(node, _Wants())
-        if wanted:
-            for each in _picture(key):
-                pulled.unwanted_since.pop(each, None)
-            fresh = [each for each in _picture(key) if each not in pulled.keys]
-            if fresh:
-                pulled.keys.update(fresh)
-                self._link_in(node)
-                self._bus.send(node, {"t": "pull", "keys": [list(k) for k in fresh]})
-        elif key in pulled.keys:
-            pulled.unwanted_since[key] = time.monotonic()
-
-    def expect(self, key: Source) -> None:
-        """The room plans ``key`` for a browser here: bring its picture before anything subscribes to a size (the
-        browser's relay picks the size its line carries among those here), and let it go if none is taken."""
-        node = self._home_of(key)
-        if node is None or node == self._bus.node_id:
-            return
-        self.wanted(key, True)
-        pulled, now = self._pulled[node], time.monotonic()
-        for each in _picture(key):
-            if not self._relay.wanted_here(each):
-                pulled.unwanted_since.setdefault(each, now)
+        for key in keys:
+            pulled.idle_since.pop(key, None)
+        fresh = [key for key in keys if key not in pulled.keys]
+        if fresh:
+            pulled.keys.update(fresh)
+            self._link_in(node)
+            self._bus.send(node, {"t": "pull", "keys": [list(k) for k in fresh]})
 
     def pulling(self) -> set[str]:
         """The connections elsewhere whose publications this node pulls now."""
         return {key.connection for pulled in self._pulled.values() for key in pulled.keys}
 
     def let_go_of_unwanted(self) -> None:
-        """Every heartbeat: drop what nobody here received for a while (every size of a picture unwanted)."""
+        """Every heartbeat: drop what nothing here used for a while. A size is in use while something here
+        receives it, or while a browser here that picks its size is planned on its picture."""
         now = time.monotonic()
         for node, pulled in self._pulled.items():
-            stale = [key for key in pulled.keys if self._unwanted(pulled, key, now)]
+            for key in pulled.keys:
+                if self._in_use(key):
+                    pulled.idle_since.pop(key, None)
+                else:
+                    pulled.idle_since.setdefault(key, now)
+            stale = [key for key in pulled.keys if now - pulled.idle_since.get(key, now) >= LET_GO_SECONDS]
             if stale:
                 for key in stale:
                     pulled.keys.discard(key)
-                    pulled.unwanted_since.pop(key, None)
+                    pulled.idle_since.pop(key, None)
                     if (link := self.ins.get(node)) is not None:
                         link.drop(key)
                 self._bus.send(node, {"t": "drop", "keys": [list(k) for k in stale]})
 
-    def _unwanted(self, pulled: _Wants, key: Source, now: float) -> bool:
-        return all(now - pulled.unwanted_since.get(each, now + 1) >= LET_GO_SECONDS
-                   for each in _picture(key) if each in pulled.keys)  # fmt: skip
+    def _in_use(self, key: Source) -> bool:
+        return self._relay.wanted_here(key) or any(self._relay.held_here(each) for each in _picture(key))
 
     def _link_in(self, node: str) -> None:
         if node in self.ins:

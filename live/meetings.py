@@ -62,7 +62,7 @@ class LiveMeetings:
         self.clock = clock
         self.ice = ice
         self.link_start_kbps = link_start_kbps  # what a new line is taken to carry until it shows more
-        self.relay = Relay(watched=self._tell_publisher, wanted=self._wanted)
+        self.relay = Relay(watched=self._tell_publisher, wanted=self._wanted, held=self._held)
         self.recordings = Recordings(self.relay, recording, catalogue=catalogue, jobs=jobs, clock=clock,
                                      background=background)  # fmt: skip
         self.rooms: dict[str, Room] = {}
@@ -151,6 +151,10 @@ class LiveMeetings:
     def _wanted(self, key: Source, wanted: bool) -> None:
         if self.cluster is not None:
             self.cluster.links.wanted(key, wanted)
+
+    def _held(self, key: Source, held: bool) -> None:
+        if self.cluster is not None:
+            self.cluster.links.held(key, held)
 
     def set_level(self, connection_id: str, level: str) -> None:
         """A relayed browser's line, as its edge judges it."""

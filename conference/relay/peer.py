@@ -125,6 +125,7 @@ class MediaPeer:
         self._told = told
         self._relay = relay
         self._plan: dict[str, Source | None] = {}
+        self._held: set[Source] = set()  # the pictures its adapted slots are planned on (Relay.hold)
         self._published: list[Source] = []
         self._outlets: dict[str, SenderOutlet] = {}  # by slot
         self._ssrcs: set[int] = set()  # every stream we send it (media and retransmission): its reports about them
@@ -161,10 +162,24 @@ class MediaPeer:
         """Switch each slot to the publisher the room chose (a participant's pictures at the size its line carries).
         Before negotiation the plan waits."""
         self._plan = dict(plan)
+        self._hold(self._adapted_plan() if not self._closing else set())
         for name, slot in self.slots.items():
             if not self._adapted(name):
                 self._relay.subscribe(slot, self._plan.get(name))
         self._choose(time.monotonic())
+
+    def _adapted_plan(self) -> set[Source]:
+        planned = self._plan.items()
+        return {key for name, key in planned if key is not None and name in self.slots and self._adapted(name)}
+
+    def _hold(self, keys: set[Source]) -> None:
+        """The relay keeps every size of these pictures here (one of another node comes over a node link): the
+        line picks among the sizes present, so one not brought could never be picked."""
+        for key in keys - self._held:
+            self._relay.hold(key, True)
+        for key in self._held - keys:
+            self._relay.hold(key, False)
+        self._held = keys
 
     # --- the line: judged twice a second by the relay's adapter ------------------------------------------------
 
@@ -312,6 +327,7 @@ class MediaPeer:
 
     async def close(self) -> None:
         self._closing = True
+        self._hold(set())
         self._relay.links.remove(self)
         for outlet in self._outlets.values():
             self._relay.reports.remove(outlet)

@@ -201,12 +201,17 @@ class Relay:
     heard only from the floor; unsent, the rest cost neither the communes' shared lines nor the relay's CPU."""
 
     def __init__(self, watched: Callable[[Source, bool], None] = _nobody_to_tell,
-                 wanted: Callable[[Source, bool], None] = _nobody_to_tell) -> None:  # fmt: skip
+                 wanted: Callable[[Source, bool], None] = _nobody_to_tell,
+                 held: Callable[[Source, bool], None] = _nobody_to_tell) -> None:  # fmt: skip
         """``wanted`` hears the same as ``watched`` for every publication, one that has no publisher here too:
-        a publication of another node is brought over a node link while something here receives it."""
+        a publication of another node is brought over a node link while something here receives it. ``held``
+        hears when a picture is first planned for a slot that picks its size by the line, or last (``hold``): such
+        a slot can only pick among the sizes that are here, so all of them are brought while it is planned."""
         self.stats = RelayStats()
         self._watched = watched
         self._wanted = wanted
+        self._held_callback = held
+        self._holds: dict[Source, int] = {}
         self.reports = Reporter()  # the sender reports of every subscriber slot, from one task
         self.links = Adapter(voices=self._voices)  # every subscriber's line judged, probes paced, from one task
         self._publications: dict[Source, Publication] = {}
@@ -333,6 +338,19 @@ class Relay:
             publication.sinks.discard(sink)
             self._tell_watched(publication)
             self._forget_if_idle(publication)
+
+    def hold(self, key: Source, held: bool) -> None:
+        """A slot that picks a size of ``key``'s picture by its line is planned on it (or no longer is)."""
+        count = self._holds.get(key, 0) + (1 if held else -1)
+        if count > 0:
+            self._holds[key] = count
+        else:
+            self._holds.pop(key, None)
+        if count == (1 if held else 0):
+            self._held_callback(key, held)
+
+    def held_here(self, key: Source) -> bool:
+        return key in self._holds
 
     def wanted_here(self, key: Source) -> bool:
         publication = self._publications.get(key)

@@ -179,12 +179,12 @@ async def test_a_meeting_across_two_nodes_sends_the_chair_to_communes_on_the_oth
             for endpoint in endpoints[1:]:
                 assert decoded(endpoint.kept["chair-video"]) >= 20, endpoint.received  # ~30 fps for 3 s
                 assert endpoint.received["chair-audio"] >= 50
-            # the chair's voice and its three sizes cross to node B once, for both communes there; the communes'
-            # pictures (every size, for the chair's grid) cross to node A once each
+            # the chair's voice and its three sizes cross to node B once, for both communes there (their lines pick
+            # the size); of the communes' pictures only the small one the chair's grid shows crosses to node A
             edge_metrics, origin_metrics = await metrics(edge), await metrics(origin)
             assert edge_metrics['giaoban_node_link_publications{direction="in"}'] == 4, edge_metrics
             assert origin_metrics['giaoban_node_link_publications{direction="out"}'] == 4, origin_metrics
-            assert origin_metrics['giaoban_node_link_publications{direction="in"}'] == 3 * len(COMMUNES)
+            assert origin_metrics['giaoban_node_link_publications{direction="in"}'] == len(COMMUNES)
             sent = origin_metrics['giaoban_node_link_packets_total{direction="out"}']
             arrived = edge_metrics['giaoban_node_link_packets_total{direction="in"}']
             assert sent > 300 and arrived > 0.9 * sent - 100, (sent, arrived)  # counted apart a moment later
@@ -200,6 +200,18 @@ async def test_a_meeting_across_two_nodes_sends_the_chair_to_communes_on_the_oth
             assert chair_endpoint.received["floor-audio-0"] >= 20, chair_endpoint.received
             states = [m for m in communes[1].messages if m["type"] == "state"]  # a commune on the edge is told
             assert states[-1]["floor"] == [COMMUNES[0]], states[-1]
+
+            # the second commune leaves: the chair's grid no longer shows it, and its picture stops crossing (the
+            # floor holder's small picture, full picture and voice go on)
+            crossing = (await metrics(origin))['giaoban_node_link_publications{direction="in"}']
+            assert crossing == 4, crossing
+            await endpoints[2].close()
+            await communes[1].ws.close()
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and crossing != 3:
+                await asyncio.sleep(0.5)
+                crossing = (await metrics(origin))['giaoban_node_link_publications{direction="in"}']
+            assert crossing == 3
         finally:
             for endpoint in endpoints:
                 await endpoint.close()
@@ -207,6 +219,34 @@ async def test_a_meeting_across_two_nodes_sends_the_chair_to_communes_on_the_oth
     listed = run("nodes", "--redis-url", cluster.redis_url)
     assert listed.returncode == 0, listed.stderr
     assert "node-a" in listed.stdout and "node-b" in listed.stdout, listed.stdout
+
+
+async def test_a_chair_on_the_edge_reaches_the_communes_on_the_origin(cluster: Cluster, clips: dict[str, Clip]) -> None:
+    """A commune that joins first places the room on its node; the chair's socket lands on the other (as the kernel
+    spreads a --workers port): the communes at the origin still see and hear the chair, at the size their lines
+    pick (their chair-video slot adapts, so nothing there would ask for a size the link has not brought)."""
+    endpoints: list[SyntheticEndpoint] = []
+    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
+        links = await plan_demo_meeting(http, cluster.a.base, COMMUNES, title="Giao ban chủ trì ở nút biên")
+        try:
+            first = SyntheticEndpoint("participant", clips, keep_video=True)
+            endpoints.append(first)
+            await join(http, cluster.a, links[COMMUNES[0]], first)
+            chair = SyntheticEndpoint("chair", clips)
+            endpoints.append(chair)
+            await join(http, cluster.b, links["laocai"], chair)
+            second = SyntheticEndpoint("participant", clips, keep_video=True)
+            endpoints.append(second)
+            await join(http, cluster.a, links[COMMUNES[1]], second)
+            origin, edge = await origin_and_edge(cluster)
+            assert origin is cluster.a and edge is cluster.b
+            await asyncio.sleep(4)
+            for commune in (first, second):
+                assert decoded(commune.kept["chair-video"]) >= 20, commune.received
+                assert commune.received["chair-audio"] >= 50, commune.received
+        finally:
+            for endpoint in endpoints:
+                await endpoint.close()
 
 
 async def test_when_the_origin_dies_its_browsers_on_the_other_node_come_back_to_a_room_there(

@@ -98,6 +98,7 @@ async def bench(communes: int, seconds: float, *, nice: int = 19) -> dict[str, A
         return (after[node].get(name, 0.0) - before[node].get(name, 0.0)) / elapsed
 
     link_in = 'giaoban_node_link_{}_total{{direction="in"}}'
+    link_out = 'giaoban_node_link_{}_total{{direction="out"}}'
     return {
         "communes_on_edge": len(commune_links) + 1,  # the probe there too
         "joined": sum(j["joined"] for j in joins[1:]),
@@ -111,6 +112,13 @@ async def bench(communes: int, seconds: float, *, nice: int = 19) -> dict[str, A
         "link_publications_into_edge": after["edge"].get('giaoban_node_link_publications{direction="in"}'),
         "link_packets_per_second": round(grew("edge", link_in.format("packets")), 1),
         "link_kbps": round(grew("edge", link_in.format("bytes")) * 8 / 1000, 1),
+        "link_publications_out_of_edge": after["edge"].get('giaoban_node_link_publications{direction="out"}'),
+        "link_out_packets_per_second": round(grew("edge", link_out.format("packets")), 1),
+        "link_out_kbps": round(grew("edge", link_out.format("bytes")) * 8 / 1000, 1),
+        "edge_packets_received_per_second": round(grew("edge", "giaoban_relay_packets_received_total"), 1),
+        "edge_packets_forwarded_per_second": round(grew("edge", "giaoban_relay_packets_forwarded_total"), 1),
+        "origin_packets_received_per_second": round(grew("origin", "giaoban_relay_packets_received_total"), 1),
+        "origin_packets_forwarded_per_second": round(grew("origin", "giaoban_relay_packets_forwarded_total"), 1),
         "link_rtt_ms": _rtt_ms(after["origin"]),
         "extra_hop_ms_p50": round(statistics.median(delays), 2) if delays else None,
         "extra_hop_ms_p95": round(statistics.quantiles(delays, n=20)[-1], 2) if len(delays) >= 20 else None,
