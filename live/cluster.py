@@ -109,7 +109,7 @@ class Cluster:
         self.registry = NodeRegistry(redis, node_id, url)
         self.placement = Placement(redis, node_id)
         self.bus = NodeBus(redis, node_id, self._delivered)
-        self.links = NodeLinks(hub.relay, self.bus, self._home_of)
+        self.links = NodeLinks(hub.relay, self.bus, self._home_of, lambda: hub.ice.for_aiortc(time.time(), "node-link"))
         self.downlinks = Downlinks(redis, node_id, self.bus, hub)  # district servers linked in here
         self.uplink: Uplink | None = None  # a district server's, to its province
         self._hub = hub

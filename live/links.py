@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver, RTCSessionDescription
+from aiortc import RTCIceServer, RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver, RTCSessionDescription
 
 from conference.layout import LINK, VIDEO_TRACKS, Source, kind_of, link_slots, video_limits_kbps
 from conference.relay.consent import keep_consent_patiently
@@ -62,8 +62,8 @@ def _picture(key: Source) -> list[Source]:
 class LinkOut:
     """At the sending node: the link's slots, each fed with one key of this relay."""
 
-    def __init__(self, relay: Relay, node: str) -> None:
-        self.peer = MediaPeer(relay, connection=f"link:{node}", role=LINK, ice_servers=[])
+    def __init__(self, relay: Relay, node: str, ice_servers: list[RTCIceServer]) -> None:
+        self.peer = MediaPeer(relay, connection=f"link:{node}", role=LINK, ice_servers=ice_servers)
         self.plan: dict[str, Source | None] = dict.fromkeys(link_slots())
         self._resting: dict[str, float] = {}  # slot → until when it rests
 
@@ -102,9 +102,9 @@ class LinkOut:
 class LinkIn:
     """At the receiving node: a connection whose slots bring keys of another node into this relay."""
 
-    def __init__(self, relay: Relay) -> None:
+    def __init__(self, relay: Relay, ice_servers: list[RTCIceServer]) -> None:
         self._relay = relay
-        self.pc = RTCPeerConnection(media_configuration([]))
+        self.pc = RTCPeerConnection(media_configuration(ice_servers))
         self.queue_wait = QueueWait()
         self.routes: dict[str, Publication] = {}  # slot → the publication it feeds now
         self.packets = 0  # received on every slot
@@ -189,11 +189,15 @@ class _Wants:
 
 
 class NodeLinks:
-    def __init__(self, relay: Relay, bus: NodeBus, home_of: Callable[[Source], str | None]) -> None:
-        """``home_of``: the node a key comes from (None: this one)."""
+    def __init__(self, relay: Relay, bus: NodeBus, home_of: Callable[[Source], str | None],
+                 ice_servers: Callable[[], list[RTCIceServer]] = list) -> None:  # fmt: skip
+        """``home_of``: the node a key comes from (None: this one); ``ice_servers``: the service's STUN/TURN servers,
+        as its browsers' connections have them: two servers behind NAT (a district's and its province's) meet
+        through TURN as a commune does."""
         self._relay = relay
         self._bus = bus
         self._home_of = home_of
+        self._ice_servers = ice_servers
         self.outs: dict[str, LinkOut] = {}  # by receiving node
         self.ins: dict[str, LinkIn] = {}  # by sending node
         self._pulled: dict[str, _Wants] = {}  # by sending node
@@ -255,7 +259,7 @@ class NodeLinks:
     def _link_in(self, node: str) -> None:
         if node in self.ins:
             return
-        link = self.ins[node] = LinkIn(self._relay)
+        link = self.ins[node] = LinkIn(self._relay, self._ice_servers())
 
         async def negotiate() -> None:
             self._bus.send(node, {"t": "link-offer", "sdp": await link.offer()})
@@ -287,7 +291,7 @@ class NodeLinks:
     def _out_to(self, node: str) -> LinkOut:
         """The link to ``node``, made when it is first needed (a pull may come before the link's offer)."""
         if node not in self.outs:
-            self.outs[node] = LinkOut(self._relay, node)
+            self.outs[node] = LinkOut(self._relay, node, self._ice_servers())
         return self.outs[node]
 
     async def _answer(self, node: str, offer_sdp: str) -> None:
@@ -295,7 +299,7 @@ class NodeLinks:
         if out.peer.pc.remoteDescription is not None:  # the other node started afresh: so does its link
             plan = out.plan
             await out.peer.close()
-            out = self.outs[node] = LinkOut(self._relay, node)
+            out = self.outs[node] = LinkOut(self._relay, node, self._ice_servers())
             out.plan = plan
         self._bus.send(node, {"t": "link-answer", "sdp": await out.peer.answer(offer_sdp)})
 

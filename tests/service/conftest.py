@@ -6,6 +6,10 @@ import asyncio
 import email
 import email.policy
 import json
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -175,3 +179,33 @@ def inbox(smtp_port: int) -> Iterator[Inbox]:
     controller.start()
     yield handler
     controller.stop()
+
+
+TURN_SECRET = "bí-mật-chung-của-tỉnh"  # coturn takes any string; ours need not be ASCII-safe for HMAC
+KEPT_FOR_NODES = range(49160, 49500)  # media port ranges the cluster tests give their nodes
+
+
+@pytest.fixture
+def turn_port() -> Iterator[int]:
+    """A real coturn on loopback with a shared secret, as docker-compose.yml runs it (``.ci/run`` installs it);
+    its relayed ports are never in a range the cluster tests give their nodes."""
+    if shutil.which("turnserver") is None:
+        pytest.fail("turnserver is missing: install Debian's coturn package (.ci/run does)")
+    port = free_port()
+    relay_ports = next(p for p in iter(free_port, 0) if p not in KEPT_FOR_NODES and p + 20 not in KEPT_FOR_NODES)
+    server = subprocess.Popen(
+        ["turnserver", "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", f"--listening-port={port}",
+         f"--min-port={relay_ports}", f"--max-port={relay_ports + 20}", "--use-auth-secret",
+         f"--static-auth-secret={TURN_SECRET}", "--realm=giaoban.test", "--no-cli", "--no-tls", "--no-dtls",
+         "--allow-loopback-peers", "--log-file=stdout", "--simple-log"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        for _ in range(100):  # it listens on TCP as well as UDP: that tells it is up
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -17,7 +17,7 @@ import socket
 import struct
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from aiohttp import ClientSession, ClientWebSocketResponse, CookieJar, WSMsgType
 
 from scheduler.store.embedded import EmbeddedValkey
 from tests.live import Node, Server, alive, descendants_of, get, run
+from tests.service.conftest import TURN_SECRET
 from web.bench.clips import Clip, audio_clip, video_clip
 from web.bench.endpoint import SyntheticEndpoint
 from web.bench.metrics import service_metrics
@@ -445,3 +446,62 @@ async def test_a_node_link_cut_for_five_seconds_keeps_the_edges_browsers_and_a_f
         finally:
             for endpoint in endpoints:
                 await endpoint.close()
+
+
+APART_PORTS = (49400, 49463)  # this test's nodes' own range: the rule below drops datagrams between two of them
+
+
+@contextlib.contextmanager
+def nodes_apart() -> Iterator[Callable[[], int]]:
+    """Drop every datagram from a media port of ``APART_PORTS`` to another, as between two servers behind NAT
+    that cannot reach each other; yields how many were dropped so far."""
+    low, high = APART_PORTS
+    script = (f"table inet giaoban_apart {{\n chain out {{\n  type filter hook output priority 0;\n"
+              f"  udp sport {low}-{high} udp dport {low}-{high} counter drop\n }}\n}}\n")  # fmt: skip
+    subprocess.run(["nft", "-f", "-"], input=script.encode(), check=True, capture_output=True)
+
+    def dropped() -> int:
+        listed = subprocess.run(["nft", "list", "table", "inet", "giaoban_apart"], capture_output=True, text=True)
+        found = re.search(r"counter packets (\d+)", listed.stdout)
+        return int(found.group(1)) if found else 0
+
+    try:
+        yield dropped
+    finally:
+        subprocess.run(["nft", "delete", "table", "inet", "giaoban_apart"], capture_output=True)
+
+
+async def test_two_nodes_that_cannot_reach_each_other_link_through_turn(
+    tmp_path: Path, turn_port: int, clips: dict[str, Clip]
+) -> None:
+    """Servers behind NAT (a district's and its province's) meet through the service's TURN server, as a commune's
+    browser does: node links gather the same STUN/TURN candidates as the browsers' connections."""
+    store = EmbeddedValkey(tmp_path / "store")
+    await store.start()
+    shared = ("--redis-url", store.url, "--media-ports", f"{APART_PORTS[0]}-{APART_PORTS[1]}", "--log-level",
+              "WARNING", "--ice-urls", f"turn:127.0.0.1:{turn_port}", "--turn-secret", TURN_SECRET)  # fmt: skip
+    a = Server(tmp_path / "a", "--demo", "--node-id", "node-a", *shared)
+    b = Server(tmp_path / "b", "--node-id", "node-b", *shared)
+    endpoints: list[SyntheticEndpoint] = []
+    try:
+        with nodes_apart() as dropped:
+            node_a, node_b = Node(a, f"http://127.0.0.1:{a.port}"), Node(b, f"http://127.0.0.1:{b.port}")
+            async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
+                links = await plan_demo_meeting(http, node_a.base, COMMUNES[:1], title="Giao ban qua TURN")
+                chair = SyntheticEndpoint("chair", clips)
+                commune = SyntheticEndpoint("participant", clips, keep_video=True)
+                endpoints += [chair, commune]
+                await join(http, node_a, links["laocai"], chair)
+                await join(http, node_b, links[COMMUNES[0]], commune)
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline and decoded(commune.kept["chair-video"]) < 20:
+                    await asyncio.sleep(0.5)
+                assert decoded(commune.kept["chair-video"]) >= 20, commune.received
+                assert (await metrics(node_b))['giaoban_node_link_publications{direction="in"}'] == 4
+                assert dropped() > 0  # the nodes' direct candidates were tried, and never reached each other
+    finally:
+        for endpoint in endpoints:
+            await endpoint.close()
+        for server in (b, a):
+            server.stop()
+        await store.stop()
