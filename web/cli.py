@@ -169,6 +169,9 @@ def _parser() -> argparse.ArgumentParser:
     soak = _bench(bench, "soak", "people joining, leaving, dropping, reconnecting for minutes: any leak?", _bench_soak)
     soak.add_argument("--endpoints", type=int, default=50)
     soak.add_argument("--minutes", type=float, default=10.0)
+    start = _bench(bench, "start", "how long giaoban serve --demo takes to serve, on a fresh data dir", _bench_start)
+    start.add_argument("--runs", type=int, default=5)
+    start.add_argument("--workers", type=int, default=0, help="as serve's (default 0: one per core)")
     recording = _bench(bench, "recording", "CPU that recording a meeting adds (chair and floor holder)",
                        _bench_recording)  # fmt: skip
     recording.add_argument("--seconds", type=float, default=20.0)
@@ -406,6 +409,16 @@ async def _bench_recording(_: Config, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     result = await bench(args.seconds)
     return _report(args, result, markdown(result, "giaoban bench recording " + " ".join(sys.argv[3:])))
+
+
+async def _bench_start(_: Config, args: argparse.Namespace) -> int:
+    from web.bench.start import bench, markdown
+
+    if not (1 <= args.runs <= 50 and 0 <= args.workers <= 16):
+        print("giaoban: --runs must be 1-50 and --workers 0-16", file=sys.stderr)
+        return EXIT_USAGE
+    result = await bench(args.runs, args.workers)
+    return _report(args, result, markdown(result, "giaoban bench start " + " ".join(sys.argv[3:])))
 
 
 async def _bench_soak(_: Config, args: argparse.Namespace) -> int:

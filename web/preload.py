@@ -35,7 +35,7 @@ def forking() -> ForkServerContext:
 def runs_workers(argv: Sequence[str]) -> bool:
     """Whether ``giaoban`` with these arguments becomes a ``--workers`` parent (a wrong setting: no, and the
     command line says what is wrong)."""
-    if list(argv[:1]) != ["serve"] or WORKER_OF in os.environ:
+    if list(argv[:1]) != ["serve"] or WORKER_OF in os.environ or {"-h", "--help"} & set(argv):
         return False
     from web.config import ConfigError, build_config
 

@@ -138,6 +138,17 @@ def test_the_attendance_benchmark_writes_its_reports(tmp_path: Path) -> None:
     assert "| store + report, one meeting |" in (tmp_path / "bench.md").read_text()
 
 
+def test_the_start_benchmark_times_the_console_script_to_a_working_page(tmp_path: Path) -> None:
+    result = run("bench", "start", "--runs", "2", "--workers", "2", "--json", str(tmp_path / "start.json"))
+    assert result.returncode == 0, result.stderr
+    figures = json.loads((tmp_path / "start.json").read_text())
+    assert figures["runs"] == 2 and figures["workers"] == 2 and len(figures["healthz_seconds"]) == 2
+    assert all(0 < banner <= health for banner, health in zip(figures["banner_seconds"], figures["healthz_seconds"],
+                                                              strict=True))  # fmt: skip
+    assert "| 2 |" in (tmp_path / "start.md").read_text()
+    assert run("bench", "start", "--runs", "0").returncode == 2  # a usage error, not a traceback
+
+
 def test_the_recording_benchmark_writes_real_files_and_reports_the_capture_cost(tmp_path: Path) -> None:
     result = run("bench", "recording", "--seconds", "3", "--json", str(tmp_path / "bench.json"))
     assert result.returncode == 0, result.stderr

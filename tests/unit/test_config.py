@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from web.config import Config, ConfigError, build_config
+from web.preload import runs_workers
 
 
 def test_defaults_then_environment_then_flags() -> None:
@@ -50,3 +51,15 @@ def test_every_setting_is_documented() -> None:
 
     documented = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
     assert settings_markdown() in documented, "regenerate the table with: python -m web.config"
+
+
+def test_the_console_script_preloads_workers_only_for_a_serve_that_runs_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GIAOBAN_WORKERS", raising=False)
+    monkeypatch.delenv("GIAOBAN_WORKER_OF", raising=False)
+    assert runs_workers(["serve", "--workers", "2"]) and runs_workers(["serve", "--workers=3", "--demo"])
+    assert not runs_workers(["serve", "--workers", "1"]) and not runs_workers(["serve", "--workers", "2", "--help"])
+    assert not runs_workers(["nodes", "--workers", "2"]) and not runs_workers(["serve", "--workers", "many"])
+    monkeypatch.setenv("GIAOBAN_WORKERS", "1")
+    assert not runs_workers(["serve"]) and runs_workers(["serve", "--workers", "2"])  # the flag over the environment
+    monkeypatch.setenv("GIAOBAN_WORKER_OF", "1234")
+    assert not runs_workers(["serve", "--workers", "2"])  # a worker itself
