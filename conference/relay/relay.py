@@ -237,7 +237,7 @@ class Relay:
         return {"publications": len(self._publications),
                 "slots": sum(len(p.slots) for p in publications),
                 "sinks": sum(len(p.sinks) for p in publications),
-                "reported": self.reports.size(), "adapting": self.links.size(),
+                "held": len(self._holds), "reported": self.reports.size(), "adapting": self.links.size(),
                 "keyframe_tasks": len(self._tasks)}  # fmt: skip
 
     def ladder(self, connection: str, now: float, tracks: tuple[str, ...] = VIDEO_TRACKS) -> tuple[Layer, ...]:

@@ -245,6 +245,15 @@ async def test_a_chair_on_the_edge_reaches_the_communes_on_the_origin(cluster: C
             for commune in (first, second):
                 assert decoded(commune.kept["chair-video"]) >= 20, commune.received
                 assert commune.received["chair-audio"] >= 50, commune.received
+            crossing = (await metrics(origin))['giaoban_node_link_publications{direction="in"}']
+            assert crossing == 4, crossing  # the chair's voice and every size its lines pick from, once
+            for commune in (first, second):  # nobody at the origin is planned on the chair any more: let go
+                await commune.close()
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and crossing:
+                await asyncio.sleep(0.5)
+                crossing = (await metrics(origin))['giaoban_node_link_publications{direction="in"}']
+            assert crossing == 0
         finally:
             for endpoint in endpoints:
                 await endpoint.close()

@@ -12,7 +12,7 @@ from conference.room import Room
 from scheduler.attendance.events import AttendanceEvent
 from scheduler.errors import InvalidInput, NotAuthorised, NotFound, RateLimited
 from signaling.messages import MAX_CHAT
-from tests.unit.test_room import UNITS, Meeting, RecordingPeer
+from tests.rooms import UNITS, Meeting, RecordingPeer
 
 
 class Clock:
