@@ -59,6 +59,7 @@ def test_the_console_script_preloads_workers_only_for_a_serve_that_runs_them(mon
     assert runs_workers(["serve", "--workers", "2"]) and runs_workers(["serve", "--workers=3", "--demo"])
     assert not runs_workers(["serve", "--workers", "1"]) and not runs_workers(["serve", "--workers", "2", "--help"])
     assert not runs_workers(["nodes", "--workers", "2"]) and not runs_workers(["serve", "--workers", "many"])
+    assert not runs_workers(["serve", "--workers"])  # serve itself says what is missing
     monkeypatch.setenv("GIAOBAN_WORKERS", "1")
     assert not runs_workers(["serve"]) and runs_workers(["serve", "--workers", "2"])  # the flag over the environment
     monkeypatch.setenv("GIAOBAN_WORKER_OF", "1234")
