@@ -22,6 +22,7 @@ from scheduler.recordings.catalogue import RecordingCatalogue
 from scheduler.recordings.jobs import ProgramJobs
 from scheduler.reports.signing import Signer
 from scheduler.store import Store
+from signaling.session import HEARTBEAT_SECONDS
 from web import hardening, keys
 from web.accounts import AccountStore
 from web.admin_pages import add_admin_routes
@@ -86,6 +87,9 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
             hardening.body_limit,
         ],
         client_max_size=MAX_REQUEST_BYTES,
+        # aiohttp rounds a timer longer than this up to the next whole second: the sockets' 10 s heartbeat would
+        # ping up to 1 s late, and a silent browser be dropped after 16 s instead of the 15 the protocol says
+        handler_args={"timeout_ceil_threshold": 2 * HEARTBEAT_SECONDS},
     )
     store = store or Store(redis_url=config.redis_url, data_dir=config.data_dir, appendfsync=config.appendfsync)
     registry = CollectorRegistry()
