@@ -140,6 +140,17 @@ def decoded(frames: list[Any]) -> int:
     return pictures
 
 
+async def crossing_into(node: Node, once: float | None = None, within: float = 15) -> float:
+    """How many publications cross node links into ``node`` now, or, with ``once``, as soon as that many do (a
+    picture nothing uses is let go a few seconds later)."""
+    deadline = time.monotonic() + within
+    while True:
+        crossing = (await metrics(node))['giaoban_node_link_publications{direction="in"}']
+        if once is None or crossing == once or time.monotonic() > deadline:
+            return crossing
+        await asyncio.sleep(0.5)
+
+
 async def origin_and_edge(cluster: Cluster) -> tuple[Node, Node]:
     rooms = [await metrics(node) for node in cluster.nodes()]
     origins = [node for node, seen in zip(cluster.nodes(), rooms, strict=True)
@@ -204,15 +215,10 @@ async def test_a_meeting_across_two_nodes_sends_the_chair_to_communes_on_the_oth
 
             # the second commune leaves: the chair's grid no longer shows it, and its picture stops crossing (the
             # floor holder's small picture, full picture and voice go on)
-            crossing = (await metrics(origin))['giaoban_node_link_publications{direction="in"}']
-            assert crossing == 4, crossing
+            assert await crossing_into(origin) == 4
             await endpoints[2].close()
             await communes[1].ws.close()
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and crossing != 3:
-                await asyncio.sleep(0.5)
-                crossing = (await metrics(origin))['giaoban_node_link_publications{direction="in"}']
-            assert crossing == 3
+            assert await crossing_into(origin, once=3) == 3
         finally:
             for endpoint in endpoints:
                 await endpoint.close()
@@ -245,15 +251,10 @@ async def test_a_chair_on_the_edge_reaches_the_communes_on_the_origin(cluster: C
             for commune in (first, second):
                 assert decoded(commune.kept["chair-video"]) >= 20, commune.received
                 assert commune.received["chair-audio"] >= 50, commune.received
-            crossing = (await metrics(origin))['giaoban_node_link_publications{direction="in"}']
-            assert crossing == 4, crossing  # the chair's voice and every size its lines pick from, once
+            assert await crossing_into(origin) == 4  # the chair's voice and every size its lines pick from, once
             for commune in (first, second):  # nobody at the origin is planned on the chair any more: let go
                 await commune.close()
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and crossing:
-                await asyncio.sleep(0.5)
-                crossing = (await metrics(origin))['giaoban_node_link_publications{direction="in"}']
-            assert crossing == 0
+            assert await crossing_into(origin, once=0) == 0
         finally:
             for endpoint in endpoints:
                 await endpoint.close()
