@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from web.workers import children_of as process_children
+
 GIAOBAN = [sys.executable, "-m", "web"]
 
 
@@ -32,14 +34,7 @@ def run(*args: str, stdin: str = "", data_dir: Path | None = None) -> subprocess
 
 
 def children_of(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == pid:
-                    found.add(int(entry.name))
-    return found
+    return set(process_children(pid))
 
 
 def descendants_of(pid: int) -> set[int]:

@@ -206,11 +206,12 @@ def _die_with(parent: int) -> None:
 
 def worker_pids(parent: int) -> list[int]:
     """The worker processes of the ``--workers`` parent ``parent``: the children of its fork server."""
-    servers = [pid for pid in _children(parent) if b"multiprocessing.forkserver" in _command_line(pid)]
-    return sorted(pid for server in servers for pid in _children(server))
+    servers = [pid for pid in children_of(parent) if b"multiprocessing.forkserver" in _command_line(pid)]
+    return sorted(pid for server in servers for pid in children_of(server))
 
 
-def _children(parent: int) -> list[int]:
+def children_of(parent: int) -> list[int]:
+    """The processes whose parent is ``parent``, from /proc."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
